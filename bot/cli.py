@@ -1,0 +1,292 @@
+"""`liquidity-bot` command line: fetch, status, rules check|test, backtest, run, demo, outbox.
+
+Only wiring: settings from the environment, arguments to function calls, results to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter, defaultdict
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from bot.catalog import default_catalog
+from bot.config import ConfigError, Settings, load_settings
+from bot.logsetup import setup_logging
+
+log = logging.getLogger("bot")
+
+
+def utcnow() -> datetime:
+    """Naive UTC: the core's clock convention."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _store(settings: Settings):
+    from bot.store import Store
+
+    return Store(settings.database_path)
+
+
+def cmd_fetch(args, settings: Settings) -> int:
+    """Pull everything new from every source into the store."""
+    from bot.ingest import ingest_source
+    from bot.wiring import build_sources
+
+    catalog = default_catalog()
+    store = _store(settings)
+    failed = 0
+    total = 0
+    for source in build_sources(settings, catalog, args.data):
+        print(f"fetching {source.name} ...", flush=True)
+        report = ingest_source(store, source, utcnow)
+        total += report.added
+        failed += bool(report.errors)
+        print("  " + report.summary(), flush=True)
+    print(f"done: +{total} rows into {settings.database_path} ({store.observation_count()} stored)")
+    store.close()
+    return 1 if failed and total == 0 else 0
+
+
+def _regimes(frames, catalog, rules_dir: str) -> dict[str, str]:
+    """Current band of each metric that has a regime rule, keyed by metric."""
+    from bot.rules.evaluate import classify, signal
+    from bot.rules.loader import load_rules
+
+    units = {k: m.unit for k, m in catalog.metrics.items()}
+    out = {}
+    for rule in load_rules(rules_dir, catalog).rules:
+        if rule.condition.kind != "regime":
+            continue
+        sig = signal(rule, frames, units)
+        if not sig.empty:
+            out[rule.condition.body.metric] = classify(float(sig["value"].iloc[-1]), rule.condition.body.bands)
+    return out
+
+
+def cmd_status(args, settings: Settings) -> int:
+    """Latest value of every metric, from the store (files in --data are loaded first)."""
+    from bot.ingest import ingest_source
+    from bot.metrics import compute_metrics, needed_series
+    from bot.sources.files import FileSource
+    from bot.status import render_table, snapshot, to_json
+
+    catalog = default_catalog()
+    store = _store(settings)
+    if args.data:
+        for report in [ingest_source(store, FileSource(catalog, args.data), utcnow)]:
+            if report.errors:
+                print(report.summary(), file=sys.stderr)
+    frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))
+    rows = snapshot(catalog, frames, utcnow().date(), _regimes(frames, catalog, args.rules or settings.rules_dir))
+    if args.json:
+        print(json.dumps(to_json(rows), indent=2))
+        return 0
+    if not rows:
+        print(f"No data in {settings.database_path} yet: run `liquidity-bot fetch` (or `run`) first.")
+        return 1
+    print(render_table(rows, {m: c.cadence_days * 2 + 3 for m, c in catalog.metrics.items()}))
+    fetches = store.last_fetches()
+    for source, f in sorted(fetches.items()):
+        line = f"{source}: last success {f['last_success'] or 'never'}"
+        if f["last_error"]:
+            line += f"; last attempt failed: {f['last_error'][:120]}"
+        print(line)
+    firing = store.firing_rules()
+    print("firing alerts: " + (", ".join(firing) if firing else "none"))
+    return 0
+
+
+def cmd_rules_check(args, settings: Settings) -> int:
+    """Validate rule files: a summary line, or every problem as path:line: message."""
+    from bot.rules.loader import load_rules
+
+    loaded = load_rules(args.rules or settings.rules_dir, default_catalog())
+    if loaded.problems:
+        for p in loaded.problems:
+            print(p)
+        print(f"{len(loaded.problems)} problem(s) in {len(loaded.files)} file(s)", file=sys.stderr)
+        return 1
+    topics = sorted({r.topic for r in loaded.rules})
+    print(f"OK: {len(loaded.rules)} rules in {len(loaded.files)} files (topics: {', '.join(topics)})")
+    return 0
+
+
+def cmd_rules_test(args, settings: Settings) -> int:
+    """Run YAML rule tests (default: every file in <rules dir>/tests)."""
+    from bot.rules.ruletest import run_test_file, test_files
+
+    targets = args.files or [str(Path(args.rules or settings.rules_dir) / "tests")]
+    files = test_files(targets)
+    if not files:
+        print(f"no rule test files in {', '.join(targets)}")
+        return 1
+    results = [r for f in files for r in run_test_file(f, default_catalog())]
+    for r in results:
+        print(f"{'PASS' if r.ok else 'FAIL'} {r.file}: {r.name}")
+        for p in r.problems:
+            print(f"    {p}")
+    failed = sum(not r.ok for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_backtest(args, settings: Settings) -> int:
+    """Replay the rules over history in --data, as the data would have arrived."""
+    from bot.format import fmt, rule_unit
+    from bot.ingest import ingest_source
+    from bot.metrics import compute_metrics, needed_series
+    from bot.rules.loader import load_rules
+    from bot.rules.evaluate import signal
+    from bot.rules.replay import backtest
+    from bot.sources.files import FileSource
+    from bot.store import Store
+
+    catalog = default_catalog()
+    loaded = load_rules(args.rules or settings.rules_dir, catalog)
+    if loaded.problems:
+        for p in loaded.problems:
+            print(p, file=sys.stderr)
+        return 1
+    store = Store(":memory:")
+    report = ingest_source(store, FileSource(catalog, args.data), utcnow)
+    if report.errors:
+        print(report.summary(), file=sys.stderr)
+    frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))
+    rules = {r.id: r for r in loaded.rules}
+    transitions = backtest(loaded.rules, frames, {k: m.unit for k, m in catalog.metrics.items()},
+                           getattr(args, "from"), args.to)
+    if args.json:
+        for t in transitions:
+            print(json.dumps({"rule": t.rule_id, "topic": rules[t.rule_id].topic, "state": t.state,
+                              "date": t.at.date().isoformat(), "value": t.value,
+                              "from": t.from_regime, "to": t.to_regime}))
+        return 0
+    print(f"{'sent':<10} {'data':<10} {'rule':<26} {'state':<9} value")
+    for t in transitions:
+        r = rules[t.rule_id]
+        detail = f"{t.from_regime} -> {t.to_regime}  " if t.state == "regime" else ""
+        print(f"{t.at.date()} {t.data_date} {t.rule_id:<26} {t.state:<9} {detail}{fmt(t.value, rule_unit(r, catalog))}")
+    per_year: dict[str, Counter] = defaultdict(Counter)
+    for t in transitions:
+        if t.state != "resolved":
+            per_year[t.rule_id][t.at.year] += 1
+    print("\nfirings (and regime changes) per year of the rule's data:")
+    units = {k: m.unit for k, m in catalog.metrics.items()}
+    for rid in sorted(per_year):
+        years = per_year[rid]
+        sig = signal(rules[rid], frames, units)
+        span = max(1.0, (sig["known"].max() - sig["known"].min()).days / 365.25)
+        total = sum(years.values())
+        print(f"  {rid:<26} {total:>3} in {span:4.1f} years = {total / span:.1f}/yr, most {max(years.values())} in {max(years, key=years.get)}")
+    skipped = [r.id for r in loaded.rules if r.condition.kind == "stale"]
+    if skipped:
+        print(f"(not replayed: {', '.join(skipped)} - staleness is about live sources, not history)")
+    return 0
+
+
+def cmd_outbox(args, settings: Settings) -> int:
+    """Show pending / failed deliveries; --retry re-queues failed rows (admins only)."""
+    store = _store(settings)
+    if args.retry:
+        print(f"re-queued {store.retry_failed()} failed deliveries")
+    counts = store.outbox_counts()
+    print(f"outbox: {counts['pending']} pending, {counts['failed']} failed, {counts['sent']} sent")
+    return 0
+
+
+def cmd_run(args, settings: Settings) -> int:
+    from bot.runtime import run
+
+    return run(settings, data_dirs=args.data, skip_bad_rules=args.skip_bad_rules)
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(fast=args.fast)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="liquidity-bot", description="Watches Fed liquidity data and alerts chats.")
+    p.add_argument("--db", help="SQLite path (default: $DATABASE_PATH or ./liquidity.db)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def data_arg(sp, required=False):
+        sp.add_argument("--data", action="append", metavar="DIR", required=required,
+                        help="directory of CSVs named after series (repeatable); replaces the network sources")
+
+    sp = sub.add_parser("fetch", help="pull everything new into the store")
+    data_arg(sp)
+    sp.set_defaults(func=cmd_fetch)
+
+    sp = sub.add_parser("status", help="latest value of every metric")
+    sp.add_argument("--json", action="store_true", help="one JSON object keyed by metric")
+    sp.add_argument("--rules", metavar="DIR", help="rules directory (for regimes)")
+    data_arg(sp)
+    sp.set_defaults(func=cmd_status)
+
+    rules = sub.add_parser("rules", help="check or test rule files").add_subparsers(dest="rules_cmd", required=True)
+    sp = rules.add_parser("check", help="validate rules; path:line: message for each problem")
+    sp.add_argument("--rules", metavar="DIR", help="rules directory or file (default: rules/)")
+    sp.set_defaults(func=cmd_rules_check)
+    sp = rules.add_parser("test", help="run YAML rule tests")
+    sp.add_argument("files", nargs="*", help="test files or directories (default: rules/tests)")
+    sp.add_argument("--rules", metavar="DIR", help="rules directory (its tests/ is the default)")
+    sp.set_defaults(func=cmd_rules_test)
+
+    sp = sub.add_parser("backtest", help="replay rules over history")
+    data_arg(sp, required=True)
+    sp.add_argument("--rules", metavar="DIR")
+    sp.add_argument("--from", type=_date, metavar="DATE", help="first day to report (YYYY-MM-DD)")
+    sp.add_argument("--to", type=_date, metavar="DATE", help="last day to replay (YYYY-MM-DD)")
+    sp.add_argument("--json", action="store_true", help="one JSON object per transition per line")
+    sp.set_defaults(func=cmd_backtest)
+
+    sp = sub.add_parser("run", help="run the bot: scheduler, chat adapters, delivery, health")
+    data_arg(sp)
+    sp.add_argument("--poll-seconds", type=float, metavar="N", help="poll every source every N s (replaces the calendar)")
+    sp.add_argument("--skip-bad-rules", action="store_true", help="start even if some rule files are invalid")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("demo", help="a simulated scenario, offline, printed as alerts")
+    sp.add_argument("--fast", action="store_true", help="no pauses between simulated days")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("outbox", help="delivery queue: pending / failed counts")
+    sp.add_argument("--retry", action="store_true", help="re-queue failed deliveries")
+    sp.set_defaults(func=cmd_outbox)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    overrides = {}
+    if args.db:
+        overrides["database_path"] = args.db
+    if getattr(args, "poll_seconds", None):
+        overrides["poll_seconds"] = args.poll_seconds
+    if overrides:
+        from dataclasses import replace
+
+        settings = replace(settings, **overrides)
+    setup_logging(settings.log_level, settings.log_format, settings.secrets())
+    try:
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        return 130

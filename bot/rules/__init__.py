@@ -1,0 +1,1 @@
+"""Alert rules: YAML models and loader, pure evaluation, the alert lifecycle, rule tests, backtest."""

@@ -1,0 +1,109 @@
+"""The alert lifecycle: one state enum and one pure transition function, `step`.
+
+inactive -> pending (condition holds) -> firing (held for `for`, outside `cooldown`)
+-> resolved (past `clear`, or no longer holding). Regime rules keep a current band and
+emit one `regime` transition per change. Only transitions produce messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import Enum
+
+from bot.rules.evaluate import regime_with_hysteresis
+from bot.rules.model import Rule
+
+
+class AlertState(str, Enum):
+    INACTIVE = "inactive"
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A rule's stored state."""
+
+    state: AlertState = AlertState.INACTIVE
+    data_date: date | None = None     # newest observation already stepped
+    count: int = 0                    # consecutive observations holding (or in the pending regime)
+    since: date | None = None         # first data date of the current pending run
+    last_fired_at: datetime | None = None
+    regime: str | None = None
+    pending_regime: str | None = None
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One observation's evaluation (or one clock tick for staleness rules)."""
+
+    data_date: date
+    value: float | None
+    holds: bool
+    cleared: bool
+    tick: bool = False                # staleness: every tick counts, not only new data dates
+    extra: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Transition:
+    rule_id: str
+    state: str                        # "firing" | "resolved" | "regime"
+    data_date: date
+    at: datetime                      # when it happened (when the data became known)
+    value: float | None
+    from_regime: str | None = None
+    to_regime: str | None = None
+    extra: tuple[tuple[str, float], ...] = ()
+
+
+def _held_long_enough(a: Alert, v: Verdict, rule: Rule) -> bool:
+    if rule.for_observations is not None:
+        return a.count >= rule.for_observations
+    return a.since is not None and (v.data_date - a.since) >= rule.for_duration
+
+
+def _cooling(a: Alert, rule: Rule, now: datetime) -> bool:
+    return a.last_fired_at is not None and now - a.last_fired_at < rule.cooldown_td
+
+
+def _step_regime(prev: Alert, v: Verdict, rule: Rule, now: datetime) -> tuple[Alert, Transition | None]:
+    c = rule.condition.body
+    base = replace(prev, data_date=v.data_date, value=v.value)
+    if v.value is None:
+        return base, None
+    band = regime_with_hysteresis(v.value, c.bands, prev.regime, float(c.hysteresis))
+    if prev.regime is None:
+        return replace(base, regime=band, pending_regime=None, count=0), None
+    if band == prev.regime:
+        return replace(base, pending_regime=None, count=0), None
+    count = prev.count + 1 if prev.pending_regime == band else 1
+    if rule.for_observations is not None and count < rule.for_observations:
+        return replace(base, pending_regime=band, count=count), None
+    t = Transition(rule.id, "regime", v.data_date, now, v.value, prev.regime, band, v.extra)
+    return replace(base, regime=band, pending_regime=None, count=0, last_fired_at=now), t
+
+
+def step(prev: Alert, verdict: Verdict, rule: Rule, now: datetime) -> tuple[Alert, Transition | None]:
+    """Advance one rule's alert by one verdict; return the new state and the transition, if any."""
+    if not verdict.tick and prev.data_date is not None and verdict.data_date <= prev.data_date:
+        return prev, None  # not a new observation: nothing happened
+    if rule.condition.kind == "regime":
+        return _step_regime(prev, verdict, rule, now)
+    a = replace(prev, data_date=verdict.data_date, value=verdict.value)
+    if a.state == AlertState.FIRING:
+        if verdict.cleared:
+            t = Transition(rule.id, "resolved", verdict.data_date, now, verdict.value, extra=verdict.extra)
+            return replace(a, state=AlertState.RESOLVED, count=0, since=None), t
+        return a, None
+    if not verdict.holds:
+        state = AlertState.INACTIVE if a.state == AlertState.PENDING else a.state
+        return replace(a, state=state, count=0, since=None), None
+    a = replace(a, state=AlertState.PENDING, count=a.count + 1, since=a.since or verdict.data_date)
+    if _held_long_enough(a, verdict, rule) and not _cooling(a, rule, now):
+        t = Transition(rule.id, "firing", verdict.data_date, now, verdict.value, extra=verdict.extra)
+        return replace(a, state=AlertState.FIRING, last_fired_at=now), t
+    return a, None

@@ -1,0 +1,193 @@
+"""Load rules/*.yaml (YAML 1.2 via ruamel) and report every problem as `path:line: message`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from bot.catalog import Catalog
+from bot.rules.model import Rule, RuleFile
+
+PLACEHOLDERS = {"value", "threshold", "clear", "date", "metric", "label", "rule", "from", "to",
+                "window", "severity", "topic", "multiple", "median", "age"}
+_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class LoadedRules:
+    rules: list[Rule]
+    problems: list[RuleProblem]
+    files: list[Path]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers and scalar subclasses -> plain dict / list / float / str."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def line_of(root: Any, loc: tuple) -> int:
+    """1-based line of the deepest node `loc` reaches in a round-trip YAML tree."""
+    node, line = root, 1
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def rule_files(target: str | Path) -> list[Path]:
+    """A rules directory's *.yaml / *.yml files (sorted), or the one file given."""
+    p = Path(target)
+    if p.is_dir():
+        return sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+    return [p]
+
+
+def _describe(err: dict) -> str:
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return f"unknown field {err['loc'][-1]!r}"
+    if err["type"] == "missing":
+        return f"missing field {err['loc'][-1]!r}"
+    field = ".".join(str(x) for x in err["loc"] if not isinstance(x, int))
+    return f"{field}: {msg}"
+
+
+def _semantic(rule: Rule, node: Any, catalog: Catalog) -> list[tuple[tuple, str]]:
+    """Checks pydantic cannot do alone: metric names, units, templates, clear direction."""
+    out: list[tuple[tuple, str]] = []
+    cond = rule.condition
+    base = ("condition", cond.kind)
+    for key in ("metric", "a", "b"):
+        name = getattr(cond.body, key, None)
+        if name is not None and name not in catalog.metrics:
+            close = sorted(catalog.metrics, key=lambda m: -_similar(m, name))[:3]
+            out.append((base + (key,), f"unknown metric {name!r} (did you mean {', '.join(close)}?)"))
+    if cond.kind == "spread" and not out:
+        ua, ub = catalog.metrics[cond.body.a].unit, catalog.metrics[cond.body.b].unit
+        if ua != ub:
+            out.append((base, f"spread of {cond.body.a} ({ua}) and {cond.body.b} ({ub}): units differ"))
+    for key in ("message", "resolved_message"):
+        text = getattr(rule, key)
+        for name in _FIELD.findall(text or ""):
+            if name not in PLACEHOLDERS:
+                out.append(((key,), f"unknown placeholder {{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})"))
+    op = getattr(cond.body, "op", None)
+    if rule.clear is not None and op:
+        wrong = rule.clear < cond.body.value if op in ("<", "<=") else rule.clear > cond.body.value
+        if wrong:
+            out.append((("clear",), f"clear {rule.clear:g} is on the firing side of {op} {cond.body.value:g}: "
+                                    "it must be past the threshold in the recovery direction"))
+    return out
+
+
+def _similar(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a, b).ratio()
+
+
+def load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProblem]]:
+    """Parse one rules file; return its valid rules and every problem found in it."""
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [RuleProblem(shown, 1, f"cannot read: {exc}")]
+    try:
+        root = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return [], [RuleProblem(shown, (mark.line + 1) if mark else 1, f"YAML syntax: {exc.problem or exc}")]
+    except YAMLError as exc:
+        return [], [RuleProblem(shown, 1, f"YAML: {exc}")]
+    if not isinstance(root, CommentedMap) or "rules" not in root:
+        return [], [RuleProblem(shown, 1, "expected a mapping with a `rules:` list")]
+    rules, problems = [], []
+    items = root["rules"] if isinstance(root["rules"], CommentedSeq) else None
+    if items is None:
+        return [], [RuleProblem(shown, line_of(root, ("rules",)), "`rules` must be a list")]
+    for i, node in enumerate(items):
+        try:
+            rule = Rule.model_validate(_plain(node))
+        except ValidationError as exc:
+            seen = set()
+            for err in exc.errors():
+                # Drop pydantic's union-member labels ("int", "function-after[...]") from the path.
+                loc = tuple(x for x in err["loc"] if isinstance(x, int) or (x not in ("int", "str", "float") and "[" not in x))
+                msg = _describe({**err, "loc": loc})
+                key = (loc, msg)
+                if key in seen:
+                    continue
+                seen.add(key)
+                problems.append(RuleProblem(shown, line_of(root, ("rules", i) + loc), msg))
+            continue
+        bad = _semantic(rule, node, catalog)
+        for loc, msg in bad:
+            problems.append(RuleProblem(shown, line_of(root, ("rules", i) + loc), f"rule {rule.id}: {msg}"))
+        if not bad:
+            rules.append(rule)
+    return rules, problems
+
+
+def load_rules(targets: list[str | Path] | str | Path, catalog: Catalog) -> LoadedRules:
+    """Load every rules file under the targets; all problems at once, duplicates included."""
+    if isinstance(targets, (str, Path)):
+        targets = [targets]
+    files = [f for t in targets for f in rule_files(t)]
+    all_rules: list[Rule] = []
+    problems: list[RuleProblem] = []
+    seen: dict[str, str] = {}
+    if not files:
+        problems.append(RuleProblem(str(targets[0]) if targets else "rules", 1, "no rule files found"))
+    for f in files:
+        if not f.exists():
+            problems.append(RuleProblem(str(f), 1, "file not found"))
+            continue
+        rules, probs = load_file(f, catalog)
+        problems.extend(probs)
+        for r in rules:
+            if r.id in seen:
+                problems.append(RuleProblem(str(f), 1, f"rule id {r.id!r} already defined in {seen[r.id]}"))
+                continue
+            seen[r.id] = str(f)
+            all_rules.append(r)
+    return LoadedRules(all_rules, problems, files)

@@ -1,0 +1,210 @@
+"""Rule models (pydantic, strict: unknown fields, wrong types and text-for-numbers are errors)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+
+Number = float  # strict mode: ints are fine, booleans and strings are not
+Op = Literal["<", "<=", ">", ">="]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|w|bd)\s*$")
+TOPICS = ("reserves", "rrp", "tga", "repo", "srf", "balance_sheet", "net_liquidity", "regime", "data")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90m', '12h', '3d', '2w'; 'bd' (business days) counts as 7/5 of a day."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a duration: use e.g. 90m, 12h, 3d, 2w or 5bd")
+    n, unit = float(m.group(1)), m.group(2)
+    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n),
+            "w": timedelta(weeks=n), "bd": timedelta(days=n * 7 / 5)}[unit]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Window(Strict):
+    """A look-back: `observations: 5`, or `days: 7` (calendar), or `business_days: 5`."""
+
+    observations: StrictInt | None = Field(None, gt=0)
+    days: StrictInt | None = Field(None, gt=0)
+    business_days: StrictInt | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> "Window":
+        if sum(x is not None for x in (self.observations, self.days, self.business_days)) != 1:
+            raise ValueError("give exactly one of observations, days, business_days")
+        return self
+
+    def describe(self) -> str:
+        if self.observations:
+            return f"{self.observations} observations"
+        if self.days:
+            return "1 week" if self.days == 7 else f"{self.days} days"
+        return f"{self.business_days} business days"
+
+
+class Level(Strict):
+    metric: StrictStr
+    op: Op
+    value: Number
+
+
+class Crossing(Strict):
+    metric: StrictStr
+    direction: Literal["above", "below"]
+    value: Number
+
+
+class Change(Strict):
+    metric: StrictStr
+    window: Window
+    op: Op
+    value: Number
+    percent: StrictBool = False
+
+
+class Spread(Strict):
+    a: StrictStr
+    b: StrictStr
+    op: Op
+    value: Number
+
+
+class Spike(Strict):
+    metric: StrictStr
+    multiple: Number = Field(gt=0)
+    window: StrictInt = Field(gt=1)
+    floor: Number = 0
+    above: Number | None = None
+
+
+class Band(Strict):
+    name: StrictStr
+    below: Number | None = None
+
+
+class Regime(Strict):
+    metric: StrictStr
+    bands: list[Band] = Field(min_length=2)
+    hysteresis: Number = Field(0, ge=0)
+    change: Window | None = None
+    percent: StrictBool = False
+
+    @field_validator("bands")
+    @classmethod
+    def _ordered(cls, bands: list[Band]) -> list[Band]:
+        limits = [b.below for b in bands[:-1]]
+        if any(x is None for x in limits) or bands[-1].below is not None:
+            raise ValueError("every band but the last needs `below`; the last has none")
+        if limits != sorted(limits) or len(set(limits)) != len(limits):
+            raise ValueError("band limits must increase")
+        if len({b.name for b in bands}) != len(bands):
+            raise ValueError("band names must be unique")
+        return bands
+
+
+class Stale(Strict):
+    metric: StrictStr
+    max_age: StrictStr
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class Condition(Strict):
+    """Exactly one kind of condition."""
+
+    level: Level | None = None
+    crossing: Crossing | None = None
+    change: Change | None = None
+    spread: Spread | None = None
+    spike: Spike | None = None
+    regime: Regime | None = None
+    stale: Stale | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Condition":
+        if len(self.model_fields_set) != 1:
+            raise ValueError("a condition has exactly one of level, crossing, change, spread, spike, regime, stale")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(iter(self.model_fields_set))
+
+    @property
+    def body(self):
+        return getattr(self, self.kind)
+
+    def metrics(self) -> list[str]:
+        b = self.body
+        return [b.a, b.b] if isinstance(b, Spread) else [b.metric]
+
+
+class Rule(Strict):
+    id: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    topic: Literal[TOPICS]  # type: ignore[valid-type]
+    severity: Literal["info", "warning", "critical"] = "warning"
+    description: StrictStr = ""
+    condition: Condition
+    for_: StrictInt | StrictStr = Field(1, alias="for")
+    clear: Number | None = None
+    cooldown: StrictStr | None = None
+    notify_resolved: StrictBool = True
+    message: StrictStr
+    resolved_message: StrictStr | None = None
+    why: StrictStr
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    @field_validator("for_")
+    @classmethod
+    def _for(cls, v: int | str) -> int | str:
+        if isinstance(v, int):
+            if v < 1:
+                raise ValueError("`for` counts observations: 1 or more")
+        else:
+            parse_duration(v)
+        return v
+
+    @field_validator("cooldown")
+    @classmethod
+    def _cooldown(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _clear_fits(self) -> "Rule":
+        if self.clear is not None and self.condition.kind not in ("level", "change", "spread"):
+            raise ValueError("`clear` applies to level, change and spread conditions only")
+        return self
+
+    @property
+    def for_observations(self) -> int | None:
+        return self.for_ if isinstance(self.for_, int) else None
+
+    @property
+    def for_duration(self) -> timedelta | None:
+        return parse_duration(self.for_) if isinstance(self.for_, str) else None
+
+    @property
+    def cooldown_td(self) -> timedelta:
+        return parse_duration(self.cooldown) if self.cooldown else timedelta(0)
+
+    @property
+    def threshold(self) -> float | None:
+        return getattr(self.condition.body, "value", None)
+
+
+class RuleFile(Strict):
+    rules: list[Rule]

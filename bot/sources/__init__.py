@@ -1,0 +1,31 @@
+"""Source adapters: each turns one upstream (FRED, NY Fed, FiscalData, CSV files) into rows of
+(ISO date, value in dollars or percent) for catalog series, asking only for what is new."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+from bot.catalog import SeriesDef
+
+Rows = list[tuple[str, float]]
+
+
+class SourceError(Exception):
+    """A fetch failed in a way worth one clear log line (HTTP status, timeout, bad body)."""
+
+
+class Source(Protocol):
+    name: str
+
+    def series(self) -> list[SeriesDef]:
+        """The catalog series this source serves."""
+
+    def fetch(self, sdef: SeriesDef, start: date | None) -> Rows:
+        """Observations of one series dated on or after `start` (all when None), base units."""
+
+
+def scale(rows: list[tuple[str, float]], sdef: SeriesDef) -> Rows:
+    """Convert source-unit values to the catalog's base unit (dollars or percent)."""
+    f = sdef.factor
+    return [(d, v * f) for d, v in rows]

@@ -1,0 +1,87 @@
+"""Units: conversion at the source edge and human formatting ("$2.93T", "5.33%", "+12 bp")."""
+
+from __future__ import annotations
+
+import math
+
+# Factor that turns a source unit into the catalog's storage unit (dollars or percent).
+TO_BASE: dict[str, tuple[str, float]] = {
+    "usd": ("usd", 1.0),
+    "thousands_usd": ("usd", 1e3),
+    "millions_usd": ("usd", 1e6),
+    "billions_usd": ("usd", 1e9),
+    "trillions_usd": ("usd", 1e12),
+    "percent": ("percent", 1.0),
+    "bp": ("bp", 1.0),
+}
+
+
+class UnitError(ValueError):
+    """A source published a unit that does not match the catalog."""
+
+
+def to_base(unit: str) -> tuple[str, float]:
+    """Return (base unit, factor) for a source unit, or raise UnitError."""
+    try:
+        return TO_BASE[unit]
+    except KeyError:
+        raise UnitError(f"unknown unit {unit!r}; known: {', '.join(sorted(TO_BASE))}") from None
+
+
+def fred_units_to_catalog(units: str) -> str | None:
+    """Map FRED's `units` text (e.g. 'Millions of U.S. Dollars') to a catalog unit name."""
+    u = units.lower()
+    if "percent" in u:
+        return "percent"
+    for word, name in (("trillion", "trillions_usd"), ("billion", "billions_usd"),
+                       ("million", "millions_usd"), ("thousand", "thousands_usd")):
+        if word in u:
+            return name
+    if "dollar" in u:
+        return "usd"
+    return None
+
+
+def fmt_usd(x: float, signed: bool = False) -> str:
+    """Dollars with a T/B/M suffix: 2.960598e12 -> '$2.96T'; signed adds '+' or '-'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    sign = "-" if x < 0 else ("+" if signed else "")
+    a = abs(x)
+    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if a >= div:
+            digits = 2 if div == 1e12 else 1
+            return f"{sign}${a / div:,.{digits}f}{suf}"
+    return f"{sign}${a:,.0f}"
+
+
+def fmt_pct(x: float, signed: bool = False) -> str:
+    """Percent with two decimals: 5.33 -> '5.33%'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:+.2f}%" if signed else f"{x:.2f}%"
+
+
+def fmt_bp(x: float, signed: bool = True) -> str:
+    """Basis points: 12.0 -> '+12 bp'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:+.0f} bp" if signed else f"{x:.0f} bp"
+
+
+def fmt_value(x: float, unit: str, signed: bool = False) -> str:
+    """Format a value in its metric unit ('usd', 'percent' or 'bp')."""
+    if unit == "usd":
+        return fmt_usd(x, signed)
+    if unit == "percent":
+        return fmt_pct(x, signed)
+    if unit == "bp":
+        return fmt_bp(x, True if signed else False)
+    return f"{x:g}"
+
+
+def fmt_change(x: float, unit: str) -> str:
+    """A change in a metric's unit; percent-unit changes are shown in basis points."""
+    if unit == "percent":
+        return fmt_bp(x * 100 if x == x else x)
+    return fmt_value(x, unit, signed=True)

@@ -1,0 +1,31 @@
+"""Build the pieces from settings: sources, store, rules. No logic of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from bot.catalog import Catalog
+from bot.config import Settings
+from bot.sources import Source
+from bot.sources.fiscaldata import FiscalDataSource
+from bot.sources.files import FileSource
+from bot.sources.fred import FredApiSource, FredCsvSource
+from bot.sources.http import make_client
+from bot.sources.nyfed import NyFedSource
+
+
+def build_sources(settings: Settings, catalog: Catalog, data_dirs: list[str] | None,
+                  client: httpx.Client | None = None) -> list[Source]:
+    """The file source when --data is given; otherwise FRED (API or CSV), NY Fed and FiscalData."""
+    if data_dirs:
+        return [FileSource(catalog, [Path(d) for d in data_dirs])]
+    client = client or make_client(settings.http_timeout)
+    fred: Source
+    if settings.fred_api_key:
+        fred = FredApiSource(catalog, settings.fred_api_key, settings.fred_api_url, settings.http_timeout)
+    else:
+        fred = FredCsvSource(catalog, client, settings.fred_csv_url)
+    return [fred, NyFedSource(catalog, client, settings.nyfed_api_url),
+            FiscalDataSource(catalog, client, settings.fiscaldata_api_url)]
