@@ -214,6 +214,7 @@ def cmd_run(args, settings: Settings) -> int:
 def cmd_demo(args, settings: Settings) -> int:
     from bot.demo import run_demo
 
+    logging.getLogger("bot").setLevel(logging.WARNING)  # the demo's own output says it all
     return run_demo(fast=args.fast)
 
 

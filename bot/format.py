@@ -116,11 +116,11 @@ def render(rule: Rule, t: Transition, catalog: Catalog) -> AlertMessage:
         "median": fmt(extra.get("median"), unit) if "median" in extra else "n/a",
         "age": fmt(t.value, "days") if c.kind == "stale" else "",
     }
-    if c.kind in ("level", "change", "spread") and unit in ("usd",) and rule.threshold is not None:
-        values["threshold"] = fmt(rule.threshold, unit)
     template = rule.resolved_message if t.state == "resolved" and rule.resolved_message else rule.message
     if t.state == "resolved" and not rule.resolved_message:
         template = f"Resolved: {{label}} is {{value}} (data {{date}})."
     headline = _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+    if c.kind == "stale" and t.value is None and t.state == "firing":
+        headline = f"No {label} data stored yet: the source has not delivered anything (network down, or no --data file)."
     return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.why, t.data_date.isoformat(),
                         label, calendar_note(t.data_date))

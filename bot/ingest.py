@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
 from collections.abc import Callable
@@ -73,42 +74,59 @@ def check_scale(sdef: SeriesDef, rows: list[tuple[str, float]], known: dict[str,
                         f"did the unit change from {sdef.unit}? Nothing stored.")
 
 
-def ingest_series(store: Store, source: Source, sdef: SeriesDef, vintage: str) -> SeriesResult:
-    """Fetch and store one series; every failure becomes a SeriesResult.error, never an exception."""
-    res = SeriesResult(sdef.id)
+def _plan(store: Store, sdef: SeriesDef) -> tuple[bool, date | None]:
+    """Whether to fetch a series, and from which date."""
     last = store.last_date(sdef.id)
     if sdef.until and last and last >= sdef.until:
-        res.last_date = last
-        return res  # discontinued series already complete
+        return False, None  # a discontinued series already complete
+    return True, _start(sdef, last)
+
+
+def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult) -> None:
+    known = store.latest_map(sdef.id)
+    check_scale(sdef, rows, known)
+    res.added = len(store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known))
+
+
+def _guard(res: SeriesResult, fn, *args):
+    """Run one step; any failure becomes res.error (one source's bad day never stops the others)."""
     try:
-        rows = source.fetch(sdef, _start(sdef, last))
-        known = store.latest_map(sdef.id)
-        check_scale(sdef, rows, known)
-        added = store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known)
+        return fn(*args)
     except (SourceError, UnitError) as exc:
         res.error = str(exc)
-    except Exception as exc:  # a bug or an unforeseen body must not stop the other series
+    except Exception as exc:
         res.error = f"unexpected {type(exc).__name__}: {exc}"
-    else:
-        res.added = len(added)
-    res.last_date = store.last_date(sdef.id)
-    return res
+    return None
 
 
-def ingest_source(store: Store, source: Source, now: Callable[[], datetime],
-                  only: set[str] | None = None) -> SourceReport:
-    """Fetch every series of one source; log one line per failing series and record the fetch."""
-    report = SourceReport(source.name)
-    started = now()
-    vintage = started.isoformat(timespec="seconds")
-    for sdef in source.series():
-        if only and sdef.id not in only:
-            continue
-        res = ingest_series(store, source, sdef, vintage)
-        if res.error:
-            log.warning("source %s series %s: %s", source.name, sdef.id, res.error)
-        report.results.append(res)
+def _finish(store: Store, source: Source, report: SourceReport, started: datetime, now) -> SourceReport:
+    for r in report.errors:
+        log.warning("source %s series %s: %s", source.name, r.series, r.error)
     errors = "; ".join(f"{r.series}: {r.error}" for r in report.errors) or None
     store.log_fetch(FetchRecord(source.name, started.isoformat(timespec="seconds"),
                                 now().isoformat(timespec="seconds"), report.added, report.last_date, errors))
     return report
+
+
+def ingest_source(store: Store, source: Source, now: Callable[[], datetime]) -> SourceReport:
+    """Fetch every series of one source into the store (blocking; for the CLI and tests)."""
+    return asyncio.run(ingest_source_async(store, source, now))
+
+
+async def ingest_source_async(store: Store, source: Source, now: Callable[[], datetime]) -> SourceReport:
+    """Fetch every series of one source into the store and record the fetch in the log.
+
+    Network calls run in a worker thread; the store is only touched from the loop's thread.
+    """
+    report, started = SourceReport(source.name), now()
+    vintage = started.isoformat(timespec="seconds")
+    for sdef in source.series():
+        res = SeriesResult(sdef.id)
+        go, start = _plan(store, sdef)
+        if go:
+            rows = await asyncio.to_thread(_guard, res, source.fetch, sdef, start)
+            if res.error is None:
+                _guard(res, _apply, store, source, sdef, rows, vintage, res)
+        res.last_date = store.last_date(sdef.id)
+        report.results.append(res)
+    return _finish(store, source, report, started, now)

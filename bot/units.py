@@ -43,14 +43,14 @@ def fred_units_to_catalog(units: str) -> str | None:
 
 
 def fmt_usd(x: float, signed: bool = False) -> str:
-    """Dollars with a T/B/M suffix: 2.960598e12 -> '$2.96T'; signed adds '+' or '-'."""
+    """Dollars with a T/B/M suffix: 2.960598e12 -> '$2.961T', 4.12e11 -> '$412.0B'; signed adds '+'."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     sign = "-" if x < 0 else ("+" if signed else "")
     a = abs(x)
     for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
         if a >= div:
-            digits = 2 if div == 1e12 else 1
+            digits = 3 if div == 1e12 else 1  # $2.997T must not print as $3.00T next to a $3T line
             return f"{sign}${a / div:,.{digits}f}{suf}"
     return f"{sign}${a:,.0f}"
 

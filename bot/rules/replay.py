@@ -60,7 +60,8 @@ def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, no
     """Live evaluation: step over observations newer than the alert's, then staleness at `now`."""
     if rule.condition.kind == "stale":
         sv = stale_verdict(rule, frames, now)
-        v = Verdict(now.date(), sv.age_days, sv.holds, not sv.holds, tick=True)
+        last = date.fromisoformat(sv.last_date) if sv.last_date else now.date()
+        v = Verdict(last, sv.age_days, sv.holds, not sv.holds, tick=True)
         new, t = step(alert, v, rule, now)
         return RuleRun(new, [t] if t else [])
     sig = signal(rule, frames, units)

@@ -1,0 +1,171 @@
+"""Drain the outbox: per-platform rate limits enforced before sending, retries by error kind.
+
+A row is marked sent only after the platform accepted it; rows of one chat go in order
+(firing before resolved); a crash leaves unsent rows pending for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from bot.store.sqlite import OutboxRow, Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a platform said: ok, retry (after N s, or backoff), permanent failure, blocked, migrated."""
+
+    kind: Literal["ok", "retry", "permanent", "blocked", "migrated"]
+    error: str = ""
+    retry_after: float | None = None
+    new_chat_id: str | None = None
+
+
+class Adapter(Protocol):
+    platform: str
+    limits: "Limits"
+
+    async def send(self, chat_id: str, text: str, severity: str) -> SendResult:
+        """Deliver one alert text; never raise for platform errors, return a SendResult."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_second: float = 30.0              # whole bot
+    per_chat_interval: float = 1.0        # seconds between messages to one chat
+    group_interval: float = 3.0           # seconds between messages to one group (20/min)
+    concurrency: int = 64
+
+    def interval(self, chat_id: str) -> float:
+        # Telegram group and channel ids are negative; Slack channels start with C or G.
+        return self.group_interval if chat_id.startswith(("-", "C", "G")) else self.per_chat_interval
+
+
+class RateLimiter:
+    """Spaces sends so the platform's limits are never hit: overall rate, per-chat spacing,
+    and a global pause after a 429 (the platform asked everyone to wait)."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic):
+        self.limits = limits
+        self.clock = clock
+        self._next_slot = 0.0
+        self._chat_next: dict[str, float] = {}
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    async def acquire(self, chat_id: str) -> None:
+        async with self._lock:
+            now = self.clock()
+            at = max(now, self._next_slot, self._paused_until, self._chat_next.get(chat_id, 0.0))
+            self._next_slot = at + 1.0 / self.limits.per_second
+            self._chat_next[chat_id] = at + self.limits.interval(chat_id)
+            if len(self._chat_next) > 50_000:  # forget chats last seen long ago
+                self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}
+        delay = at - self.clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def backoff(attempts: int) -> float:
+    """Exponential backoff with jitter: ~2, 4, 8 ... s, capped at 10 minutes."""
+    return min(600.0, 2.0 ** max(1, attempts)) * random.uniform(0.5, 1.5)
+
+
+class Deliverer:
+    """Sends due outbox rows through each adapter."""
+
+    def __init__(self, store: Store, adapters: list[Adapter], now: Callable[[], datetime]):
+        self.store = store
+        self.adapters = {a.platform: a for a in adapters}
+        self.limiters = {a.platform: RateLimiter(a.limits) for a in adapters}
+        self.now = now
+        self.wake = asyncio.Event()
+        self.sent = 0
+        self.failed = 0
+
+    async def drain_once(self) -> int:
+        """Send every due row once; return how many were handled."""
+        handled = 0
+        for platform, adapter in self.adapters.items():
+            rows = self.store.due_outbox(platform, self.now().isoformat(timespec="seconds"))
+            if not rows:
+                continue
+            by_chat: OrderedDict[str, list[OutboxRow]] = OrderedDict()
+            for r in rows:
+                by_chat.setdefault(r.chat_id, []).append(r)
+            sem = asyncio.Semaphore(adapter.limits.concurrency)
+
+            async def chat_worker(chat_rows: list[OutboxRow]) -> None:
+                async with sem:
+                    for row in chat_rows:
+                        if not await self._deliver(adapter, row):
+                            break  # keep this chat's order: later rows wait for the retry
+
+            await asyncio.gather(*(chat_worker(v) for v in by_chat.values()))
+            handled += len(rows)
+        return handled
+
+    async def _deliver(self, adapter: Adapter, row: OutboxRow) -> bool:
+        """Send one row and record the outcome; True if the chat may continue with its next row."""
+        limiter = self.limiters[adapter.platform]
+        await limiter.acquire(row.chat_id)
+        severity = "critical" if "🚨" in row.text[:4] else "warning"
+        try:
+            res = await adapter.send(row.chat_id, row.text, severity)
+        except Exception as exc:  # an adapter bug is a retryable failure, never a crash
+            log.exception("%s: send to %s raised", adapter.platform, row.chat_id)
+            res = SendResult("retry", f"{type(exc).__name__}: {exc}")
+        now = self.now()
+        if res.kind == "ok":
+            self.store.mark_sent(row.id, now.isoformat(timespec="seconds"))
+            self.sent += 1
+            return True
+        if res.kind == "migrated" and res.new_chat_id:
+            log.info("%s: chat %s moved to %s; subscriptions follow", adapter.platform, row.chat_id, res.new_chat_id)
+            self.store.migrate_chat(adapter.platform, row.chat_id, res.new_chat_id)
+            self.wake.set()
+            return False
+        if res.kind == "blocked":
+            log.info("%s: chat %s blocked or removed the bot (%s); deactivated", adapter.platform, row.chat_id, res.error)
+            self.store.deactivate_chat(adapter.platform, row.chat_id, res.error or "blocked")
+            self.failed += 1
+            return False
+        if res.kind == "permanent" or row.attempts + 1 >= MAX_ATTEMPTS:
+            log.warning("%s: delivery %s to %s failed: %s", adapter.platform, row.id, row.chat_id, res.error)
+            self.store.mark_failed(row.id, res.error)
+            self.failed += 1
+            return True  # this row is given up; the chat's later rows still go
+        wait = res.retry_after if res.retry_after is not None else backoff(row.attempts + 1)
+        if res.retry_after is not None:
+            limiter.pause(res.retry_after)
+        self.store.mark_retry(row.id, (now + timedelta(seconds=wait)).isoformat(timespec="seconds"), res.error)
+        return False
+
+    async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
+        """Drain until `stop` is set; wakes early when the engine records new events."""
+        while not stop.is_set():
+            try:
+                await self.drain_once()
+            except Exception:
+                log.exception("delivery loop error; retrying")
+            self.wake.clear()
+            waiter = asyncio.ensure_future(self.wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
