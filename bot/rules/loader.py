@@ -154,6 +154,8 @@ def load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProble
                 # Drop pydantic's union-member labels ("int", "function-after[...]") from the path.
                 loc = tuple(x for x in err["loc"] if isinstance(x, int) or (x not in ("int", "str", "float") and "[" not in x))
                 msg = _describe({**err, "loc": loc})
+                if isinstance(node, dict) and isinstance(node.get("id"), str):
+                    msg = f"rule {node['id']}: {msg}"
                 key = (loc, msg)
                 if key in seen:
                     continue

@@ -72,9 +72,10 @@ def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, no
 
 def backtest(rules: list[Rule], frames: Frames, units: dict[str, str], start: date | None = None,
              end: date | None = None) -> list[Transition]:
-    """Every transition the rules would have produced, stamped with the day the data was
-    published. State is warmed up on data before `start`. Staleness rules are skipped:
-    history records no outages of the bot's sources."""
+    """Every transition the rules would have sent, stamped with the day the data was
+    published (resolutions of rules with notify_resolved: false are silent, so left out).
+    State is warmed up on data before `start`. Staleness rules are skipped: history
+    records no outages of the bot's sources."""
     out: list[Transition] = []
     for rule in rules:
         if rule.condition.kind == "stale":
@@ -83,7 +84,8 @@ def backtest(rules: list[Rule], frames: Frames, units: dict[str, str], start: da
         if end is not None:
             sig = sig[sig["known"] <= pd.Timestamp(end)]
         run = step_rows(rule, verdict_rows(sig), Alert(), lambda k: k.to_pydatetime())
-        out.extend(t for t in run.transitions if start is None or t.at.date() >= start)
+        out.extend(t for t in run.transitions if (start is None or t.at.date() >= start)
+                   and (t.state != "resolved" or rule.notify_resolved))
     out.sort(key=lambda t: (t.at, t.rule_id))
     return out
 
