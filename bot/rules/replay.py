@@ -99,6 +99,6 @@ def first_run(rule: Rule, frames: Frames, units: dict[str, str], now: datetime,
     sig = signal(rule, frames, units)
     run = step_rows(rule, verdict_rows(sig), Alert(), lambda k: k.to_pydatetime())
     keep = [t for t in run.transitions if t.state == "firing" and run.alert.state.value == "firing"
-            and t is run.transitions[-1] and now.replace(tzinfo=None) - t.at <= recent]
+            and t is run.transitions[-1] and timedelta(0) <= now.replace(tzinfo=None) - t.at <= recent]
     keep = [Transition(t.rule_id, t.state, t.data_date, now, t.value, t.from_regime, t.to_regime, t.extra) for t in keep]
     return RuleRun(run.alert, keep)

@@ -1,0 +1,81 @@
+"""The deployed process: zero-config start, release calendar, health, demo."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import urllib.request
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.demo import run_demo
+from bot.schedule import CALENDAR, release_trigger, window_trigger
+from tests.fakes.http import FakeServer, Reply
+from tests.proc import BotProcess, free_port
+
+ET = ZoneInfo("America/New_York")
+UTC = ZoneInfo("UTC")
+
+
+def test_h41_window_follows_daylight_saving():
+    trig = window_trigger(CALENDAR["fred"][0])  # Thursdays 16:35-18:00 US/Eastern
+    # Before the March 2026 change (EST, UTC-5) and after it (EDT, UTC-4).
+    before = trig.get_next_fire_time(None, datetime(2026, 3, 5, 12, tzinfo=ET))
+    after = trig.get_next_fire_time(None, datetime(2026, 3, 12, 12, tzinfo=ET))
+    assert before.astimezone(UTC).strftime("%a %H:%M") == "Thu 21:35"
+    assert after.astimezone(UTC).strftime("%a %H:%M") == "Thu 20:35"
+    # And back in November (first Sunday: 2026-11-01).
+    nov = trig.get_next_fire_time(None, datetime(2026, 11, 4, 12, tzinfo=ET))
+    assert nov.astimezone(UTC).strftime("%Y-%m-%d %H:%M") == "2026-11-05 21:35"
+
+
+def test_windows_poll_every_few_minutes_and_never_on_weekends():
+    trig = release_trigger("nyfed")
+    t = datetime(2026, 11, 20, 13, 16, tzinfo=ET)  # a Friday, ON RRP results at 1:15 pm
+    fires = []
+    for _ in range(14):
+        t = trig.get_next_fire_time(None, t)
+        fires.append(t.strftime("%a %H:%M"))
+        t = t.replace(second=1)
+    assert fires[:3] == ["Fri 13:20", "Fri 13:25", "Fri 13:30"]
+    assert all(not f.startswith(("Sat", "Sun")) or f.endswith(":20") for f in fires)  # weekends: background poll only
+
+
+def test_demo_is_labelled_and_alerts_within_seconds():
+    out = io.StringIO()
+    t0 = time.monotonic()
+    assert run_demo(fast=True, out=out) == 0
+    text = out.getvalue()
+    assert time.monotonic() - t0 < 30
+    assert "SIMULATION" in text and "made up" in text
+    for rule in ("reserves_below_3t", "sofr_above_iorb", "srf_usage_spike", "reserves_regime"):
+        assert f": {rule}" in text, rule
+    assert "$" in text and "%" in text and " bp" in text
+
+
+def test_zero_config_start_without_network_keeps_running_and_stops_cleanly(tmp_path):
+    with FakeServer() as dead:  # every upstream answers 503: the network is "down"
+        for path in ("/graph/fredgraph.csv",):
+            dead.routes[path] = lambda req: Reply(503, "down", "text/plain")
+        port = free_port()
+        env = {"FRED_CSV_URL": dead.url, "NYFED_API_URL": dead.url + "/api", "FISCALDATA_API_URL": dead.url,
+               "HEALTH_PORT": str(port), "HTTP_TIMEOUT": "2"}
+        bot = BotProcess(["run"], tmp_path, env)
+        try:
+            bot.wait_for(r"liquidity-bot: database liquidity\.db")
+            bot.wait_for(r"chat adapters: console \(no chat token set")
+            bot.wait_for(r"source fred: release calendar \(US/Eastern\); fetching now, next scheduled 20")
+            bot.wait_for("liquidity-bot: ready")
+            bot.wait_for(r"source fred unreachable: .*HTTP 503", timeout=30)
+            health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
+            assert health["status"] == "degraded" and health["sources"]["fred"]["failures"] >= 1
+            assert health["rules_loaded"] == 15 and health["adapters"] == ["console"]
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            assert 'liquidity_bot_fetch_errors_total{source="fred"}' in metrics
+            assert bot.proc.poll() is None  # still running
+            assert (tmp_path / "liquidity.db").exists()
+        finally:
+            code = bot.terminate()
+        assert code == 0
+        assert bot.output().count("source fred unreachable") == 1  # logged once per outage
