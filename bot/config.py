@@ -88,6 +88,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
     log_format = s("LOG_FORMAT", d.log_format).lower()
     if log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={log_format!r}: use text or json")
+    if env.get("TELEGRAM_WEBHOOK_URL") and not env.get("TELEGRAM_WEBHOOK_SECRET"):
+        raise ConfigError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET: updates without it would be unverified")
     return Settings(
         database_path=s("DATABASE_PATH", d.database_path),
         rules_dir=s("RULES_DIR", d.rules_dir),

@@ -92,7 +92,8 @@ class Deliverer:
     def __init__(self, store: Store, adapters: list[Adapter], now: Callable[[], datetime]):
         self.store = store
         self.adapters = {a.platform: a for a in adapters}
-        self.limiters = {a.platform: RateLimiter(a.limits) for a in adapters}
+        # An adapter that also replies to commands shares its limiter, so replies count too.
+        self.limiters = {a.platform: getattr(a, "limiter", None) or RateLimiter(a.limits) for a in adapters}
         self.now = now
         self.wake = asyncio.Event()
         self.sent = 0

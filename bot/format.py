@@ -124,3 +124,26 @@ def render(rule: Rule, t: Transition, catalog: Catalog) -> AlertMessage:
         headline = f"No {label} data stored yet: the source has not delivered anything (network down, or no --data file)."
     return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.why, t.data_date.isoformat(),
                         label, calendar_note(t.data_date))
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split on line boundaries into chunks of at most `limit` characters; a single longer
+    line is cut hard. Every chunk is non-empty."""
+    chunks: list[str] = []
+    cur = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if cur:
+                chunks.append(cur)
+                cur = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{cur}\n{line}" if cur else line
+        if len(candidate) > limit:
+            chunks.append(cur)
+            cur = line
+        else:
+            cur = candidate
+    if cur or not chunks:
+        chunks.append(cur or " ")
+    return chunks

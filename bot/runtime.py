@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.catalog import default_catalog
 from bot.chat.console import CONSOLE_CHAT, ConsoleAdapter
+from bot.commands import CommandService
 from bot.config import Settings
 from bot.delivery import Adapter, Deliverer
 from bot.engine import Engine
@@ -98,11 +99,19 @@ class App:
         loaded = self.load_rules(initial=True)
         self.store = Store(s.database_path)
         self.sources: list[Source] = build_sources(s, self.catalog, self.data_dirs)
-        await self._start_adapters()
+        self.commands = CommandService(self.store, self.catalog, lambda: self.engine.rules, utcnow)
+        self.adapters = self._adapters()
         feeds = [("console", CONSOLE_CHAT)] if any(a.platform == "console" for a in self.adapters) else []
         if s.slack_feed_channel and any(a.platform == "slack" for a in self.adapters):
             feeds.append(("slack", s.slack_feed_channel))
         self.engine = Engine(self.store, self.catalog, loaded.rules, feeds, {a.platform for a in self.adapters})
+        for a in self.adapters:
+            start = getattr(a, "start", None)
+            if start:
+                try:
+                    await start()
+                except Exception as exc:
+                    raise StartupError(f"{a.platform}: cannot start ({type(exc).__name__}: {exc})") from None
         self.deliverer = Deliverer(self.store, self.adapters, utcnow)
         self.scheduler = AsyncIOScheduler(timezone="America/New_York")
         for src in self.sources:
@@ -133,16 +142,15 @@ class App:
             return poll_trigger(FILE_POLL_SECONDS)
         return release_trigger(src.name)
 
-    async def _start_adapters(self) -> None:
+    def _adapters(self) -> list[Adapter]:
+        """Every chat adapter whose token is set; the console when none is."""
         s = self.settings
+        adapters: list[Adapter] = []
         if s.telegram_bot_token:
             from bot.chat.telegram import TelegramAdapter
 
-            tg = TelegramAdapter(self, s)
-            await tg.start()
-            self.adapters.append(tg)
-        if not self.adapters:
-            self.adapters.append(ConsoleAdapter(self.out))
+            adapters.append(TelegramAdapter(self.commands, s, self.reload_rules))
+        return adapters or [ConsoleAdapter(self.out)]
 
     def _summary(self, loaded: LoadedRules) -> None:
         s = self.settings

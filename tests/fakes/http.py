@@ -17,6 +17,7 @@ class Request:
     path: str
     query: dict[str, str]
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -32,10 +33,12 @@ Handler = Callable[[Request], Reply]
 
 
 class FakeServer:
-    """`routes[path] = handler`; `faults[path] = [Reply, ...]` are served first, one per request."""
+    """`routes[path] = handler`; `faults[path] = [Reply, ...]` are served first, one per request.
+    A handler may also match by prefix: `prefix_routes[prefix] = handler`."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {}
+        self.prefix_routes: dict[str, Handler] = {}
         self.faults: dict[str, list[Reply]] = {}
         self.requests: list[Request] = []
         self.bytes_sent = 0
@@ -49,13 +52,16 @@ class FakeServer:
                 parts = urlsplit(self.path)
                 n = int(self.headers.get("Content-Length") or 0)
                 req = Request(method, parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
-                              self.rfile.read(n) if n else b"")
+                              self.rfile.read(n) if n else b"", {k.lower(): v for k, v in self.headers.items()})
                 fake.requests.append(req)
                 queued = fake.faults.get(req.path)
                 if queued:
                     reply = queued.pop(0)
                 elif req.path in fake.routes:
                     reply = fake.routes[req.path](req)
+                elif any(req.path.startswith(p) for p in fake.prefix_routes):
+                    prefix = next(p for p in fake.prefix_routes if req.path.startswith(p))
+                    reply = fake.prefix_routes[prefix](req)
                 else:
                     reply = Reply(404, {"error": f"no route {req.path}"})
                 if reply.delay:

@@ -1,0 +1,60 @@
+"""End to end: the real `liquidity-bot run` process, file data, a fake Bot API, health, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+
+import pytest
+
+from tests.fakes.http import FakeServer
+from tests.fakes.telegram import FakeTelegram
+from tests.proc import BotProcess, free_port
+
+TOKEN = "987654321:AAEndToEndFakeToken_abcdefghijklmnopqrs"
+
+
+@pytest.fixture
+def data_dir(tmp_path, shared_data):
+    d = tmp_path / "data"
+    shutil.copytree(shared_data / "fred", d)
+    shutil.copy(shared_data / "treasury" / "TGA_DTS_CLOSE.csv", d)
+    return d
+
+
+def test_subscribe_then_new_data_breaks_a_rule_and_the_chat_is_told(tmp_path, data_dir):
+    with FakeServer() as server:
+        fake = FakeTelegram(server, TOKEN)
+        port = free_port()
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": server.url, "POLL_SECONDS": "1",
+               "HEALTH_PORT": str(port), "DATABASE_PATH": str(tmp_path / "e2e.db")}
+        bot = BotProcess(["run", "--data", str(data_dir)], tmp_path, env)
+        try:
+            bot.wait_for("chat adapters: telegram")
+            bot.wait_for("liquidity-bot: ready")
+            bot.wait_for(r"files: \d+/\d+ series ok, \+\d+ rows", timeout=30)  # history imported
+            fake.user_sends(42, "/subscribe reserves")
+            fake.wait_for(lambda s: any(x.chat_id == "42" and "Subscribed to reserves" in x.text for x in s), 20)
+            fake.user_sends(42, "/status")
+            fake.wait_for(lambda s: any(x.chat_id == "42" and x.method == "sendPhoto" for x in s), 30)
+            with open(data_dir / "WRESBAL.csv", "a") as f:
+                f.write("2026-06-10,2950000\n")
+            t0 = time.monotonic()
+            fake.wait_for(lambda s: any(x.chat_id == "42" and "reserves_below_3t" in x.text for x in s), 20)
+            latency = time.monotonic() - t0
+            alert = next(x.text for x in fake.to(42) if "reserves_below_3t" in x.text)
+            assert "Bank reserves are $2.950T, below $3.000T (week ending 2026-06-10)" in alert
+            assert latency < 5
+            health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
+            assert health["status"] == "ok" and "reserves_below_3t" in health["firing"]
+            assert health["outbox"]["sent"] >= 1 and health["sources"]["files"]["data_date"] >= "2026-06-10"
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            assert "liquidity_bot_alerts_total" in metrics and "liquidity_bot_outbox_pending 0" in metrics
+        finally:
+            t_stop = time.monotonic()
+            code = bot.terminate(timeout=15)
+        assert code == 0 and time.monotonic() - t_stop < 10
+        assert TOKEN not in bot.output() and TOKEN.split(":")[1] not in bot.output()
+        assert not fake.violations

@@ -1,0 +1,141 @@
+"""The real python-telegram-bot Application against a local fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from bot.chat.telegram import TelegramAdapter
+from bot.commands import CommandService
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.rules.loader import load_rules
+from tests.fakes.http import FakeServer
+from tests.fakes.telegram import FakeTelegram
+from tests.test_rules_loader import RULES
+
+TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmnop"
+NOW = datetime(2026, 9, 1, 12)
+
+
+@pytest.fixture
+def fake():
+    with FakeServer() as server:
+        yield FakeTelegram(server, TOKEN)
+
+
+@pytest.fixture
+async def adapter(fake, store, catalog):
+    rules = load_rules(RULES, catalog).rules
+    settings = Settings(telegram_bot_token=TOKEN, telegram_api_url=fake.server.url, admin_ids=frozenset({"9"}))
+    reloads = []
+    tg = TelegramAdapter(CommandService(store, catalog, lambda: rules, lambda: NOW), settings,
+                         reload_rules=lambda: reloads.append(1) or "reloaded 15 rules")
+    await tg.start()
+    yield tg
+    await tg.stop()
+
+
+async def ask(fake: FakeTelegram, chat: int, text: str, n: int = 1, **kw) -> list[str]:
+    """Send a message as a user and return the texts of the next `n` replies to that chat."""
+    before = len(fake.to(chat))
+    fake.user_sends(chat, text, **kw)
+    await asyncio.to_thread(fake.wait_for, lambda s: len([x for x in s if x.chat_id == str(chat)]) >= before + n)
+    return [s.text for s in fake.to(chat)[before:]]
+
+
+async def test_subscribe_list_unsubscribe_through_real_updates(adapter, fake, store):
+    assert "Welcome to Liquidity Bot" in (await ask(fake, 42, "/start"))[0]
+    assert (await ask(fake, 42, "/subscribe reserves")) == ["Subscribed to reserves alerts."]
+    assert store.subscriptions("telegram", "42") == ["reserves"]
+    assert (await ask(fake, 42, "/subscribe reserves")) == ["Already subscribed to reserves."]
+    assert "reserves" in (await ask(fake, 42, "/list"))[0]
+    wrong = (await ask(fake, 42, "/subscribe reservez"))[0]
+    assert "Unknown topic 'reservez'. Did you mean reserves?" in wrong and "net_liquidity" in wrong
+    assert "Which topic?" in (await ask(fake, 42, "/subscribe"))[0]
+    assert (await ask(fake, 42, "/unsubscribe all")) == ["Unsubscribed from everything (1 topic(s))."]
+    assert store.subscriptions("telegram", "42") == []
+
+
+async def test_groups_only_admins_change_subscriptions(adapter, fake, store):
+    fake.admins["-100"].add(5)
+    refused = await ask(fake, -100, "/subscribe repo", user_id=6, chat_type="supergroup", title="Desk")
+    assert refused == ["Sorry, only this group's administrators can change its subscriptions."]
+    assert store.subscriptions("telegram", "-100") == []
+    ok = await ask(fake, -100, "/subscribe@liquidity_test_bot repo", user_id=5, chat_type="supergroup", title="Desk")
+    assert ok == ["Subscribed to repo alerts."]
+    assert store.subscriptions("telegram", "-100") == ["repo"]  # the chat's, not the user's
+    assert "repo" in (await ask(fake, -100, "/list", user_id=6, chat_type="supergroup", title="Desk"))[0]
+
+
+async def test_status_sends_a_table_and_a_png_chart(adapter, fake, history_store, catalog):
+    adapter.commands.store = history_store
+    replies = await ask(fake, 42, "/status", n=2)
+    assert replies[0].startswith("<pre>") and "reserves" in replies[0] and "$3.014T" in replies[0]
+    assert "sofr" in replies[0] and "%" in replies[0] and "[ample]" in replies[0]
+    photo = fake.to(42)[-1]
+    assert photo.method == "sendPhoto" and photo.photo.startswith(b"\x89PNG") and len(photo.photo) > 5000
+    chart = await ask(fake, 42, "/chart sofr_iorb_spread 1y")
+    assert fake.to(42)[-1].method == "sendPhoto" and "SOFR - IORB" in chart[0]
+    assert "Unknown metric 'reservs'. Did you mean reserves?" in (await ask(fake, 42, "/chart reservs"))[0]
+
+
+async def test_nonsense_gets_a_short_helpful_reply(adapter, fake):
+    assert (await ask(fake, 42, "/frobnicate now"))[0].startswith("Unknown command /frobnicate.")
+    long = (await ask(fake, 42, "/subscribe " + "Ω" * 5000))[0]
+    assert "Unknown topic" in long and len(long) < 600
+    assert "No alerts yet" in (await ask(fake, 42, "/history"))[0]
+    rules = (await ask(fake, 42, "/rules"))[0]
+    assert "reserves_below_3t [reserves, warning]: reserves &lt; $3.000T (clears at $3.050T)" in rules
+
+
+async def test_reload_is_for_bot_admins_only(adapter, fake):
+    assert "for the bot's administrators" in (await ask(fake, 42, "/reload"))[0]
+    assert (await ask(fake, 9, "/reload")) == ["reloaded 15 rules"]
+
+
+async def test_alerts_reach_exactly_the_subscribed_chats_with_errors_handled(adapter, fake, store, caplog):
+    caplog.set_level(logging.DEBUG, logger="bot")
+    for chat, topic in (("1", "reserves"), ("2", "all"), ("3", "repo"), ("4", "reserves"), ("-5", "reserves")):
+        store.ensure_chat("telegram", chat, "private", None, "t")
+        store.subscribe("telegram", chat, topic, "t")
+    fake.faults["4"] = [FakeTelegram.blocked()]
+    fake.faults["-5"] = [FakeTelegram.migrated(-1005)]
+    fake.faults["2"] = [FakeTelegram.too_many(1)]
+    text = "⚠️ FIRING: reserves_below_3t\nBank reserves are $2.950T, below $3.000T <week 2026-06-10>"
+    store.record("reserves_below_3t", __import__("bot.rules.lifecycle", fromlist=["Alert"]).Alert(),
+                 [({"topic": "reserves", "severity": "warning", "state": "firing", "data_date": "2026-06-10",
+                    "value": 2.95e12, "text": text}, [(p, c, "sub") for p, c in store.subscribers("reserves")])],
+                 "2026-06-11T00:00:00")
+    clock = {"t": datetime(2026, 6, 11)}
+    deliverer = Deliverer(store, [adapter], lambda: clock["t"])
+    await deliverer.drain_once()
+    clock["t"] = datetime(2026, 6, 11, 0, 0, 5)  # past the 429's retry_after
+    await deliverer.drain_once()
+    got = {s.chat_id for s in fake.sent}
+    assert got == {"1", "2", "-1005"}                        # not 3 (repo), not 4 (blocked)
+    assert all(fake.to(c)[0].text.startswith("<b>⚠️ FIRING: reserves_below_3t</b>") for c in got)
+    assert "&lt;week 2026-06-10&gt;" in fake.to("1")[0].text    # HTML escaped
+    assert store.subscribers("reserves") == [("telegram", "-1005"), ("telegram", "1"), ("telegram", "2")]
+    assert store.outbox_counts() == {"pending": 0, "sent": 3, "failed": 1}
+    assert len(fake.to("1")) == 1 and not fake.violations
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+def test_tokens_never_reach_the_log(capsys):
+    from bot.logsetup import setup_logging
+
+    setup_logging("DEBUG", "text", [TOKEN, "xoxb-slack-secret"])
+    logging.getLogger("httpx").warning("HTTP Request: POST http://x/bot%s/getMe", TOKEN)
+    logging.getLogger("bot.x").error("failed with xoxb-slack-secret and %s", {"token": TOKEN})
+    try:
+        raise RuntimeError(f"boom {TOKEN}")
+    except RuntimeError:
+        logging.getLogger("bot.x").exception("oops")
+    err = capsys.readouterr().err
+    assert err.count("***") >= 4 and TOKEN not in err and "xoxb-slack-secret" not in err
+    logging.getLogger().handlers.clear()
