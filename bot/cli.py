@@ -196,12 +196,16 @@ def cmd_backtest(args, settings: Settings) -> int:
 
 
 def cmd_outbox(args, settings: Settings) -> int:
-    """Show pending / failed deliveries; --retry re-queues failed rows (admins only)."""
+    """Show pending / failed deliveries; --retry re-queues failed rows (whoever can run this
+    command on the bot's machine is its admin)."""
     store = _store(settings)
     if args.retry:
-        print(f"re-queued {store.retry_failed()} failed deliveries")
+        print(f"re-queued {store.retry_failed()} failed deliveries (rows for inactive chats stay failed)")
     counts = store.outbox_counts()
     print(f"outbox: {counts['pending']} pending, {counts['failed']} failed, {counts['sent']} sent")
+    for row in store.failed_outbox():
+        print(f"  failed #{row['id']} {row['platform']}:{row['chat_id']} {row['rule_id']} {row['state']}"
+              f" after {row['attempts']} attempt(s): {row['last_error']}")
     return 0
 
 

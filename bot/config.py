@@ -45,6 +45,7 @@ class Settings:
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
     telegram_webhook_port: int = 8443
+    telegram_max_per_second: float = 30.0
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
@@ -108,6 +109,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         telegram_webhook_url=s("TELEGRAM_WEBHOOK_URL"),
         telegram_webhook_secret=s("TELEGRAM_WEBHOOK_SECRET"),
         telegram_webhook_port=_num(env, "TELEGRAM_WEBHOOK_PORT", int, d.telegram_webhook_port),
+        telegram_max_per_second=_num(env, "TELEGRAM_MAX_PER_SECOND", float, d.telegram_max_per_second),
         slack_bot_token=s("SLACK_BOT_TOKEN"),
         slack_app_token=s("SLACK_APP_TOKEN"),
         slack_signing_secret=s("SLACK_SIGNING_SECRET"),

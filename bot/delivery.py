@@ -10,7 +10,7 @@ import asyncio
 import logging
 import random
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,31 +54,55 @@ class Limits:
 
 
 class RateLimiter:
-    """Spaces sends so the platform's limits are never hit: overall rate, per-chat spacing,
-    and a global pause after a 429 (the platform asked everyone to wait)."""
+    """Spaces sends so the platform's limits are never hit, measured where they count (at
+    arrival, after network jitter): an even pace of 97% of `per_second` (no bursts), at
+    most `per_second - 1` sends in any second, per-chat spacing, and a global pause after a
+    429 (the platform asked everyone to wait)."""
+
+    WINDOW = 1.0
+    PACE = 0.97
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic):
         self.limits = limits
         self.clock = clock
-        self._next_slot = 0.0
+        self.cap = max(1, int(limits.per_second) - 1)
+        self.gap = 1.0 / (limits.per_second * self.PACE)
+        self._sent: deque[float] = deque()
         self._chat_next: dict[str, float] = {}
-        self._paused_until = 0.0
+        # After a restart we do not know when each chat last got a message (a crash may have
+        # left one in flight): wait one per-chat interval before the first send.
+        self._paused_until = clock() + limits.per_chat_interval
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
     async def acquire(self, chat_id: str) -> None:
-        async with self._lock:
-            now = self.clock()
-            at = max(now, self._next_slot, self._paused_until, self._chat_next.get(chat_id, 0.0))
-            self._next_slot = at + 1.0 / self.limits.per_second
-            self._chat_next[chat_id] = at + self.limits.interval(chat_id)
-            if len(self._chat_next) > 50_000:  # forget chats last seen long ago
-                self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}
-        delay = at - self.clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Wait until one more message to `chat_id` is within every limit, and count it."""
+        now = self.clock()
+        at = max(now, self._chat_next.get(chat_id, 0.0))
+        self._chat_next[chat_id] = at + self.limits.interval(chat_id)  # reserve this chat's next slot
+        if at > now:
+            await asyncio.sleep(at - now)
+        async with self._lock:  # FIFO: the window is shared by every chat
+            while True:
+                now = self.clock()
+                while self._sent and now - self._sent[0] >= self.WINDOW:
+                    self._sent.popleft()
+                wait = self._paused_until - now
+                if self._sent:
+                    wait = max(wait, self._sent[-1] + self.gap - now)
+                if len(self._sent) >= self.cap:
+                    wait = max(wait, self._sent[0] + self.WINDOW - now)
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            self._sent.append(now)
+        nxt = now + self.limits.interval(chat_id)
+        if self._chat_next.get(chat_id, 0.0) < nxt:
+            self._chat_next[chat_id] = nxt
+        if len(self._chat_next) > 50_000:  # forget chats not seen for a while
+            self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}
 
 
 def backoff(attempts: int) -> float:

@@ -55,15 +55,23 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
 
 
+def _concurrency(rate: float) -> int:
+    """Sends in flight: enough to keep `rate` going over a ~100 ms round trip, and no more,
+    because httpcore's connection-pool bookkeeping costs grow with the number of connections."""
+    return min(64, max(8, int(rate * 0.1)))
+
+
 class TelegramAdapter:
     platform = "telegram"
-    # Slightly under the published limits: what counts is arrival at Telegram, after network jitter.
-    limits = Limits(per_second=29.5, per_chat_interval=1.05, group_interval=3.05, concurrency=64)
 
     def __init__(self, commands: CommandService, settings: "Settings", reload_rules=None):
         self.commands = commands
         self.settings = settings
         self.reload_rules = reload_rules
+        # TELEGRAM_MAX_PER_SECOND raises the overall rate for paid broadcasts (up to 1000/s).
+        # Per-chat spacing has a small margin: what counts is arrival, after network jitter.
+        self.limits = Limits(per_second=settings.telegram_max_per_second, per_chat_interval=1.05,
+                             group_interval=3.05, concurrency=_concurrency(settings.telegram_max_per_second))
         self.limiter = RateLimiter(self.limits)  # shared with the delivery loop
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
@@ -72,6 +80,8 @@ class TelegramAdapter:
         return (Application.builder().token(self.settings.telegram_bot_token)
                 .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
                 .connect_timeout(10).read_timeout(20).write_timeout(20).get_updates_read_timeout(15)
+                # At most 64 sends in flight (see _concurrency), plus command replies and polling.
+                .connection_pool_size(72)
                 .build())
 
     # ---- lifecycle -----------------------------------------------------------------------

@@ -241,14 +241,27 @@ class Store:
                             [new_id, platform, old_id])
 
     # ---- outbox ---------------------------------------------------------------------------
-    def due_outbox(self, platform: str, now: str, limit: int = 500) -> list[OutboxRow]:
-        """Pending rows whose retry time has come, oldest event first (firing before resolved)."""
+    def due_outbox(self, platform: str, now: str, limit: int = 5000) -> list[OutboxRow]:
+        """Pending rows whose retry time has come, in event order per chat.
+
+        A row waits while an earlier row for the same chat is still waiting for its retry,
+        so a chat never sees "resolved" before "firing".
+        """
         rows = self.db.execute(
             "SELECT o.id, o.event_id, o.platform, o.chat_id, o.attempts, e.text, e.rule_id, e.topic, e.state"
             " FROM outbox o JOIN alert_events e ON e.id = o.event_id"
             " WHERE o.status = 'pending' AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
-            " ORDER BY o.event_id, o.id LIMIT ?", [platform, now, limit]).fetchall()
+            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
+            "   AND p.status = 'pending' AND p.id < o.id AND p.next_attempt_at > ?)"
+            " ORDER BY o.id LIMIT ?", [platform, now, now, limit]).fetchall()
         return [OutboxRow(*r) for r in rows]
+
+    def failed_outbox(self, limit: int = 20) -> list[dict]:
+        """The newest failed deliveries with their errors."""
+        return self.db.execute_returning_dicts(
+            "SELECT o.id, o.platform, o.chat_id, o.attempts, o.last_error, e.rule_id, e.state, o.created_at"
+            " FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE o.status = 'failed'"
+            " ORDER BY o.id DESC LIMIT ?", [limit])
 
     def mark_sent(self, row_id: int, now: str) -> None:
         self.db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",

@@ -32,6 +32,10 @@ class Reply:
 Handler = Callable[[Request], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 stalls a burst of concurrent connects
+
+
 class FakeServer:
     """`routes[path] = handler`; `faults[path] = [Reply, ...]` are served first, one per request.
     A handler may also match by prefix: `prefix_routes[prefix] = handler`."""
@@ -45,6 +49,9 @@ class FakeServer:
         fake = self
 
         class _H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms ACK stalls
+
             def log_message(self, *args):  # keep test output clean
                 pass
 
@@ -89,7 +96,7 @@ class FakeServer:
             def do_POST(self):
                 self._serve("POST")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
+        self.httpd = _Server(("127.0.0.1", 0), _H)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"

@@ -67,9 +67,10 @@ def error(code: int, description: str, **parameters) -> Reply:
 
 
 class FakeTelegram:
-    def __init__(self, server: FakeServer, token: str, per_second: float = 30.0):
+    def __init__(self, server: FakeServer, token: str, per_second: float = 30.0, enforce: bool = True):
         self.server, self.token = server, token
         self.per_second = per_second
+        self.enforce = enforce  # answer a violation with 429, as Telegram would
         self.sent: list[Sent] = []
         self.updates: list[dict] = []
         self.admins: dict[str, set[int]] = defaultdict(set)   # chat id -> admin user ids
@@ -151,30 +152,36 @@ class FakeTelegram:
         return ok([{"status": "administrator", "user": {"id": u, "is_bot": False, "first_name": "A"}, **ADMIN_RIGHTS}
                    for u in self.admins[p["chat_id"]]])
 
-    def _check_limits(self, chat: str, now: float) -> None:
-        self._recent.append(now)
+    def _violation(self, chat: str, now: float) -> str | None:
         while self._recent and now - self._recent[0] >= 1.0:
             self._recent.popleft()
-        if len(self._recent) > self.per_second:
-            self.violations.append(f"overall rate above {self.per_second}/s at {now:.3f}")
+        if len(self._recent) + 1 > self.per_second:
+            return f"overall rate above {self.per_second:g}/s at {now:.3f}"
         times = self._chat_times[chat]
         if chat.startswith("-"):
-            if len([t for t in times if now - t < 60]) >= 20:
-                self.violations.append(f"group {chat}: more than 20/min")
+            if len([t for t in times[-20:] if now - t < 60]) >= 20:
+                return f"group {chat}: more than 20/min"
         elif times and now - times[-1] < 0.999:
-            self.violations.append(f"chat {chat}: two messages {now - times[-1]:.3f}s apart")
-        times.append(now)
+            return f"chat {chat}: two messages {now - times[-1]:.3f}s apart"
+        return None
 
     def _send(self, method: str, p: dict, photo: bytes | None) -> Reply:
         chat = p["chat_id"]
-        if self.faults.get(chat):
-            return self.faults[chat].pop(0)
-        now = time.monotonic()
-        self._check_limits(chat, now)
-        self.sent.append(Sent(method, chat, p.get("text") or p.get("caption") or "", now, photo))
-        msg = {"message_id": self._next_message, "date": int(time.time()),
-               "chat": {"id": int(chat), "type": "group" if chat.startswith("-") else "private"}}
-        self._next_message += 1
+        with self._cond:
+            if self.faults.get(chat):
+                return self.faults[chat].pop(0)
+            now = time.monotonic()
+            problem = self._violation(chat, now)
+            if problem:
+                self.violations.append(problem)
+                if self.enforce:
+                    return self.too_many(1)
+            self._recent.append(now)
+            self._chat_times[chat].append(now)
+            self.sent.append(Sent(method, chat, p.get("text") or p.get("caption") or "", now, photo))
+            msg = {"message_id": self._next_message, "date": int(time.time()),
+                   "chat": {"id": int(chat), "type": "group" if chat.startswith("-") else "private"}}
+            self._next_message += 1
         if photo is not None:
             msg["photo"] = [{"file_id": "f1", "file_unique_id": "u1", "width": 800, "height": 400}]
         else:
