@@ -1,0 +1,137 @@
+"""The delivery loop against the fake Bot API: error kinds, retries, order, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.chat.telegram import TelegramAdapter
+from bot.cli import main
+from bot.commands import CommandService
+from bot.config import Settings
+from bot.delivery import MAX_ATTEMPTS, Deliverer, Limits, RateLimiter
+from bot.rules.lifecycle import Alert
+from tests.fakes.http import FakeServer
+from tests.fakes.telegram import FakeTelegram
+
+TOKEN = "444444444:AADeliveryTestsFakeToken_abcdefghijklm"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = datetime(2026, 6, 11)
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def tg(store, catalog):
+    with FakeServer() as server:
+        fake = FakeTelegram(server, TOKEN)
+        adapter = TelegramAdapter(CommandService(store, catalog, lambda: [], datetime.now),
+                                  Settings(telegram_bot_token=TOKEN, telegram_api_url=server.url))
+        await adapter.app.initialize()
+        yield adapter, fake
+        await adapter.app.shutdown()
+
+
+def alert(store, state: str, chats: list[str], text: str | None = None) -> None:
+    for c in chats:
+        store.ensure_chat("telegram", c, "private", None, "t")
+    store.record("reserves_below_3t", Alert(), [(
+        {"topic": "reserves", "severity": "warning", "state": state, "data_date": "2026-06-10", "value": 2.9e12,
+         "text": text or f"⚠️ {state.upper()}: reserves_below_3t\nreserves"}, [("telegram", c, "t") for c in chats])],
+        "2026-06-11T00:00:00")
+
+
+async def test_5xx_backs_off_then_delivers(tg, store):
+    adapter, fake = tg
+    alert(store, "firing", ["1"])
+    fake.faults["1"] = [FakeTelegram.bad_gateway(), FakeTelegram.bad_gateway()]
+    clock = Clock()
+    d = Deliverer(store, [adapter], clock)
+    await d.drain_once()
+    assert fake.to("1") == [] and store.outbox_counts()["pending"] == 1
+    await d.drain_once()
+    assert fake.to("1") == []  # still waiting for its backoff: no retry storm
+    for _ in range(2):
+        clock.advance(60)
+        await d.drain_once()
+    assert len(fake.to("1")) == 1 and store.outbox_counts() == {"pending": 0, "sent": 1, "failed": 0}
+
+
+async def test_bad_request_fails_once_with_the_platform_message(tg, store, capsys):
+    adapter, fake = tg
+    alert(store, "firing", ["1", "2"])
+    from tests.fakes.telegram import error
+    fake.faults["1"] = [error(400, "Bad Request: can't parse entities")]
+    await Deliverer(store, [adapter], Clock()).drain_once()
+    assert store.outbox_counts() == {"pending": 0, "sent": 1, "failed": 1}
+    assert main(["--db", store.path, "outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "0 pending, 1 failed, 1 sent" in out and "can't parse entities" in out.lower()
+    assert main(["--db", store.path, "outbox", "--retry"]) == 0
+    assert "re-queued 1 failed" in capsys.readouterr().out
+    await Deliverer(store, [adapter], Clock()).drain_once()
+    assert len(fake.to("1")) == 1 and store.outbox_counts()["sent"] == 2
+
+
+async def test_network_errors_give_up_after_bounded_attempts(tg, store):
+    adapter, fake = tg
+    alert(store, "firing", ["1"])
+    fake.faults["1"] = [FakeTelegram.bad_gateway() for _ in range(MAX_ATTEMPTS + 2)]
+    clock = Clock()
+    d = Deliverer(store, [adapter], clock)
+    for _ in range(MAX_ATTEMPTS + 2):
+        await d.drain_once()
+        clock.advance(3600)
+    assert store.outbox_counts() == {"pending": 0, "sent": 0, "failed": 1}
+    assert len(fake.faults["1"]) == 2  # exactly MAX_ATTEMPTS tries, then it stopped
+
+
+async def test_firing_then_resolved_arrive_in_order_even_across_a_429(tg, store):
+    adapter, fake = tg
+    alert(store, "firing", ["1"])
+    alert(store, "resolved", ["1"])
+    fake.faults["1"] = [FakeTelegram.too_many(2)]
+    clock = Clock()
+    d = Deliverer(store, [adapter], clock)
+    await d.drain_once()
+    assert fake.to("1") == []  # the resolved row waits behind the firing one
+    clock.advance(3)
+    await d.drain_once()
+    texts = [s.text for s in fake.to("1")]
+    assert len(texts) == 2 and "FIRING" in texts[0] and "RESOLVED" in texts[1]
+    assert not fake.violations
+
+
+async def test_rate_limiter_paces_overall_and_per_chat():
+    now = {"t": 0.0}
+    lim = RateLimiter(Limits(per_second=30, per_chat_interval=1.0, group_interval=3.0), clock=lambda: now["t"])
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(s):
+        now["t"] += s
+        await real_sleep(0)
+
+    asyncio.sleep = fake_sleep
+    try:
+        stamps = []
+        for i in range(90):
+            await lim.acquire(str(i))
+            stamps.append(now["t"])
+        mine = []
+        for _ in range(3):
+            await lim.acquire("same")
+            mine.append(now["t"])
+    finally:
+        asyncio.sleep = real_sleep
+    assert max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps) <= 29
+    assert (stamps[-1] - stamps[0]) / 89 < 1 / 28  # but not much slower than the limit
+    assert mine[1] - mine[0] >= 1.0 and mine[2] - mine[1] >= 1.0
