@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from bot.format import AlertMessage
 from bot.store.sqlite import OutboxRow, Store
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,8 @@ class Adapter(Protocol):
     platform: str
     limits: "Limits"
 
-    async def send(self, chat_id: str, text: str, severity: str) -> SendResult:
-        """Deliver one alert text; never raise for platform errors, return a SendResult."""
+    async def send(self, chat_id: str, message: AlertMessage) -> SendResult:
+        """Deliver one alert; never raise for platform errors, return a SendResult."""
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,11 @@ class Limits:
     per_chat_interval: float = 1.0        # seconds between messages to one chat
     group_interval: float = 3.0           # seconds between messages to one group (20/min)
     concurrency: int = 64
+    group_prefixes: tuple[str, ...] = ()  # chat ids that get group_interval (Telegram groups: "-")
 
     def interval(self, chat_id: str) -> float:
-        # Telegram group and channel ids are negative; Slack channels start with C or G.
-        return self.group_interval if chat_id.startswith(("-", "C", "G")) else self.per_chat_interval
+        return self.group_interval if self.group_prefixes and chat_id.startswith(self.group_prefixes) else \
+            self.per_chat_interval
 
 
 class RateLimiter:
@@ -149,9 +151,9 @@ class Deliverer:
         """Send one row and record the outcome; True if the chat may continue with its next row."""
         limiter = self.limiters[adapter.platform]
         await limiter.acquire(row.chat_id)
-        severity = "critical" if "🚨" in row.text[:4] else "warning"
+        message = AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state)
         try:
-            res = await adapter.send(row.chat_id, row.text, severity)
+            res = await adapter.send(row.chat_id, message)
         except Exception as exc:  # an adapter bug is a retryable failure, never a crash
             log.exception("%s: send to %s raised", adapter.platform, row.chat_id)
             res = SendResult("retry", f"{type(exc).__name__}: {exc}")

@@ -47,7 +47,7 @@ class Engine:
         msg = render(rule, t, self.catalog)
         return {"topic": rule.topic, "severity": rule.severity, "state": t.state,
                 "data_date": t.data_date.isoformat(), "value": t.value, "from_regime": t.from_regime,
-                "to_regime": t.to_regime, "text": msg.to_text()}
+                "to_regime": t.to_regime, "text": msg.to_text(), "payload": msg.to_json()}
 
     def evaluate(self, now: datetime) -> list[int]:
         """Step every rule over what is new since its stored state; return new event ids.

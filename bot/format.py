@@ -6,8 +6,9 @@ before substitution, so no attribute access or code in rule text is ever evaluat
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 from bot.catalog import Catalog
@@ -31,13 +32,27 @@ class AlertMessage:
     data_date: str
     source: str
     note: str | None = None
+    raw_text: str | None = None   # set only for rows stored before structured payloads
 
     @property
     def title(self) -> str:
         return f"{SEVERITY_MARK.get(self.severity, '')} {STATE_WORD.get(self.state, self.state)}: {self.rule_id}".strip()
 
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_stored(cls, payload: str | None, text: str, rule_id: str, topic: str, state: str) -> "AlertMessage":
+        """Rebuild from an outbox row; rows written before payloads existed keep their text."""
+        if payload:
+            return cls(**json.loads(payload))
+        title, _, rest = text.partition("\n")
+        return cls(rule_id, topic, "warning", state, rest or title, "", "", "", None, raw_text=text)
+
     def to_text(self) -> str:
         """Plain text: title, headline, why it matters, calendar note, source line."""
+        if self.raw_text:
+            return self.raw_text
         lines = [self.title, self.headline]
         if self.state != "resolved":
             lines.append(f"Why it matters: {self.why}")

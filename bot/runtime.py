@@ -150,6 +150,10 @@ class App:
             from bot.chat.telegram import TelegramAdapter
 
             adapters.append(TelegramAdapter(self.commands, s, self.reload_rules))
+        if s.slack_bot_token:
+            from bot.chat.slack import SlackAdapter
+
+            adapters.append(SlackAdapter(self.commands, s))
         return adapters or [ConsoleAdapter(self.out)]
 
     def _summary(self, loaded: LoadedRules) -> None:
@@ -157,7 +161,7 @@ class App:
         self.say(f"liquidity-bot: database {s.database_path} ({self.store.observation_count()} observations stored)")
         self.say(f"liquidity-bot: {len(loaded.rules)} rules from {s.rules_dir}"
                  + (f" ({len(loaded.problems)} problem(s) skipped)" if loaded.problems else ""))
-        names = ", ".join(a.platform for a in self.adapters)
+        names = ", ".join(f"{a.platform} ({a.mode} mode)" if hasattr(a, "mode") else a.platform for a in self.adapters)
         extra = " (no chat token set: alerts print here)" if names == "console" else ""
         self.say(f"liquidity-bot: chat adapters: {names}{extra}")
         for src in self.sources:

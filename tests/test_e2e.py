@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -58,3 +59,47 @@ def test_subscribe_then_new_data_breaks_a_rule_and_the_chat_is_told(tmp_path, da
         assert code == 0 and time.monotonic() - t_stop < 10
         assert TOKEN not in bot.output() and TOKEN.split(":")[1] not in bot.output()
         assert not fake.violations
+
+
+def test_slack_http_mode_and_telegram_in_one_process(tmp_path, data_dir):
+    from tests.fakes.slack import FakeSlack
+    from tests.test_slack import BOT_TOKEN, SECRET, signed, slash
+
+    with FakeServer() as tg_server, FakeServer() as slack_server:
+        tg = FakeTelegram(tg_server, TOKEN)
+        slack = FakeSlack(slack_server)
+        port = free_port()
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": tg_server.url, "POLL_SECONDS": "1",
+               "HEALTH_PORT": "0", "DATABASE_PATH": str(tmp_path / "e2e.db"), "SLACK_BOT_TOKEN": BOT_TOKEN,
+               "SLACK_SIGNING_SECRET": SECRET, "SLACK_PORT": str(port), "SLACK_API_URL": slack_server.url + "/api/",
+               "SLACK_FEED_CHANNEL": "CFEED"}
+        bot = BotProcess(["run", "--data", str(data_dir)], tmp_path, env)
+        try:
+            bot.wait_for(r"chat adapters: telegram, slack \(http mode\)")
+            bot.wait_for(r"files: \d+/\d+ series ok, \+\d+ rows", timeout=30)
+            url = f"http://127.0.0.1:{port}/slack/events"
+            body = slash("status")
+            ok = urllib.request.urlopen(urllib.request.Request(url, body.encode(), signed(body)), timeout=10)
+            assert ok.status == 200 and "reserves" in json.loads(ok.read())["text"]
+            try:
+                urllib.request.urlopen(urllib.request.Request(url, body.encode(),
+                                                              {"Content-Type": "application/x-www-form-urlencoded"}),
+                                       timeout=10)
+                raise AssertionError("an unsigned request was accepted")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 401
+            tg.user_sends(42, "/subscribe reserves")
+            tg.wait_for(lambda s: any("Subscribed" in x.text for x in s), 20)
+            with open(data_dir / "WRESBAL.csv", "a") as f:
+                f.write("2026-06-10,2950000\n")
+            tg.wait_for(lambda s: any("reserves_below_3t" in x.text for x in s), 20)
+            deadline = time.monotonic() + 20
+            while not any("reserves_below_3t" in p.text for p in slack.to("CFEED")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            feed = [p for p in slack.to("CFEED") if "reserves_below_3t" in p.text]
+            assert len(feed) == 1 and feed[0].blocks[0]["type"] == "header"
+        finally:
+            code = bot.terminate(15)
+        assert code == 0
+        out = bot.output()
+        assert BOT_TOKEN not in out and SECRET not in out and TOKEN not in out

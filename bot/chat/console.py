@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from bot.delivery import Limits, SendResult
+from bot.format import AlertMessage
 
 CONSOLE_CHAT = "stdout"
 
@@ -18,9 +19,9 @@ class ConsoleAdapter:
         self.out = out or sys.stdout
         self.count = 0
 
-    async def send(self, chat_id: str, text: str, severity: str) -> SendResult:
+    async def send(self, chat_id: str, message: AlertMessage) -> SendResult:
         """Print one alert as a framed block."""
         bar = "─" * 72
-        print(f"{bar}\n{text}\n{bar}", file=self.out, flush=True)
+        print(f"{bar}\n{message.to_text()}\n{bar}", file=self.out, flush=True)
         self.count += 1
         return SendResult("ok")

@@ -22,7 +22,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 
 from bot.commands import CommandError, CommandService, Reply  # noqa: E402
 from bot.delivery import Limits, RateLimiter, SendResult  # noqa: E402
-from bot.format import split_message  # noqa: E402
+from bot.format import AlertMessage, split_message  # noqa: E402
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -71,7 +71,8 @@ class TelegramAdapter:
         # TELEGRAM_MAX_PER_SECOND raises the overall rate for paid broadcasts (up to 1000/s).
         # Per-chat spacing has a small margin: what counts is arrival, after network jitter.
         self.limits = Limits(per_second=settings.telegram_max_per_second, per_chat_interval=1.05,
-                             group_interval=3.05, concurrency=_concurrency(settings.telegram_max_per_second))
+                             group_interval=3.05, concurrency=_concurrency(settings.telegram_max_per_second),
+                             group_prefixes=("-",))  # group and channel ids are negative
         self.limiter = RateLimiter(self.limits)  # shared with the delivery loop
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
@@ -247,10 +248,10 @@ class TelegramAdapter:
                 pass
 
     # ---- alerts --------------------------------------------------------------------------
-    async def send(self, chat_id: str, text: str, severity: str) -> SendResult:
+    async def send(self, chat_id: str, message: AlertMessage) -> SendResult:
         """Deliver one alert; map Telegram's errors to retry / blocked / migrated / permanent."""
         try:
-            for chunk in split_message(text, LIMIT - 7):  # room for <b></b>
+            for chunk in split_message(message.to_text(), LIMIT - 7):  # room for <b></b>
                 await self.app.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                                 text=alert_html(chunk),
                                                 parse_mode=ParseMode.HTML)

@@ -62,3 +62,9 @@ def m003_chats(db: Database) -> None:
         CREATE INDEX outbox_pending ON outbox (status, platform, id);
         """
     )
+
+
+@migrations()
+def m004_event_payload(db: Database) -> None:
+    # The structured message (JSON) beside its text, so each adapter can lay it out natively.
+    db.execute("ALTER TABLE alert_events ADD COLUMN payload TEXT")

@@ -40,6 +40,7 @@ class OutboxRow:
     rule_id: str
     topic: str
     state: str
+    payload: str | None = None
 
 
 class Store:
@@ -165,9 +166,9 @@ class Store:
             for ev, destinations in events:
                 cur = self.db.execute(
                     "INSERT INTO alert_events (rule_id, topic, severity, state, data_date, value, from_regime,"
-                    " to_regime, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " to_regime, text, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [rule_id, ev["topic"], ev["severity"], ev["state"], ev["data_date"], ev["value"],
-                     ev.get("from_regime"), ev.get("to_regime"), ev["text"], now])
+                     ev.get("from_regime"), ev.get("to_regime"), ev["text"], ev.get("payload"), now])
                 ids.append(cur.lastrowid)
                 self.db.conn.executemany(
                     "INSERT OR IGNORE INTO outbox (event_id, platform, chat_id, reason, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -248,8 +249,8 @@ class Store:
         so a chat never sees "resolved" before "firing".
         """
         rows = self.db.execute(
-            "SELECT o.id, o.event_id, o.platform, o.chat_id, o.attempts, e.text, e.rule_id, e.topic, e.state"
-            " FROM outbox o JOIN alert_events e ON e.id = o.event_id"
+            "SELECT o.id, o.event_id, o.platform, o.chat_id, o.attempts, e.text, e.rule_id, e.topic, e.state,"
+            " e.payload FROM outbox o JOIN alert_events e ON e.id = o.event_id"
             " WHERE o.status = 'pending' AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
             "   AND p.status = 'pending' AND p.id < o.id AND p.next_attempt_at > ?)"

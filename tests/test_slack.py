@@ -1,0 +1,179 @@
+"""The real slack-bolt / slack-sdk against a local fake Web API and a fake Socket Mode server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.chat.slack import SlackAdapter
+from bot.commands import CommandService
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.format import AlertMessage
+from bot.rules.lifecycle import Alert
+from bot.rules.loader import load_rules
+from tests.fakes.http import FakeServer
+from tests.fakes.slack import FakeSlack, FakeSocketMode
+from tests.proc import free_port
+from tests.test_rules_loader import RULES
+
+BOT_TOKEN = "xoxb-1111-2222-fakeslacktoken"
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def signed(body: str, secret: str = SECRET, ts: int | None = None) -> dict:
+    ts = int(time.time()) if ts is None else ts
+    sig = SignatureVerifier(secret).generate_signature(timestamp=str(ts), body=body)
+    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sig,
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+def slash(text: str, channel: str = "C1") -> str:
+    return urlencode({"token": "x", "team_id": "T1", "channel_id": channel, "channel_name": "desk", "user_id": "U1",
+                      "command": "/liquidity", "text": text, "response_url": "http://127.0.0.1:9/r",
+                      "trigger_id": "t1", "api_app_id": "A1"})
+
+
+@pytest.fixture
+def fake():
+    with FakeServer() as server:
+        yield FakeSlack(server)
+
+
+def make(store, catalog, fake, **kw) -> SlackAdapter:
+    rules = load_rules(RULES, catalog).rules
+    settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake.server.url + "/api/", **kw)
+    return SlackAdapter(CommandService(store, catalog, lambda: rules, lambda: datetime(2026, 9, 1)), settings)
+
+
+@pytest.fixture
+async def http_mode(fake, history_store, catalog):
+    adapter = make(history_store, catalog, fake, slack_signing_secret=SECRET, slack_port=free_port())
+    await adapter.start()
+    yield adapter, f"http://127.0.0.1:{adapter.port}/slack/events"
+    await adapter.stop()
+
+
+async def post(url: str, body: str, headers: dict) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.post(url, content=body, headers=headers, timeout=10)
+
+
+async def test_signed_status_is_answered_and_the_chart_uploaded(http_mode, fake):
+    adapter, url = http_mode
+    body = slash("status")
+    resp = await post(url, body, signed(body))
+    assert resp.status_code == 200
+    reply = resp.json()
+    assert reply["response_type"] == "in_channel" and reply["text"].startswith("```")
+    assert "reserves" in reply["text"] and "$3.014T" in reply["text"]
+    deadline = time.monotonic() + 10
+    while not fake.uploads and time.monotonic() < deadline:
+        import asyncio
+        await asyncio.sleep(0.05)
+    assert fake.uploads and fake.uploads[0]["channel"] == "C1"
+
+
+@pytest.mark.parametrize("headers", [
+    {"Content-Type": "application/x-www-form-urlencoded"},                     # unsigned
+    "bad-secret",                                                             # wrong signature
+    "stale",                                                                  # replayed 10 minutes later
+])
+async def test_unsigned_bad_or_stale_requests_get_401_and_do_nothing(http_mode, headers):
+    adapter, url = http_mode
+    body = slash("subscribe reserves", channel="CEVIL")
+    if headers == "bad-secret":
+        headers = signed(body, secret="not-the-secret")
+    elif headers == "stale":
+        headers = signed(body, ts=int(time.time()) - 600)
+    resp = await post(url, body, headers)
+    assert resp.status_code == 401
+    assert adapter.commands.store.subscriptions("slack", "CEVIL") == []
+
+
+async def test_subcommands_subscriptions_belong_to_the_channel(http_mode):
+    adapter, url = http_mode
+    for text, expected in (("subscribe reserves", "Subscribed to reserves alerts."),
+                           ("subscribe reservez", "Did you mean reserves?"),
+                           ("list", "reserves"), ("frobnicate", "Unknown subcommand `frobnicate`"),
+                           ("", "/liquidity subscribe <topic>"), ("rules", "reserves_below_3t")):
+        body = slash(text, channel="CDESK")
+        resp = await post(url, body, signed(body))
+        assert resp.status_code == 200 and expected in resp.json()["text"], text
+    assert adapter.commands.store.subscriptions("slack", "CDESK") == ["reserves"]
+
+
+async def test_app_mention_answers_in_the_thread(http_mode, fake):
+    adapter, url = http_mode
+    body = json.dumps({"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                       "event_id": "Ev1", "event_time": int(time.time()),
+                       "event": {"type": "app_mention", "user": "U1", "text": "<@UBOT> list", "ts": "1.2",
+                                 "channel": "CMENTION", "event_ts": "1.2"}})
+    headers = signed(body) | {"Content-Type": "application/json"}
+    resp = await post(url, body, headers)
+    assert resp.status_code == 200
+    assert fake.to("CMENTION") and "No subscriptions yet" in fake.to("CMENTION")[0].text
+
+
+async def test_socket_mode_slash_command_is_acked(fake, store, catalog):
+    ws = FakeSocketMode()
+    await ws.start()
+    fake.ws_url = ws.url
+    adapter = make(store, catalog, fake, slack_app_token="xapp-1-A1-fakeapptoken")
+    assert adapter.mode == "socket"
+    await adapter.start()
+    try:
+        ack = await ws.slash_command("env-1", "subscribe repo", channel="CSOCK")
+        assert ack["payload"]["text"] == "Subscribed to repo alerts."
+        assert store.subscriptions("slack", "CSOCK") == ["repo"]
+    finally:
+        await adapter.stop()
+        await ws.stop()
+
+
+def message(state: str = "firing") -> AlertMessage:
+    return AlertMessage("reserves_below_3t", "reserves", "warning", state,
+                        "Bank reserves are $2.950T, below $3.000T (week ending 2026-06-10).",
+                        "Below about $3T reserves have repeatedly turned scarce.", "2026-06-10", "Bank reserves",
+                        "quarter-end: repo and reserves often move for a few days around it.")
+
+
+async def test_alerts_reach_feed_and_subscribed_channels_once_with_errors_handled(fake, store, catalog, caplog):
+    caplog.set_level(logging.INFO, logger="bot")
+    adapter = make(store, catalog, fake, slack_feed_channel="CFEED")
+    for ch in ("CSUB", "CGONE", "CFEED"):
+        store.ensure_chat("slack", ch, "channel", None, "t")
+    store.subscribe("slack", "CSUB", "reserves", "t")
+    store.subscribe("slack", "CGONE", "all", "t")
+    store.subscribe("slack", "CFEED", "reserves", "t")  # also the feed: still once
+    fake.faults["CGONE"] = [FakeSlack.error("not_in_channel")]
+    fake.faults["CSUB"] = [FakeSlack.ratelimited(1), FakeSlack.ratelimited(1), FakeSlack.ratelimited(1)]
+    dest = [(p, c, "sub") for p, c in store.subscribers("reserves")]
+    dest += [("slack", "CFEED", "feed")] if ("slack", "CFEED", "sub") not in dest else []
+    m = message()
+    store.record("reserves_below_3t", Alert(), [({"topic": "reserves", "severity": "warning", "state": "firing",
+                                                  "data_date": "2026-06-10", "value": 2.95e12, "text": m.to_text(),
+                                                  "payload": m.to_json()}, dest)], "2026-06-11T00:00:00")
+    clock = {"t": datetime(2026, 6, 11)}
+    d = Deliverer(store, [adapter], lambda: clock["t"])
+    await d.drain_once()
+    clock["t"] = datetime(2026, 6, 11, 0, 0, 10)
+    await d.drain_once()
+    assert len(fake.to("CFEED")) == 1 and len(fake.to("CSUB")) == 1 and fake.to("CGONE") == []
+    post_ = fake.to("CFEED")[0]
+    assert post_.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "⚠️ FIRING: reserves_below_3t",
+                                                          "emoji": True}}
+    assert "$2.950T, below $3.000T" in post_.blocks[1]["text"]["text"]
+    assert post_.blocks[2]["text"]["text"].startswith("*Why it matters:*")
+    assert "data as of 2026-06-10" in post_.blocks[-1]["elements"][0]["text"]
+    assert post_.text.startswith("⚠️ FIRING: reserves_below_3t\nBank reserves")  # plain-text fallback
+    assert store.subscribers("reserves") == [("slack", "CFEED"), ("slack", "CSUB")]  # CGONE paused
+    assert caplog.text.count("cannot post to CGONE (not_in_channel)") == 1
+    assert BOT_TOKEN not in caplog.text
