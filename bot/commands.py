@@ -125,6 +125,10 @@ class CommandService:
         firing = self.store.firing_rules()
         lines.append("")
         lines.append("Firing: " + (", ".join(firing) if firing else "nothing"))
+        for source, f in sorted(self.store.last_fetches().items()):
+            if f["last_error"] and f["last_rows"] == 0:
+                since = f["last_success"] or "never"
+                lines.append(f"Source {source}: failing (last success {since[:16]}): {f['last_error'][:80]}")
         return Reply("\n".join(lines), preformatted=True)
 
     def reserves_chart(self) -> bytes | None:

@@ -88,3 +88,16 @@ def test_resolved_before_delivery_still_delivers_in_order(tmp_path, catalog):
     engine.evaluate(datetime(2026, 6, 12))
     due = store.due_outbox("console", "2026-06-13")
     assert [r.state for r in due if r.rule_id == "reserves_below_3t"] == ["firing", "resolved"]
+
+
+def test_status_reports_a_failing_source(store, catalog):
+    from bot.commands import CommandService
+    from bot.store.sqlite import FetchRecord
+
+    store.add_observations("WRESBAL", [("2026-06-03", 3.01e12)], source="t", vintage="v")
+    store.log_fetch(FetchRecord("fred", "2026-06-04T10:00:00", "2026-06-04T10:00:01", 1, "2026-06-03", None))
+    store.log_fetch(FetchRecord("fred", "2026-06-05T10:00:00", "2026-06-05T10:00:20", 0, None,
+                                "WRESBAL: FRED CSV WRESBAL: timed out"))
+    text = CommandService(store, catalog, lambda: [], lambda: datetime(2026, 6, 20)).status_text().text
+    assert "reserves" in text and "(17d old)" in text
+    assert "Source fred: failing (last success 2026-06-04T10:00): WRESBAL: FRED CSV WRESBAL: timed out" in text

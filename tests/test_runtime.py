@@ -14,6 +14,8 @@ from bot.schedule import CALENDAR, release_trigger, window_trigger
 from tests.fakes.http import FakeServer, Reply
 from tests.proc import BotProcess, free_port
 
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
 ET = ZoneInfo("America/New_York")
 UTC = ZoneInfo("UTC")
 
@@ -79,3 +81,63 @@ def test_zero_config_start_without_network_keeps_running_and_stops_cleanly(tmp_p
             code = bot.terminate()
         assert code == 0
         assert bot.output().count("source fred unreachable") == 1  # logged once per outage
+
+
+def test_run_refuses_invalid_rules_unless_told_to_skip(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "ok.yaml").write_text((ROOT / "rules" / "reserves.yaml").read_text())
+    (rules / "bad.yaml").write_text("rules:\n  - id: broken\n    topic: reserves\n")
+    env = {"RULES_DIR": str(rules), "HEALTH_PORT": "0", "FRED_CSV_URL": "http://127.0.0.1:9",
+           "NYFED_API_URL": "http://127.0.0.1:9", "FISCALDATA_API_URL": "http://127.0.0.1:9"}
+    bot = BotProcess(["run"], tmp_path, env)
+    assert bot.proc.wait(30) == 2
+    assert f"{rules / 'bad.yaml'}:2: rule broken: missing field 'condition'" in bot.output()
+    assert "fix them or start with --skip-bad-rules" in bot.output()
+    bot = BotProcess(["run", "--skip-bad-rules"], tmp_path, env)
+    try:
+        bot.wait_for(r"2 rules from .* \(3 problem\(s\) skipped\)")
+        bot.wait_for("liquidity-bot: ready")
+    finally:
+        assert bot.terminate() == 0
+
+
+async def test_reload_keeps_the_last_good_rule_set(tmp_path):
+    import asyncio
+
+    from bot.config import Settings
+    from bot.runtime import App
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text((ROOT / "rules" / "reserves.yaml").read_text())
+    app = App(Settings(database_path=str(tmp_path / "db.db"), rules_dir=str(rules), health_port=0,
+                       fred_csv_url="http://127.0.0.1:9", nyfed_api_url="http://127.0.0.1:9",
+                       fiscaldata_api_url="http://127.0.0.1:9", http_timeout=1), out=io.StringIO())
+    await app.start()
+    try:
+        assert len(app.engine.rules) == 2
+        (rules / "r.yaml").write_text("rules: [oops")
+        assert app.reload_rules().startswith("kept the 2 current rules: 1 problem(s)")
+        assert len(app.engine.rules) == 2
+        (rules / "r.yaml").write_text((ROOT / "rules" / "repo.yaml").read_text())
+        assert app.reload_rules() == "reloaded 3 rules"
+        assert {r.id for r in app.engine.rules} == {"sofr_above_iorb", "effr_above_iorb", "repo_rate_spike"}
+    finally:
+        await app.shutdown()
+        await asyncio.sleep(0)
+
+
+def test_json_logs_one_object_per_line(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "WRESBAL.csv").write_text("date,value\n2022-09-28,not-a-number\n")
+    bot = BotProcess(["--db", str(tmp_path / "j.db"), "fetch", "--data", str(data)], tmp_path, {"LOG_FORMAT": "json"})
+    bot.proc.wait(30)
+    logs = [json.loads(line) for line in bot.lines if line.startswith("{")]
+    assert logs and logs[0]["level"] == "WARNING" and logs[0]["logger"] == "bot.ingest"
+    assert "series WRESBAL" in logs[0]["message"] and "line 2" in logs[0]["message"]
+    bad = BotProcess(["status"], tmp_path, {"LOG_FORMAT": "yaml"})
+    assert bad.proc.wait(30) == 2
+    time.sleep(0.2)
+    assert "configuration error: LOG_FORMAT='yaml'" in bad.output()

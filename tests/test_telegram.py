@@ -139,3 +139,43 @@ def test_tokens_never_reach_the_log(capsys):
     err = capsys.readouterr().err
     assert err.count("***") >= 4 and TOKEN not in err and "xoxb-slack-secret" not in err
     logging.getLogger().handlers.clear()
+
+
+async def test_webhook_mode_checks_the_secret_token(fake, store, catalog):
+    import httpx
+
+    from tests.proc import free_port
+
+    port = free_port()
+    settings = Settings(telegram_bot_token=TOKEN, telegram_api_url=fake.server.url,
+                        telegram_webhook_url="https://bot.example/telegram", telegram_webhook_secret="s3cret-Token",
+                        telegram_webhook_port=port)
+    tg = TelegramAdapter(CommandService(store, catalog, lambda: [], lambda: NOW), settings)
+    await tg.start()
+    try:
+        assert fake.webhook["url"] == "https://bot.example/telegram" and fake.webhook["secret_token"] == "s3cret-Token"
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 42, "type": "private"},
+                                              "from": {"id": 42, "is_bot": False, "first_name": "U"}, "text": "/help",
+                                              "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{port}/telegram"
+            bad = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
+            none = await client.post(url, json=update)
+            assert bad.status_code == 403 and none.status_code == 403
+            await asyncio.sleep(0.3)
+            assert fake.to(42) == []  # nothing was processed
+            good = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token"})
+            assert good.status_code == 200
+        await asyncio.to_thread(fake.wait_for, lambda s: len(s) == 1)
+        assert "/subscribe" in fake.to(42)[0].text
+    finally:
+        await tg.stop()
+
+
+async def test_a_user_the_bot_cannot_reply_to_does_not_break_it(adapter, fake, caplog):
+    caplog.set_level(logging.ERROR, logger="bot")
+    fake.faults["77"] = [FakeTelegram.blocked()]
+    fake.user_sends(77, "/help")
+    await asyncio.to_thread(lambda: __import__("time").sleep(1.0))
+    assert "error handling an update" in caplog.text and "Forbidden" in caplog.text
+    assert (await ask(fake, 77, "/list"))[0].startswith("No subscriptions yet")  # still serving

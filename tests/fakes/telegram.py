@@ -129,6 +129,10 @@ class FakeTelegram:
     def m_deleteWebhook(self, p, f):
         return ok(True)
 
+    def m_setWebhook(self, p, f):
+        self.webhook = p
+        return ok(True)
+
     def m_setMyCommands(self, p, f):
         return ok(True)
 
