@@ -53,6 +53,8 @@ def cmd_fetch(args, settings: Settings) -> int:
         total += report.added
         failed += bool(report.errors)
         print("  " + report.summary(), flush=True)
+        for r in report.errors:
+            print(f"    {r.series}: {r.error}", flush=True)
     print(f"done: +{total} rows into {settings.database_path} ({store.observation_count()} stored)")
     store.close()
     return 1 if failed and total == 0 else 0
@@ -84,9 +86,9 @@ def cmd_status(args, settings: Settings) -> int:
     catalog = default_catalog()
     store = _store(settings)
     if args.data:
-        for report in [ingest_source(store, FileSource(catalog, args.data), utcnow)]:
-            if report.errors:
-                print(report.summary(), file=sys.stderr)
+        report = ingest_source(store, FileSource(catalog, args.data), utcnow)
+        for r in report.errors:
+            print(f"{r.series}: {r.error}", file=sys.stderr)
     frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))
     rows = snapshot(catalog, frames, utcnow().date(), _regimes(frames, catalog, args.rules or settings.rules_dir))
     if args.json:
@@ -160,8 +162,8 @@ def cmd_backtest(args, settings: Settings) -> int:
         return 1
     store = Store(":memory:")
     report = ingest_source(store, FileSource(catalog, args.data), utcnow)
-    if report.errors:
-        print(report.summary(), file=sys.stderr)
+    for r in report.errors:
+        print(f"{r.series}: {r.error}", file=sys.stderr)
     frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))
     rules = {r.id: r for r in loaded.rules}
     transitions = backtest(loaded.rules, frames, {k: m.unit for k, m in catalog.metrics.items()},

@@ -136,16 +136,16 @@ class Deliverer:
             for r in rows:
                 by_chat.setdefault(r.chat_id, []).append(r)
             sem = asyncio.Semaphore(adapter.limits.concurrency)
-
-            async def chat_worker(chat_rows: list[OutboxRow]) -> None:
-                async with sem:
-                    for row in chat_rows:
-                        if not await self._deliver(adapter, row):
-                            break  # keep this chat's order: later rows wait for the retry
-
-            await asyncio.gather(*(chat_worker(v) for v in by_chat.values()))
+            await asyncio.gather(*(self._chat_worker(adapter, sem, v) for v in by_chat.values()))
             handled += len(rows)
         return handled
+
+    async def _chat_worker(self, adapter: Adapter, sem: asyncio.Semaphore, chat_rows: list[OutboxRow]) -> None:
+        """One chat's due rows, in order; stops at the first that must wait for a retry."""
+        async with sem:
+            for row in chat_rows:
+                if not await self._deliver(adapter, row):
+                    break  # keep this chat's order: later rows wait for the retry
 
     async def _deliver(self, adapter: Adapter, row: OutboxRow) -> bool:
         """Send one row and record the outcome; True if the chat may continue with its next row."""

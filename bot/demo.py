@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.catalog import default_catalog
 from bot.chat.console import CONSOLE_CHAT, ConsoleAdapter
-from bot.config import REPO_RULES, Settings
+from bot.config import REPO_RULES
 from bot.delivery import Deliverer
 from bot.engine import Engine
 from bot.rules.loader import load_rules

@@ -133,7 +133,7 @@ def render(rule: Rule, t: Transition, catalog: Catalog) -> AlertMessage:
     }
     template = rule.resolved_message if t.state == "resolved" and rule.resolved_message else rule.message
     if t.state == "resolved" and not rule.resolved_message:
-        template = f"Resolved: {{label}} is {{value}} (data {{date}})."
+        template = "Resolved: {label} is {value} (data {date})."
     headline = _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template)
     if c.kind == "stale" and t.value is None and t.state == "firing":
         headline = f"No {label} data stored yet: the source has not delivered anything (network down, or no --data file)."

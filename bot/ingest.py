@@ -42,6 +42,11 @@ class SourceReport:
         return [r for r in self.results if r.error]
 
     @property
+    def down(self) -> bool:
+        """Every series failed: the source itself is unreachable or broken."""
+        return bool(self.results) and len(self.errors) == len(self.results)
+
+    @property
     def last_date(self) -> str | None:
         dates = [r.last_date for r in self.results if r.last_date]
         return max(dates) if dates else None
@@ -100,8 +105,6 @@ def _guard(res: SeriesResult, fn, *args):
 
 
 def _finish(store: Store, source: Source, report: SourceReport, started: datetime, now) -> SourceReport:
-    for r in report.errors:
-        log.warning("source %s series %s: %s", source.name, r.series, r.error)
     errors = "; ".join(f"{r.series}: {r.error}" for r in report.errors) or None
     store.log_fetch(FetchRecord(source.name, started.isoformat(timespec="seconds"),
                                 now().isoformat(timespec="seconds"), report.added, report.last_date, errors))

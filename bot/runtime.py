@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -53,6 +53,7 @@ class SourceHealth:
     data_date: str | None = None
     last_error: str | None = None
     last_new_data: float = 0.0
+    series_errors: dict[str, str] = field(default_factory=dict)  # series failing on their own
 
 
 @dataclass
@@ -207,8 +208,7 @@ class App:
             return None
         report = await ingest_source_async(self.store, src, utcnow)
         self.metrics.inc("fetches_total", source=src.name)
-        down = bool(report.results) and len(report.errors) == len(report.results)
-        if down:
+        if report.down:
             self.metrics.inc("fetch_errors_total", source=src.name)
             h.failures += 1
             h.last_error = report.errors[0].error
@@ -220,6 +220,7 @@ class App:
             return report
         if h.failures:
             log.info("source %s is back after %d failed attempts", src.name, h.failures)
+        self._log_series_errors(src.name, h, report)
         h.failures, h.next_try, h.last_error = 0, 0.0, None
         h.last_success = utcnow().isoformat(timespec="seconds")
         h.data_date = report.last_date or h.data_date
@@ -228,6 +229,16 @@ class App:
             log.info("%s", report.summary())
             await self.evaluate()
         return report
+
+    def _log_series_errors(self, source: str, h: SourceHealth, report: SourceReport) -> None:
+        """A series failing while its source works: one line when it starts, one when it recovers."""
+        now_failing = {r.series: r.error or "" for r in report.errors}
+        for series, error in now_failing.items():
+            if series not in h.series_errors:
+                log.warning("source %s series %s: %s (logged once until it recovers)", source, series, error)
+        for series in set(h.series_errors) - set(now_failing):
+            log.info("source %s series %s recovered", source, series)
+        h.series_errors = now_failing
 
     async def evaluate(self) -> None:
         async with self._eval_lock:

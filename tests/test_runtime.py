@@ -128,15 +128,25 @@ async def test_reload_keeps_the_last_good_rule_set(tmp_path):
         await asyncio.sleep(0)
 
 
-def test_json_logs_one_object_per_line(tmp_path):
+def test_json_logs_and_a_broken_series_logged_once_while_the_rest_updates(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "WRESBAL.csv").write_text("date,value\n2022-09-28,not-a-number\n")
-    bot = BotProcess(["--db", str(tmp_path / "j.db"), "fetch", "--data", str(data)], tmp_path, {"LOG_FORMAT": "json"})
-    bot.proc.wait(30)
+    (data / "SOFR.csv").write_text("date,value\n2019-09-17,5.25\n")
+    env = {"LOG_FORMAT": "json", "POLL_SECONDS": "0.5", "HEALTH_PORT": "0", "DATABASE_PATH": str(tmp_path / "j.db")}
+    bot = BotProcess(["run", "--data", str(data)], tmp_path, env)
+    try:
+        bot.wait_for("liquidity-bot: ready")
+        bot.wait_for("series WRESBAL")
+        with open(data / "SOFR.csv", "a") as f:
+            f.write("2019-09-18,2.55\n")
+        bot.wait_for(r"files: 1/2 series ok, \+1 rows", timeout=20)  # SOFR still updates
+    finally:
+        assert bot.terminate() == 0
     logs = [json.loads(line) for line in bot.lines if line.startswith("{")]
-    assert logs and logs[0]["level"] == "WARNING" and logs[0]["logger"] == "bot.ingest"
-    assert "series WRESBAL" in logs[0]["message"] and "line 2" in logs[0]["message"]
+    broken = [x for x in logs if "series WRESBAL" in x["message"]]
+    assert len(broken) == 1 and broken[0]["level"] == "WARNING" and broken[0]["logger"] == "bot.runtime"
+    assert "line 2" in broken[0]["message"]
     bad = BotProcess(["status"], tmp_path, {"LOG_FORMAT": "yaml"})
     assert bad.proc.wait(30) == 2
     time.sleep(0.2)

@@ -13,7 +13,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot.catalog import Catalog
-from bot.rules.model import Rule, RuleFile
+from bot.rules.model import Rule
 
 PLACEHOLDERS = {"value", "threshold", "clear", "date", "metric", "label", "rule", "from", "to",
                 "window", "severity", "topic", "multiple", "median", "age"}
@@ -91,7 +91,7 @@ def _describe(err: dict) -> str:
     return f"{field}: {msg}"
 
 
-def _semantic(rule: Rule, node: Any, catalog: Catalog) -> list[tuple[tuple, str]]:
+def _semantic(rule: Rule, catalog: Catalog) -> list[tuple[tuple, str]]:
     """Checks pydantic cannot do alone: metric names, units, templates, clear direction."""
     out: list[tuple[tuple, str]] = []
     cond = rule.condition
@@ -162,7 +162,7 @@ def load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProble
                 seen.add(key)
                 problems.append(RuleProblem(shown, line_of(root, ("rules", i) + loc), msg))
             continue
-        bad = _semantic(rule, node, catalog)
+        bad = _semantic(rule, catalog)
         for loc, msg in bad:
             problems.append(RuleProblem(shown, line_of(root, ("rules", i) + loc), f"rule {rule.id}: {msg}"))
         if not bad:

@@ -8,7 +8,7 @@ published, so it never looks ahead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -16,7 +16,7 @@ import pandas as pd
 
 from bot.metrics import Frames
 from bot.rules.evaluate import signal, stale_verdict
-from bot.rules.lifecycle import Alert, Transition, Verdict, step
+from bot.rules.lifecycle import Alert, AlertState, Transition, Verdict, step
 from bot.rules.model import Rule
 
 
@@ -98,7 +98,8 @@ def first_run(rule: Rule, frames: Frames, units: dict[str, str], now: datetime,
         return catch_up(rule, frames, units, Alert(), now)
     sig = signal(rule, frames, units)
     run = step_rows(rule, verdict_rows(sig), Alert(), lambda k: k.to_pydatetime())
-    keep = [t for t in run.transitions if t.state == "firing" and run.alert.state.value == "firing"
-            and t is run.transitions[-1] and timedelta(0) <= now.replace(tzinfo=None) - t.at <= recent]
-    keep = [Transition(t.rule_id, t.state, t.data_date, now, t.value, t.from_regime, t.to_regime, t.extra) for t in keep]
-    return RuleRun(run.alert, keep)
+    last = run.transitions[-1] if run.transitions else None
+    if (last and last.state == "firing" and run.alert.state == AlertState.FIRING
+            and timedelta(0) <= now.replace(tzinfo=None) - last.at <= recent):
+        return RuleRun(run.alert, [replace(last, at=now)])
+    return RuleRun(run.alert, [])

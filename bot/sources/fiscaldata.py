@@ -32,7 +32,6 @@ class FiscalDataSource:
         self._catalog = catalog
         self._client = client
         self._root = root_url.rstrip("/")
-        self.bytes_fetched = 0
 
     def series(self) -> list[SeriesDef]:
         return self._catalog.series_for_source("fiscaldata")

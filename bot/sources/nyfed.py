@@ -27,7 +27,6 @@ class NyFedSource:
         self._client = client
         self._root = root_url.rstrip("/")
         self._today = today
-        self.bytes_fetched = 0
 
     def series(self) -> list[SeriesDef]:
         return self._catalog.series_for_source("nyfed")
@@ -46,8 +45,7 @@ class NyFedSource:
         raise SourceError(f"NY Fed: no endpoint known for {sdef.id}")
 
     def _get(self, path: str, params: dict, sdef: SeriesDef) -> dict:
-        body = get_json(self._client, self._root + path, params, f"NY Fed {sdef.id}")
-        return body
+        return get_json(self._client, self._root + path, params, f"NY Fed {sdef.id}")
 
 
 def operations_by_date(body: dict, op_type: str, series_id: str) -> list[tuple[str, float]]:
