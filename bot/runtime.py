@@ -26,7 +26,7 @@ from bot.engine import Engine
 from bot.health import HealthServer, Metrics
 from bot.ingest import SourceReport, ingest_source_async
 from bot.rules.loader import LoadedRules, load_rules
-from bot.schedule import poll_trigger, release_trigger
+from bot.schedule import BACKGROUND, CALENDAR, Window, poll_trigger, window_done, window_trigger
 from bot.sources import Source
 from bot.store import Store
 from bot.wiring import build_sources
@@ -52,7 +52,7 @@ class SourceHealth:
     last_success: str | None = None
     data_date: str | None = None
     last_error: str | None = None
-    last_new_data: float = 0.0
+    new_data_at: dict[str, datetime] = field(default_factory=dict)  # series -> when it last brought news
     series_errors: dict[str, str] = field(default_factory=dict)  # series failing on their own
 
 
@@ -117,9 +117,9 @@ class App:
         self.scheduler = AsyncIOScheduler(timezone="America/New_York")
         for src in self.sources:
             self.health[src.name] = SourceHealth()
-            trigger = self._trigger(src)
-            self.scheduler.add_job(self.poll, trigger, args=[src], id=f"fetch-{src.name}", replace_existing=True,
-                                   coalesce=True, max_instances=1, misfire_grace_time=300)
+            for job_id, trigger, window in self._jobs(src):
+                self.scheduler.add_job(self.poll, trigger, args=[src, window], id=job_id, replace_existing=True,
+                                       coalesce=True, max_instances=1, misfire_grace_time=300)
         self.scheduler.add_job(self.evaluate, "interval", minutes=15, id="evaluate", coalesce=True,
                                max_instances=1, misfire_grace_time=300)
         self.scheduler.start()
@@ -133,15 +133,33 @@ class App:
                 self.healthsrv = None
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
         self._summary(loaded)
-        for src in self.sources:  # first fetch right away, not at the first calendar slot
-            self._tasks.append(asyncio.create_task(self.poll(src), name=f"first-fetch-{src.name}"))
+        # First fetch right away, not at the first calendar slot.
+        first = [asyncio.create_task(self.poll(src), name=f"first-fetch-{src.name}") for src in self.sources]
+        self._tasks += first
+        if any(a.platform == "console" for a in self.adapters):
+            self._tasks.append(asyncio.create_task(self._console_snapshot(first), name="first-snapshot"))
 
-    def _trigger(self, src: Source):
-        if self.settings.poll_seconds:
-            return poll_trigger(self.settings.poll_seconds)
-        if src.name == "files":
-            return poll_trigger(FILE_POLL_SECONDS)
-        return release_trigger(src.name)
+    async def _console_snapshot(self, first_fetches: list[asyncio.Task]) -> None:
+        """Console mode: once the first fetches are done, show what the bot now knows."""
+        await asyncio.wait(first_fetches)
+        if not self.stop_event.is_set():
+            reply = self.commands.status_text()
+            self.say("liquidity-bot: latest data\n" + reply.text)
+
+    def _jobs(self, src: Source) -> list[tuple[str, object, Window | None]]:
+        """(job id, trigger, release window) for one source: a fixed interval with POLL_SECONDS
+        (and for --data files), else each release window plus the slow background poll."""
+        if self.settings.poll_seconds or src.name == "files":
+            return [(f"fetch-{src.name}", poll_trigger(self.settings.poll_seconds or FILE_POLL_SECONDS), None)]
+        jobs: list[tuple[str, object, Window | None]] = [(f"fetch-{src.name}", BACKGROUND, None)]
+        for i, w in enumerate(CALENDAR.get(src.name, [])):
+            jobs.append((f"fetch-{src.name}-window-{i}", window_trigger(w), w))
+        return jobs
+
+    def _next_fetch(self, src: Source) -> str:
+        times = [j.next_run_time for j in self.scheduler.get_jobs()
+                 if j.id.startswith(f"fetch-{src.name}") and j.next_run_time]
+        return min(times).isoformat(timespec="minutes") if times else "n/a"
 
     def _adapters(self) -> list[Adapter]:
         """Every chat adapter whose token is set; the console when none is."""
@@ -166,8 +184,7 @@ class App:
         extra = " (no chat token set: alerts print here)" if names == "console" else ""
         self.say(f"liquidity-bot: chat adapters: {names}{extra}")
         for src in self.sources:
-            job = self.scheduler.get_job(f"fetch-{src.name}")
-            nxt = job.next_run_time.isoformat(timespec="minutes") if job and job.next_run_time else "n/a"
+            nxt = self._next_fetch(src)
             how = f"every {self.settings.poll_seconds:g}s" if self.settings.poll_seconds else (
                 f"every {FILE_POLL_SECONDS:g}s" if src.name == "files" else "release calendar (US/Eastern)")
             where = f" from {', '.join(map(str, src.dirs))}" if src.name == "files" else ""
@@ -201,10 +218,13 @@ class App:
             self.store.close()
 
     # ---- jobs ----------------------------------------------------------------------------
-    async def poll(self, src: Source) -> SourceReport | None:
-        """Fetch one source (respecting its outage backoff); evaluate rules if data is new."""
+    async def poll(self, src: Source, window: Window | None = None) -> SourceReport | None:
+        """Fetch one source (respecting its outage backoff and, inside a release window, skipping
+        once the window's series arrived); evaluate rules if data is new."""
         h = self.health[src.name]
         if time.monotonic() < h.next_try or self.stop_event.is_set():
+            return None
+        if window and window_done(window, h.new_data_at, datetime.now(timezone.utc)):
             return None
         report = await ingest_source_async(self.store, src, utcnow)
         self.metrics.inc("fetches_total", source=src.name)
@@ -225,7 +245,8 @@ class App:
         h.last_success = utcnow().isoformat(timespec="seconds")
         h.data_date = report.last_date or h.data_date
         if report.added:
-            h.last_new_data = time.monotonic()
+            stamp = datetime.now(timezone.utc)
+            h.new_data_at.update({r.series: stamp for r in report.results if r.added})
             log.info("%s", report.summary())
             await self.evaluate()
         return report

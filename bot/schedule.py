@@ -1,13 +1,14 @@
 """The sources' release calendar (US/Eastern) as APScheduler triggers.
 
-Each source is polled often inside its release windows (until new data appears) and
-slowly outside them. POLL_SECONDS replaces all of this with one fixed interval.
+Each source is polled often inside its release windows, until the series the window waits
+for have new data, and slowly (BACKGROUND) at all times. POLL_SECONDS replaces all of this
+with one fixed interval.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -25,14 +26,19 @@ class Window:
     end: time
     every: int       # minutes
     why: str
+    series: tuple[str, ...] = ()  # the window is done once all of these have new data today
 
 
 CALENDAR: dict[str, list[Window]] = {
-    "fred": [Window("thu", time(16, 35), time(18, 0), 5, "H.4.1: reserves, total assets, TGA"),
-             Window("mon-fri", time(15, 30), time(17, 30), 15, "daily series (RRP, SOFR, EFFR, IORB)")],
-    "nyfed": [Window("mon-fri", time(8, 5), time(9, 30), 5, "reference rates; morning SRF operation"),
-              Window("mon-fri", time(13, 20), time(14, 15), 5, "ON RRP results; afternoon SRF operation")],
-    "fiscaldata": [Window("mon-fri", time(16, 5), time(17, 30), 10, "Daily Treasury Statement")],
+    "fred": [Window("thu", time(16, 35), time(18, 0), 5, "H.4.1: reserves, total assets, TGA",
+                    ("WRESBAL", "WALCL", "WTREGEN")),
+             Window("mon-fri", time(15, 30), time(17, 30), 15, "daily series (RRP, SOFR, EFFR)",
+                    ("RRPONTSYD", "SOFR", "EFFR"))],
+    "nyfed": [Window("mon-fri", time(8, 5), time(9, 30), 5, "reference rates; morning SRF operation",
+                     ("NYFED_SOFR", "NYFED_EFFR", "NYFED_SRF")),
+              Window("mon-fri", time(13, 20), time(14, 15), 5, "ON RRP results; afternoon SRF operation",
+                     ("NYFED_RRP", "NYFED_SRF"))],
+    "fiscaldata": [Window("mon-fri", time(16, 5), time(17, 30), 10, "Daily Treasury Statement", ("TGA_DTS_CLOSE",))],
 }
 BACKGROUND = CronTrigger(hour="*/2", minute=20, timezone=ET)  # a slow poll outside the windows
 
@@ -49,9 +55,12 @@ def window_trigger(w: Window) -> BaseTrigger:
     return OrTrigger(triggers)
 
 
-def release_trigger(source: str) -> BaseTrigger:
-    """A source's windows plus the background poll (sources without a calendar: background only)."""
-    return OrTrigger([*(window_trigger(w) for w in CALENDAR.get(source, [])), BACKGROUND])
+def window_done(w: Window, new_data_at: dict[str, datetime], now: datetime) -> bool:
+    """True once every series the window waits for got new data since the window opened today
+    (US/Eastern): the rest of the window's polls are skipped."""
+    local = now.astimezone(ET)
+    opened = local.replace(hour=w.start.hour, minute=w.start.minute, second=0, microsecond=0)
+    return bool(w.series) and all(s in new_data_at and new_data_at[s] >= opened for s in w.series)
 
 
 def poll_trigger(seconds: float) -> IntervalTrigger:

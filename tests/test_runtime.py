@@ -10,7 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.demo import run_demo
-from bot.schedule import CALENDAR, release_trigger, window_trigger
+from bot.schedule import BACKGROUND, CALENDAR, window_done, window_trigger
 from tests.fakes.http import FakeServer, Reply
 from tests.proc import BotProcess, free_port
 
@@ -32,16 +32,24 @@ def test_h41_window_follows_daylight_saving():
     assert nov.astimezone(UTC).strftime("%Y-%m-%d %H:%M") == "2026-11-05 21:35"
 
 
-def test_windows_poll_every_few_minutes_and_never_on_weekends():
-    trig = release_trigger("nyfed")
-    t = datetime(2026, 11, 20, 13, 16, tzinfo=ET)  # a Friday, ON RRP results at 1:15 pm
+def test_windows_poll_every_few_minutes_on_weekdays_until_their_data_arrives():
+    rrp_window = CALENDAR["nyfed"][1]  # ON RRP results at 1:15 pm
+    trig = window_trigger(rrp_window)
+    t = datetime(2026, 11, 20, 13, 16, tzinfo=ET)  # a Friday
     fires = []
     for _ in range(14):
         t = trig.get_next_fire_time(None, t)
         fires.append(t.strftime("%a %H:%M"))
         t = t.replace(second=1)
-    assert fires[:3] == ["Fri 13:20", "Fri 13:25", "Fri 13:30"]
-    assert all(not f.startswith(("Sat", "Sun")) or f.endswith(":20") for f in fires)  # weekends: background poll only
+    assert fires[:3] == ["Fri 13:20", "Fri 13:25", "Fri 13:30"] and fires[12] == "Mon 13:20"
+    assert not any(f.startswith(("Sat", "Sun")) for f in fires)
+    now = datetime(2026, 11, 20, 13, 40, tzinfo=ET)
+    earlier = datetime(2026, 11, 19, 13, 30, tzinfo=ET)
+    assert not window_done(rrp_window, {"NYFED_RRP": earlier, "NYFED_SRF": earlier}, now)
+    assert not window_done(rrp_window, {"NYFED_RRP": now}, now)           # SRF results not in yet
+    assert window_done(rrp_window, {"NYFED_RRP": now, "NYFED_SRF": now}, now)
+    nxt = BACKGROUND.get_next_fire_time(None, datetime(2026, 11, 21, 9, 0, tzinfo=ET))  # weekends too, slowly
+    assert nxt.strftime("%a %H:%M") == "Sat 10:20"
 
 
 def test_demo_is_labelled_and_alerts_within_seconds():
@@ -70,6 +78,7 @@ def test_zero_config_start_without_network_keeps_running_and_stops_cleanly(tmp_p
             bot.wait_for(r"source fred: release calendar \(US/Eastern\); fetching now, next scheduled 20")
             bot.wait_for("liquidity-bot: ready")
             bot.wait_for(r"source fred unreachable: .*HTTP 503", timeout=30)
+            bot.wait_for("No data yet", timeout=30)  # the console snapshot after the first fetches
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
             assert health["status"] == "degraded" and health["sources"]["fred"]["failures"] >= 1
             assert health["rules_loaded"] == 15 and health["adapters"] == ["console"]
