@@ -60,28 +60,13 @@ def cmd_fetch(args, settings: Settings) -> int:
     return 1 if failed and total == 0 else 0
 
 
-def _regimes(frames, catalog, rules_dir: str) -> dict[str, str]:
-    """Current band of each metric that has a regime rule, keyed by metric."""
-    from bot.rules.evaluate import classify, signal
-    from bot.rules.loader import load_rules
-
-    units = {k: m.unit for k, m in catalog.metrics.items()}
-    out = {}
-    for rule in load_rules(rules_dir, catalog).rules:
-        if rule.condition.kind != "regime":
-            continue
-        sig = signal(rule, frames, units)
-        if not sig.empty:
-            out[rule.condition.body.metric] = classify(float(sig["value"].iloc[-1]), rule.condition.body.bands)
-    return out
-
-
 def cmd_status(args, settings: Settings) -> int:
     """Latest value of every metric, from the store (files in --data are loaded first)."""
     from bot.ingest import ingest_source
     from bot.metrics import compute_metrics, needed_series
     from bot.sources.files import FileSource
-    from bot.status import render_table, snapshot, to_json
+    from bot.rules.loader import load_rules
+    from bot.status import current_regimes, render_table, snapshot, to_json
 
     catalog = default_catalog()
     store = _store(settings)
@@ -90,7 +75,9 @@ def cmd_status(args, settings: Settings) -> int:
         for r in report.errors:
             print(f"{r.series}: {r.error}", file=sys.stderr)
     frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))
-    rows = snapshot(catalog, frames, utcnow().date(), _regimes(frames, catalog, args.rules or settings.rules_dir))
+    rules = load_rules(args.rules or settings.rules_dir, catalog).rules
+    units = {k: m.unit for k, m in catalog.metrics.items()}
+    rows = snapshot(catalog, frames, utcnow().date(), current_regimes(rules, frames, units))
     if args.json:
         print(json.dumps(to_json(rows), indent=2))
         return 0

@@ -17,9 +17,8 @@ import pandas as pd
 from bot.catalog import Catalog
 from bot.format import fmt, rule_unit
 from bot.metrics import compute_metrics, needed_series
-from bot.rules.evaluate import classify, signal
 from bot.rules.model import Rule
-from bot.status import snapshot
+from bot.status import current_regimes, snapshot
 from bot.store.sqlite import Store
 from bot.units import fmt_change, fmt_value
 
@@ -104,13 +103,7 @@ class CommandService:
     def status_text(self) -> Reply:
         frames = self._frames()
         units = {k: m.unit for k, m in self.catalog.metrics.items()}
-        regimes = {}
-        for r in self.rules:
-            if r.condition.kind == "regime":
-                sig = signal(r, frames, units)
-                if not sig.empty:
-                    regimes[r.condition.body.metric] = classify(float(sig["value"].iloc[-1]), r.condition.body.bands)
-        rows = snapshot(self.catalog, frames, self.now().date(), regimes)
+        rows = snapshot(self.catalog, frames, self.now().date(), current_regimes(self.rules, frames, units))
         if not rows:
             return Reply("No data yet: the bot has not fetched anything. Try again in a minute.")
         show = [r for r in rows if r.metric in ("reserves", "fed_assets", "tga", "tga_daily", "rrp", "net_liquidity",

@@ -9,6 +9,8 @@ import pandas as pd
 
 from bot.catalog import Catalog
 from bot.metrics import Frames, asof
+from bot.rules.evaluate import classify, signal
+from bot.rules.model import Rule
 from bot.units import fmt_change, fmt_value
 
 
@@ -22,6 +24,17 @@ class MetricStatus:
     change_1w: float | None
     age_days: int
     regime: str | None = None
+
+
+def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str]) -> dict[str, str]:
+    """The band each regime rule puts its metric in now, keyed by metric (no hysteresis)."""
+    out = {}
+    for rule in rules:
+        if rule.condition.kind == "regime":
+            sig = signal(rule, frames, units)
+            if not sig.empty:
+                out[rule.condition.body.metric] = classify(float(sig["value"].iloc[-1]), rule.condition.body.bands)
+    return out
 
 
 def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, str] | None = None) -> list[MetricStatus]:
