@@ -63,7 +63,6 @@ def cmd_fetch(args, settings: Settings) -> int:
 def cmd_status(args, settings: Settings) -> int:
     """Latest value of every metric, from the store (files in --data are loaded first)."""
     from bot.ingest import ingest_source
-    from bot.metrics import compute_metrics, needed_series
     from bot.sources.files import FileSource
     from bot.rules.loader import load_rules
     from bot.status import current_regimes, render_table, snapshot, to_json
@@ -74,7 +73,7 @@ def cmd_status(args, settings: Settings) -> int:
         report = ingest_source(store, FileSource(catalog, args.data), utcnow)
         for r in report.errors:
             print(f"{r.series}: {r.error}", file=sys.stderr)
-    frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))
+    frames = store.frames(catalog)
     rules = load_rules(args.rules or settings.rules_dir, catalog).rules
     units = {k: m.unit for k, m in catalog.metrics.items()}
     rows = snapshot(catalog, frames, utcnow().date(), current_regimes(rules, frames, units))
@@ -134,7 +133,6 @@ def cmd_backtest(args, settings: Settings) -> int:
     """Replay the rules over history in --data, as the data would have arrived."""
     from bot.format import fmt, rule_unit
     from bot.ingest import ingest_source
-    from bot.metrics import compute_metrics, needed_series
     from bot.rules.loader import load_rules
     from bot.rules.evaluate import signal
     from bot.rules.replay import backtest
@@ -151,7 +149,7 @@ def cmd_backtest(args, settings: Settings) -> int:
     report = ingest_source(store, FileSource(catalog, args.data), utcnow)
     for r in report.errors:
         print(f"{r.series}: {r.error}", file=sys.stderr)
-    frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))
+    frames = store.frames(catalog)
     rules = {r.id: r for r in loaded.rules}
     transitions = backtest(loaded.rules, frames, {k: m.unit for k, m in catalog.metrics.items()},
                            getattr(args, "from"), args.to)

@@ -16,7 +16,6 @@ import pandas as pd
 
 from bot.catalog import Catalog
 from bot.format import fmt, rule_unit
-from bot.metrics import compute_metrics, needed_series
 from bot.rules.model import Rule
 from bot.status import current_regimes, snapshot
 from bot.store.sqlite import Store
@@ -98,7 +97,7 @@ class CommandService:
         return Reply("This chat is subscribed to: " + ", ".join(subs))
 
     def _frames(self):
-        return compute_metrics(self.catalog, self.store.load_series(needed_series(self.catalog)))
+        return self.store.frames(self.catalog)
 
     def status_text(self) -> Reply:
         frames = self._frames()

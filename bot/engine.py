@@ -11,7 +11,7 @@ from datetime import datetime
 
 from bot.catalog import Catalog
 from bot.format import render
-from bot.metrics import Frames, compute_metrics, needed_series
+from bot.metrics import Frames
 from bot.rules.lifecycle import Transition
 from bot.rules.model import Rule
 from bot.rules.replay import catch_up, first_run
@@ -35,7 +35,7 @@ class Engine:
         return {k: m.unit for k, m in self.catalog.metrics.items()}
 
     def frames(self) -> Frames:
-        return compute_metrics(self.catalog, self.store.load_series(needed_series(self.catalog)))
+        return self.store.frames(self.catalog)
 
     def _destinations(self, rule: Rule) -> list[tuple[str, str, str]]:
         subs = [(p, c, f"subscribed to {rule.topic}") for p, c in self.store.subscribers(rule.topic)

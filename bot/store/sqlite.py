@@ -11,11 +11,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlite_utils import Database
 
 from bot.rules.lifecycle import Alert, AlertState
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+    from bot.metrics import Frames
 from bot.store.migrations import migrations
 
 
@@ -102,6 +107,12 @@ class Store:
                 dates, values = zip(*rows)
                 out[sid] = pd.Series(values, index=pd.DatetimeIndex(dates), dtype=float, name=sid)
         return out
+
+    def frames(self, catalog: "Catalog") -> "Frames":
+        """Every catalog metric computed from the newest stored values (see bot.metrics)."""
+        from bot.metrics import compute_metrics, needed_series
+
+        return compute_metrics(catalog, self.load_series(needed_series(catalog)))
 
     def revisions(self, series: str, date: str) -> list[tuple[str, float]]:
         """All vintages of one observation, oldest first."""
