@@ -78,8 +78,8 @@ def test_nyfed_rows_overlap_and_splice_over_fred(store, catalog):
         {"operationId": "a", "operationDate": "2026-07-31", "operationType": "Reverse Repo",
          "totalAmtAccepted": 2151000000, "isSmallValue": "N"}]}}
     with FakeServer() as server:
-        server.routes["/api/rp/reverserepo/all/results/search.json"] = lambda r: Reply(200, ops)
-        server.routes["/api/rp/repo/all/results/search.json"] = lambda r: Reply(200, {"repo": {"operations": []}})
+        server.routes["/api/rp/results/search.json"] = lambda r: Reply(
+            200, ops if r.query["operationTypes"] == "Reverse Repo" else {"repo": {"operations": []}})
         for p in ("secured/sofr", "secured/tgcr", "unsecured/effr"):
             server.routes[f"/api/rates/{p}/search.json"] = lambda r: Reply(200, {"refRates": []})
         report = ingest_source(store, NyFedSource(catalog, make_client(5), server.url + "/api"), NOW)

@@ -95,15 +95,15 @@ def test_keyless_csv_5xx_and_dead_network(catalog, server):
 def test_nyfed_operations_sum_per_day_and_skip_test_operations(server, catalog):
     ops = [nyfed_operation("2025-12-31", "Repo", 25e9, op_id="am"), nyfed_operation("2025-12-31", "Repo", 49.4e9, op_id="pm"),
            nyfed_operation("2025-12-30", "Repo", 1e6, small="Y"), nyfed_operation("2025-12-31", "Reverse Repo", 1e11)]
-    server.routes["/api/rp/repo/all/results/search.json"] = lambda req: Reply(200, {"repo": {"operations": ops}})
+    server.routes["/api/rp/results/search.json"] = lambda req: Reply(200, {"repo": {"operations": ops}})
     src = NyFedSource(catalog, make_client(5), server.url + "/api", today=date(2026, 1, 2))
     assert src.fetch(catalog.series["NYFED_SRF"], date(2025, 12, 20)) == [("2025-12-31", 74.4e9)]
-    q = server.hits("/api/rp/repo/all/results/search.json")[0].query
-    assert q == {"startDate": "2025-12-20", "endDate": "2026-01-02"}
+    q = server.hits("/api/rp/results/search.json")[0].query
+    assert q == {"startDate": "2025-12-20", "endDate": "2026-01-02", "operationTypes": "Repo"}
 
 
 def test_nyfed_holiday_empty_list_is_not_an_error(server, catalog):
-    server.routes["/api/rp/reverserepo/all/results/search.json"] = lambda req: Reply(200, {"repo": {"operations": []}})
+    server.routes["/api/rp/results/search.json"] = lambda req: Reply(200, {"repo": {"operations": []}})
     src = NyFedSource(catalog, make_client(5), server.url + "/api", today=date(2026, 1, 1))
     assert src.fetch(catalog.series["NYFED_RRP"], None) == []
 
@@ -113,6 +113,7 @@ def test_nyfed_rates_and_malformed_body(server, catalog):
         200, {"refRates": [nyfed_rate("2019-09-17", "SOFR", 5.25), nyfed_rate("2019-09-16", "SOFR", 2.43)]})
     src = NyFedSource(catalog, make_client(5), server.url + "/api", today=date(2019, 9, 18))
     assert src.fetch(catalog.series["NYFED_SOFR"], None) == [("2019-09-16", 2.43), ("2019-09-17", 5.25)]
+    assert server.hits("/api/rates/secured/sofr/search.json")[0].query["type"] == "rate"
     server.routes["/api/rates/secured/sofr/search.json"] = lambda req: Reply(200, {"unexpected": True})
     with pytest.raises(SourceError, match="no refRates"):
         src.fetch(catalog.series["NYFED_SOFR"], None)

@@ -14,7 +14,8 @@ from bot.sources.http import get_json
 DEFAULT_URL = "https://markets.newyorkfed.org/api"
 FIRST_FETCH_DAYS = 120  # history before this comes from FRED (the metric splices the two)
 
-_OPERATIONS = {"NYFED_RRP": ("reverserepo", "Reverse Repo"), "NYFED_SRF": ("repo", "Repo")}
+# Repo and reverse repo results share one search endpoint, filtered by operation type.
+_OPERATIONS = {"NYFED_RRP": "Reverse Repo", "NYFED_SRF": "Repo"}
 _RATES = {"NYFED_SOFR": "secured/sofr", "NYFED_TGCR": "secured/tgcr", "NYFED_EFFR": "unsecured/effr"}
 
 
@@ -36,11 +37,11 @@ class NyFedSource:
         start = start or end - timedelta(days=FIRST_FETCH_DAYS)
         params = {"startDate": start.isoformat(), "endDate": end.isoformat()}
         if sdef.id in _OPERATIONS:
-            path, op_type = _OPERATIONS[sdef.id]
-            body = self._get(f"/rp/{path}/all/results/search.json", params, sdef)
+            op_type = _OPERATIONS[sdef.id]
+            body = self._get("/rp/results/search.json", params | {"operationTypes": op_type}, sdef)
             return scale(operations_by_date(body, op_type, sdef.id), sdef)
         if sdef.id in _RATES:
-            body = self._get(f"/rates/{_RATES[sdef.id]}/search.json", params, sdef)
+            body = self._get(f"/rates/{_RATES[sdef.id]}/search.json", params | {"type": "rate"}, sdef)
             return scale(rates_by_date(body, sdef.id), sdef)
         raise SourceError(f"NY Fed: no endpoint known for {sdef.id}")
 
