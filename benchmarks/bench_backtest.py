@@ -41,7 +41,7 @@ def main() -> None:
     ingest_source(store, FileSource(catalog, [DATA / "fred", DATA / "treasury"]), lambda: datetime(2026, 11, 1))
     frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))
     print(f"load + metrics: {time.perf_counter() - t0:.2f} s")
-    units = {k: m.unit for k, m in catalog.metrics.items()}
+    units = catalog.units
     rules = load_rules(ROOT / "rules", catalog).rules
     for copies in (1, 10, 200):
         batch = [r.model_copy(update={"id": f"{r.id}_{i}"}) for i in range(copies) for r in rules]

@@ -69,6 +69,11 @@ class Catalog:
     series: dict[str, SeriesDef]
     metrics: dict[str, MetricDef] = field(default_factory=dict)
 
+    @property
+    def units(self) -> dict[str, str]:
+        """metric -> unit ("usd", "percent", "bp"), as rule evaluation needs it."""
+        return {name: m.unit for name, m in self.metrics.items()}
+
     def series_for_source(self, source: str) -> list[SeriesDef]:
         return [s for s in self.series.values() if s.source == source]
 

@@ -10,19 +10,15 @@ import json
 import logging
 import sys
 from collections import Counter, defaultdict
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 from bot.catalog import default_catalog
+from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
 from bot.logsetup import setup_logging
 
 log = logging.getLogger("bot")
-
-
-def utcnow() -> datetime:
-    """Naive UTC: the core's clock convention."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _date(text: str) -> date:
@@ -75,8 +71,7 @@ def cmd_status(args, settings: Settings) -> int:
             print(f"{r.series}: {r.error}", file=sys.stderr)
     frames = store.frames(catalog)
     rules = load_rules(args.rules or settings.rules_dir, catalog).rules
-    units = {k: m.unit for k, m in catalog.metrics.items()}
-    rows = snapshot(catalog, frames, utcnow().date(), current_regimes(rules, frames, units))
+    rows = snapshot(catalog, frames, utcnow().date(), current_regimes(rules, frames, catalog.units))
     if args.json:
         print(json.dumps(to_json(rows), indent=2))
         return 0
@@ -151,7 +146,7 @@ def cmd_backtest(args, settings: Settings) -> int:
         print(f"{r.series}: {r.error}", file=sys.stderr)
     frames = store.frames(catalog)
     rules = {r.id: r for r in loaded.rules}
-    transitions = backtest(loaded.rules, frames, {k: m.unit for k, m in catalog.metrics.items()},
+    transitions = backtest(loaded.rules, frames, catalog.units,
                            getattr(args, "from"), args.to)
     if args.json:
         for t in transitions:
@@ -169,10 +164,9 @@ def cmd_backtest(args, settings: Settings) -> int:
         if t.state != "resolved":
             per_year[t.rule_id][t.at.year] += 1
     print("\nfirings (and regime changes) per year of the rule's data:")
-    units = {k: m.unit for k, m in catalog.metrics.items()}
     for rid in sorted(per_year):
         years = per_year[rid]
-        sig = signal(rules[rid], frames, units)
+        sig = signal(rules[rid], frames, catalog.units)
         span = max(1.0, (sig["known"].max() - sig["known"].min()).days / 365.25)
         total = sum(years.values())
         print(f"  {rid:<26} {total:>3} in {span:4.1f} years = {total / span:.1f}/yr, most {max(years.values())} in {max(years, key=years.get)}")

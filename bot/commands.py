@@ -101,8 +101,7 @@ class CommandService:
 
     def status_text(self) -> Reply:
         frames = self._frames()
-        units = {k: m.unit for k, m in self.catalog.metrics.items()}
-        rows = snapshot(self.catalog, frames, self.now().date(), current_regimes(self.rules, frames, units))
+        rows = snapshot(self.catalog, frames, self.now().date(), current_regimes(self.rules, frames, self.catalog.units))
         if not rows:
             return Reply("No data yet: the bot has not fetched anything. Try again in a minute.")
         show = [r for r in rows if r.metric in ("reserves", "fed_assets", "tga", "tga_daily", "rrp", "net_liquidity",
@@ -123,15 +122,15 @@ class CommandService:
                 lines.append(f"Source {source}: failing (last success {since[:16]}): {f['last_error'][:80]}")
         return Reply("\n".join(lines), preformatted=True)
 
-    def reserves_chart(self) -> bytes | None:
-        """The /status chart: reserves over 3 years with the $3T line and regime bands (blocking)."""
-        return self.chart_png("reserves", "3y")
+    async def reserves_chart(self) -> bytes | None:
+        """The /status chart: reserves over 3 years with the $3T line and regime bands."""
+        return await self.chart_png("reserves", "3y")
 
-    def chart_png(self, metric: str, period: str) -> bytes | None:
+    async def chart_png(self, metric: str, period: str) -> bytes | None:
+        """Read the data here (the store stays on the loop's thread); render in a worker thread."""
         from bot.chart import render_chart
 
-        frames = self._frames()
-        f = frames.get(metric)
+        f = self._frames().get(metric)
         if f is None or f.empty:
             return None
         days = PERIODS.get(period, 731)
@@ -144,7 +143,7 @@ class CommandService:
                 lines.append((float(c.body.value), f"{r.id}: {fmt_value(c.body.value, m.unit)}"))
             if c.kind == "regime" and c.body.metric == metric and c.body.change is None:
                 bands = c.body.bands
-        return render_chart(s, f"{m.label} ({period})", m.unit, lines, bands)
+        return await asyncio.to_thread(render_chart, s, f"{m.label} ({period})", m.unit, lines, bands)
 
     async def chart(self, raw_metric: str | None, raw_period: str | None) -> Reply:
         metric = (raw_metric or "reserves").strip().lower()[:MAX_ARG]
@@ -155,7 +154,7 @@ class CommandService:
         period = (raw_period or "2y").strip().lower()[:MAX_ARG]
         if period not in PERIODS:
             raise CommandError(f"Unknown period {period!r}. Use one of: {', '.join(PERIODS)}")
-        png = await asyncio.to_thread(self.chart_png, metric, period)
+        png = await self.chart_png(metric, period)
         if png is None:
             return Reply(f"No data for {metric} yet.")
         return Reply(f"{self.catalog.metrics[metric].label}, last {period}", photo=png,

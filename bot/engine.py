@@ -30,10 +30,6 @@ class Engine:
     # Platforms whose subscribers get outbox rows (only adapters that are running).
     platforms: set[str] = field(default_factory=set)
 
-    @property
-    def units(self) -> dict[str, str]:
-        return {k: m.unit for k, m in self.catalog.metrics.items()}
-
     def frames(self) -> Frames:
         return self.store.frames(self.catalog)
 
@@ -58,12 +54,13 @@ class Engine:
         frames = self.frames()
         alerts = self.store.load_alerts()
         stamp = now.isoformat(timespec="seconds")
+        units = self.catalog.units
         ids: list[int] = []
         for rule in self.rules:
             prev = alerts.get(rule.id)
             try:
-                run = (first_run(rule, frames, self.units, now) if prev is None
-                       else catch_up(rule, frames, self.units, prev, now))
+                run = (first_run(rule, frames, units, now) if prev is None
+                       else catch_up(rule, frames, units, prev, now))
             except Exception:  # one broken rule must not stop the others
                 log.exception("rule %s: evaluation failed", rule.id)
                 continue

@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.catalog import default_catalog
 from bot.chat.console import CONSOLE_CHAT, ConsoleAdapter
 from bot.commands import CommandService
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import Adapter, Deliverer
 from bot.engine import Engine
@@ -33,10 +34,6 @@ from bot.wiring import build_sources
 
 log = logging.getLogger("bot.runtime")
 FILE_POLL_SECONDS = 60.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class StartupError(Exception):

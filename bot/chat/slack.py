@@ -148,7 +148,7 @@ class SlackAdapter:
             await self._upload_chart(event["channel"])
 
     async def _upload_chart(self, channel: str) -> None:
-        png = await asyncio.to_thread(self.commands.reserves_chart)
+        png = await self.commands.reserves_chart()
         if not png:
             return
         try:

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LIMIT = 4096
 CAPTION_LIMIT = 1024
-MUTATING = {"subscribe", "unsubscribe"}
 COMMANDS = [("start", "welcome and how to subscribe"), ("help", "what the bot does"),
             ("subscribe", "alerts for a topic"), ("unsubscribe", "stop alerts for a topic or all"),
             ("list", "this chat's subscriptions"), ("status", "latest values and a chart"),
@@ -188,10 +187,8 @@ class TelegramAdapter:
 
     async def cmd_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Snapshot table, then a reserves chart rendered off the event loop."""
-        import asyncio
-
         await self._reply(update, self.commands.status_text())
-        png = await asyncio.to_thread(self.commands.reserves_chart)
+        png = await self.commands.reserves_chart()
         if png:
             await self._reply(update, Reply("", photo=png, caption="Bank reserves, 3 years: $3T line and regime bands"))
 

@@ -59,9 +59,8 @@ def run_test_file(path: Path, catalog: Catalog) -> list[CaseResult]:
             scope = set(case.get("rules") or [r.id for r in loaded.rules])
             rules = [r for r in loaded.rules if r.id in scope]
             frames = compute_metrics(catalog, {}, given)
-            units = {k: m.unit for k, m in catalog.metrics.items()}
             got = [(t.rule_id, t.state, t.at.date().isoformat(), t.from_regime, t.to_regime)
-                   for t in backtest(rules, frames, units)]
+                   for t in backtest(rules, frames, catalog.units)]
             want = [_expected(e) for e in case.get("expect", [])]
         except (KeyError, TypeError, ValueError) as exc:
             out.append(CaseResult(str(path), name, False, [f"bad test case: {exc}"]))

@@ -68,3 +68,9 @@ def m003_chats(db: Database) -> None:
 def m004_event_payload(db: Database) -> None:
     # The structured message (JSON) beside its text, so each adapter can lay it out natively.
     db.execute("ALTER TABLE alert_events ADD COLUMN payload TEXT")
+
+
+@migrations()
+def m005_outbox_chat_index(db: Database) -> None:
+    # due_outbox asks, for every due row, whether an earlier row of the same chat is waiting.
+    db.execute("CREATE INDEX outbox_chat ON outbox (platform, chat_id, status, id)")
