@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bot.calendar import busday_offset
 from bot.catalog import Catalog, MetricDef, SeriesDef
 
 Frames = dict[str, pd.DataFrame]
@@ -21,9 +22,10 @@ def _empty() -> pd.DataFrame:
 
 
 def known_dates(index: pd.DatetimeIndex, lag: int) -> np.ndarray:
-    """Data date + `lag` business days (weekends skipped; holidays are not modelled)."""
+    """Data date + `lag` US federal business days (weekends and Fed holidays skipped), so a
+    Monday-holiday Daily Treasury Statement is not "known" a day early in a backtest."""
     days = index.values.astype("datetime64[D]")
-    return np.busday_offset(days, lag, roll="forward").astype("datetime64[ns]")
+    return busday_offset(days, lag, roll="forward").astype("datetime64[ns]")
 
 
 def source_frame(raw: pd.Series, sdef: SeriesDef) -> pd.DataFrame:
