@@ -88,7 +88,16 @@ def cmd_status(args, settings: Settings) -> int:
             line += f"; last attempt failed: {f['last_error'][:120]}"
         print(line)
     firing = store.firing_rules()
-    print("firing alerts: " + (", ".join(firing) if firing else "none"))
+    evaluated = store.get_meta("rules_evaluated_at")
+    last_fetch = max((f["last_attempt"] for f in fetches.values() if f["last_attempt"]), default=None)
+    if evaluated is None:
+        print("firing alerts: unknown - rules have not been evaluated on this database yet "
+              "(`liquidity-bot run` evaluates them after every fetch)")
+    else:
+        print(f"firing alerts (rules last evaluated {evaluated} UTC): " + (", ".join(firing) if firing else "none"))
+        if last_fetch and last_fetch > evaluated:
+            print(f"note: data was fetched at {last_fetch} UTC, after the last rule evaluation; "
+                  "`liquidity-bot run` evaluates rules after every fetch")
     return 0
 
 

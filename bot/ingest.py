@@ -30,6 +30,7 @@ class SeriesResult:
     last_date: str | None = None
     error: str | None = None
     refused: int = 0
+    first_new: str | None = None   # the earliest date with a new or revised value
 
 
 @dataclass
@@ -106,7 +107,8 @@ def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, re
         log.warning("source %s series %s: refused %s", source.name, sdef.id, r)
     res.refused = len(refused)
     check_scale(sdef, rows, known)
-    res.added = len(store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known))
+    dates = store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known)
+    res.added, res.first_new = len(dates), min(dates) if dates else None
 
 
 def _guard(res: SeriesResult, fn, *args):

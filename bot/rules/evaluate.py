@@ -82,7 +82,7 @@ class SignalInputs:
             return _base(value, np.maximum(a["known"], other["known"]))
         f = self.frames[c.metric]
         if f.empty:
-            return _EMPTY
+            return _EMPTY.assign(median=pd.Series(dtype=float)) if kind == "spike" else _EMPTY
         if kind == "change":
             return _base(change_series(f, c.window, c.percent), f["known"])
         if kind == "regime" and c.change:

@@ -74,3 +74,12 @@ def m004_event_payload(db: Database) -> None:
 def m005_outbox_chat_index(db: Database) -> None:
     # due_outbox asks, for every due row, whether an earlier row of the same chat is waiting.
     db.execute("CREATE INDEX outbox_chat ON outbox (platform, chat_id, status, id)")
+
+
+@migrations()
+def m006_rule_hash_and_meta(db: Database) -> None:
+    # A rule's definition hash beside its state: a changed rule is replayed (silently) from
+    # scratch, an unchanged one continues incrementally. `meta` holds small facts such as when
+    # rules were last evaluated.
+    db.execute("ALTER TABLE alert_state ADD COLUMN rule_hash TEXT")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
