@@ -14,7 +14,7 @@ from bot.sources.http import make_client
 from bot.sources.nyfed import NyFedSource
 from bot.units import UnitError
 from tests.fakes.http import FakeServer, Reply
-from tests.fakes.sources import FakeFred, FakeNyFed, fiscal_row, nyfed_fixture, nyfed_operation, nyfed_rate
+from tests.fakes.sources import FakeFiscalData, FakeFred, FakeNyFed, fiscal_row, nyfed_fixture, nyfed_operation, nyfed_rate
 
 WRESBAL = [("2022-09-21", "3046233"), ("2022-09-28", "2960598"), ("2022-10-05", ".")]
 
@@ -149,20 +149,33 @@ def test_nyfed_rates_and_malformed_body(server, catalog):
         src.fetch(catalog.series["NYFED_SOFR"], None)
 
 
-def test_fiscaldata_every_label_format_and_pagination(server, catalog):
-    pages = {
-        "1": [fiscal_row("2021-09-01", "Federal Reserve Account", "200000", "210000"),
-              fiscal_row("2022-01-03", "Treasury General Account (TGA)", "700,000", "706000")],
-        "2": [fiscal_row("2023-06-01", "Treasury General Account (TGA) Opening Balance", "23000", None),
-              fiscal_row("2023-06-01", "Treasury General Account (TGA) Closing Balance", "22892", None),
-              fiscal_row("2023-06-01", "Total TGA Deposits (Table II)", "1", None)],
-    }
-    server.routes["/v1/accounting/dts/operating_cash_balance"] = lambda req: Reply(
-        200, {"data": pages[req.query["page[number]"]], "meta": {"total-pages": 2}})
+def test_fiscaldata_filters_and_pages_as_the_real_api(server, catalog, monkeypatch):
+    import bot.sources.fiscaldata as fd
+
+    monkeypatch.setattr(fd, "PAGE_SIZE", 2)  # three pages of the real paging shape
+    close = "Treasury General Account (TGA) Closing Balance"
+    rows = [fiscal_row("2023-05-31", close, "48500", None),
+            fiscal_row("2023-06-01", "Treasury General Account (TGA) Opening Balance", "23000", None),
+            fiscal_row("2023-06-01", close, "22892", None),
+            fiscal_row("2023-06-01", "Total TGA Deposits (Table II)", "1", None),
+            fiscal_row("2023-06-02", close, "39000", None),
+            fiscal_row("2021-09-01", "Federal Reserve Account", "200000", "210000")]  # before the first asked date
+    FakeFiscalData(server, rows)
     src = FiscalDataSource(catalog, make_client(5), server.url)
-    rows = src.fetch(catalog.series["TGA_DTS_CLOSE"], date(2021, 1, 1))
-    assert rows == [("2021-09-01", 210000e6), ("2022-01-03", 706000e6), ("2023-06-01", 22892e6)]
-    assert len(server.hits("/v1/accounting/dts/operating_cash_balance")) == 2
+    got = src.fetch(catalog.series["TGA_DTS_CLOSE"], date(2023, 5, 1))
+    assert got == [("2023-05-31", 48500e6), ("2023-06-01", 22892e6), ("2023-06-02", 39000e6)]
+    hits = server.hits("/v1/accounting/dts/operating_cash_balance")
+    assert len(hits) == 3 and hits[0].query["filter"] == "record_date:gte:2023-05-01"
+
+
+def test_fiscaldata_every_label_format():
+    from bot.sources.fiscaldata import tga_closing_balances
+
+    rows = [fiscal_row("2021-09-01", "Federal Reserve Account", "200000", "210000"),
+            fiscal_row("2022-01-03", "Treasury General Account (TGA)", "700,000", "706000"),
+            fiscal_row("2023-06-01", "Treasury General Account (TGA) Opening Balance", "23000", None),
+            fiscal_row("2023-06-01", "Treasury General Account (TGA) Closing Balance", "22892", None)]
+    assert tga_closing_balances(rows) == [("2021-09-01", 210000.0), ("2022-01-03", 706000.0), ("2023-06-01", 22892.0)]
 
 
 def test_file_source_reads_both_headers_and_skips_unchanged_files(tmp_path, catalog):

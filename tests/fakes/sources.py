@@ -107,3 +107,44 @@ def nyfed_rate(day: str, kind: str, rate: float) -> dict:
 def fiscal_row(day: str, label: str, open_bal: str | None, close_bal: str | None) -> dict:
     return {"record_date": day, "account_type": label, "open_today_bal": open_bal if open_bal is not None else "null",
             "close_today_bal": close_bal if close_bal is not None else "null"}
+
+
+class FakeFiscalData:
+    """FiscalData's `/v1/accounting/dts/operating_cash_balance`, as documented by the Fiscal Data API:
+    `filter=record_date:gte:YYYY-MM-DD`, `sort=record_date` or `-record_date`, `page[size]`,
+    `page[number]`, `fields`; answers `{"data": [...], "meta": {"count", "labels", "dataTypes",
+    "total-count", "total-pages"}, "links": {"self", "first", "prev", "next", "last"}}` with every
+    value a string ("null" when empty)."""
+
+    PATH = "/v1/accounting/dts/operating_cash_balance"
+
+    def __init__(self, server: FakeServer, rows: list[dict]):
+        self.rows = rows
+        server.routes[self.PATH] = self.handle
+
+    def handle(self, req: Request) -> Reply:
+        rows = list(self.rows)
+        for clause in filter(None, req.query.get("filter", "").split(",")):
+            field, op, value = clause.split(":", 2)
+            if op == "gte":
+                rows = [r for r in rows if r[field] >= value]
+            elif op == "lte":
+                rows = [r for r in rows if r[field] <= value]
+            elif op == "eq":
+                rows = [r for r in rows if r[field] == value]
+        sort = req.query.get("sort", "record_date")
+        rows.sort(key=lambda r: r[sort.lstrip("-")], reverse=sort.startswith("-"))
+        size, number = int(req.query.get("page[size]", "100")), int(req.query.get("page[number]", "1"))
+        pages = max(1, -(-len(rows) // size))
+        fields = req.query.get("fields")
+        page = rows[(number - 1) * size:number * size]
+        if fields:
+            keep = fields.split(",")
+            page = [{k: r[k] for k in keep} for r in page]
+        links = {"self": f"&page%5Bnumber%5D={number}&page%5Bsize%5D={size}", "first": "&page%5Bnumber%5D=1",
+                 "prev": None if number == 1 else f"&page%5Bnumber%5D={number - 1}",
+                 "next": None if number >= pages else f"&page%5Bnumber%5D={number + 1}",
+                 "last": f"&page%5Bnumber%5D={pages}"}
+        meta = {"count": len(page), "labels": {}, "dataTypes": {}, "dataFormats": {},
+                "total-count": len(rows), "total-pages": pages}
+        return Reply(200, {"data": page, "meta": meta, "links": links})
