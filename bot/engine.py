@@ -64,6 +64,7 @@ class Engine:
         self._preloaded: set[str] = set()  # metrics that had data when the engine first loaded
         self.last_evaluated: datetime | None = None
         self.stop_requested = False  # set on shutdown: stop at the next rule
+        self._rule_hashes: dict[int, tuple[Rule, str]] = {}
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -102,10 +103,9 @@ class Engine:
             old = raw.get(sid)
             raw[sid] = new if old is None else pd.concat([old[old.index < new.index[0]], new])
         metrics = self._affected(set(changed))
-        frames = dict(self.frames)
-        frames.update({m: f for m, f in compute_metrics(self.catalog, raw).items() if m in metrics})
-        # Swap whole objects: readers on other threads never see a half-updated dict.
-        self._raw, self.frames = raw, frames
+        if metrics:
+            # Swap whole objects: readers on other threads never see a half-updated dict.
+            self._raw, self.frames = raw, compute_metrics(self.catalog, raw, only=metrics, base=self.frames)
         return metrics
 
     # ---- rules -----------------------------------------------------------------------------
@@ -163,7 +163,7 @@ class Engine:
         for rule in self.rules:
             if self.stop_requested:
                 break
-            h = rule_hash(rule)
+            h = self._hash_of(rule)
             prev = self._alerts.get(rule.id)
             fresh = prev is None or prev.data_date is None or self._hashes.get(rule.id) not in (h, None)
             if not fresh and rule.condition.kind != "stale" and not set(rule.condition.metrics()) & metrics:
@@ -202,6 +202,12 @@ class Engine:
             for fn in self.after_evaluation:
                 fn()
         return ids
+
+    def _hash_of(self, rule: Rule) -> str:
+        h = self._rule_hashes.get(id(rule))
+        if h is None or h[0] is not rule:
+            h = self._rule_hashes[id(rule)] = (rule, rule_hash(rule))
+        return h[1]
 
     def set_rules(self, rules: list[Rule]) -> None:
         """Swap the rule set (called on the engine's thread, between evaluations)."""

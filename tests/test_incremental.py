@@ -66,3 +66,19 @@ def test_incremental_chunks_equal_one_full_replay(history):
             alert, transitions = part.alert, transitions + part.transitions
         assert [t.data_date for t in transitions] == [t.data_date for t in full.transitions], rule.id
         assert alert == full.alert, rule.id
+
+
+def test_the_live_tail_path_sees_the_same_observations_as_the_frame_path(history):
+    import numpy as np
+
+    from bot.rules.replay import _rows, tail_rows
+
+    frames, units, rules = history
+    inputs = SignalInputs(frames, units)
+    for rule in rules:
+        for after in ("2019-09-13", "2022-09-21", "2025-12-31", "2026-07-29"):
+            day = pd.Timestamp(after)
+            want = _rows(signal(rule, frames, units, inputs, day), day.date())
+            got = tail_rows(rule, inputs, day.date())
+            for name in ("dates", "known", "value", "holds", "cleared"):
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=f"{rule.id} {name}")

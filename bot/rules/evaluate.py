@@ -55,6 +55,19 @@ def _clear(rule: Rule, value: pd.Series, op: str, holds: pd.Series) -> pd.Series
     return ~OPS[op](value, rule.clear)
 
 
+@dataclass(frozen=True)
+class Ordered:
+    """One input's observations as numpy arrays in order of publication (then date), with the
+    rows `step` would skip (not newer than an earlier-published one) already marked."""
+
+    dates: np.ndarray       # datetime64[D]
+    known: np.ndarray       # datetime64[ns]
+    value: np.ndarray
+    prev: np.ndarray        # the previous observation's value by date (crossings)
+    median: np.ndarray | None
+    newer: np.ndarray       # bool: newer than every earlier-published row
+
+
 class SignalInputs:
     """The vectors rules are computed from, each computed once per set of frames and shared by
     every rule that needs it (15,000 rules on a dozen metrics need a few dozen vectors). Pure."""
@@ -62,6 +75,32 @@ class SignalInputs:
     def __init__(self, frames: Frames, units: dict[str, str]):
         self.frames, self.units = frames, units
         self._memo: dict[tuple, pd.DataFrame] = {}
+        self._ordered: dict[tuple, Ordered] = {}
+        self._tails: dict[tuple, np.ndarray] = {}
+
+    def ordered(self, rule: Rule) -> Ordered:
+        """`base(rule)` as arrays in publication order (cached per input)."""
+        key = _input_key(rule)
+        if key not in self._ordered:
+            b = self.base(rule)
+            order = np.lexsort((b.index.values, b["known"].values))
+            dates = b.index.values.astype("datetime64[D]")[order]
+            prev_max = np.maximum.accumulate(dates) if len(dates) else dates
+            newer = np.ones(len(dates), dtype=bool)
+            if len(dates) > 1:
+                newer[1:] = dates[1:] > prev_max[:-1]
+            median = b["median"].values[order].astype(float) if "median" in b else None
+            self._ordered[key] = Ordered(dates, b["known"].values[order], b["value"].values[order].astype(float),
+                                         b["value"].shift(1).values[order].astype(float), median, newer)
+        return self._ordered[key]
+
+    def tail(self, rule: Rule, after: np.datetime64) -> np.ndarray:
+        """Positions (in `ordered(rule)`) of the rows a rule whose state is at `after` steps next."""
+        key = (_input_key(rule), after)
+        if key not in self._tails:
+            o = self.ordered(rule)
+            self._tails[key] = np.flatnonzero(o.newer & (o.dates > after))
+        return self._tails[key]
 
     def base(self, rule: Rule) -> pd.DataFrame:
         """`value` and `known` (and `median` for spikes) for every observation, before thresholds."""
@@ -101,6 +140,27 @@ _EMPTY = pd.DataFrame({"value": pd.Series(dtype=float), "known": pd.Series(dtype
 def _base(value: pd.Series, known: pd.Series) -> pd.DataFrame:
     out = pd.DataFrame({"value": value, "known": known})
     return out[out["value"].notna()]
+
+
+def thresholds(rule: Rule, value: np.ndarray, prev: np.ndarray,
+               median: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(holds, cleared) for observations of a rule's input: `signal`'s logic on bare arrays."""
+    kind, c = rule.condition.kind, rule.condition.body
+    with np.errstate(invalid="ignore"):
+        if kind == "regime":
+            holds = np.zeros(len(value), dtype=bool)
+        elif kind == "crossing":
+            holds = (prev >= c.value) & (value < c.value) if c.direction == "below" else \
+                (prev <= c.value) & (value > c.value)
+        elif kind == "spike":
+            holds = (value >= c.floor) & (value > c.multiple * median)
+            if c.above is not None:
+                holds = holds | (value >= c.above)
+        else:
+            holds = OPS[c.op](value, c.value)
+            if rule.clear is not None:
+                return holds, ~OPS[c.op](value, rule.clear)
+    return holds, ~holds
 
 
 def _input_key(rule: Rule) -> tuple:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bot.metrics import Frames
-from bot.rules.evaluate import SignalInputs, signal, stale_verdict
+from bot.rules.evaluate import SignalInputs, signal, stale_verdict, thresholds
 from bot.rules.lifecycle import Alert, AlertState, Transition, Verdict, step
 from bot.rules.model import Rule
 
@@ -161,13 +161,28 @@ def stale_run(rule: Rule, frames: Frames, alert: Alert, now: datetime) -> RuleRu
     return RuleRun(new, [t] if t else [])
 
 
+def tail_rows(rule: Rule, inputs: SignalInputs, after: date) -> _Rows:
+    """The observations a rule whose state is at `after` steps next, straight from the shared
+    arrays (no DataFrame per rule: the live path for thousands of rules)."""
+    o = inputs.ordered(rule)
+    idx = inputs.tail(rule, np.datetime64(after, "D"))
+    value = o.value[idx]
+    median = o.median[idx] if o.median is not None else None
+    holds, cleared = thresholds(rule, value, o.prev[idx], median)
+    return _Rows(o.dates[idx], o.known[idx], value, holds, cleared, median)
+
+
 def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, now: datetime,
              inputs: SignalInputs | None = None) -> RuleRun:
     """Live evaluation: step over observations newer than the alert's, then staleness at `now`."""
     if rule.condition.kind == "stale":
         return stale_run(rule, frames, alert, now)
-    after = pd.Timestamp(alert.data_date) if alert.data_date else None
-    return run_rule(rule, signal(rule, frames, units, inputs, after), alert)
+    if alert.data_date is None:
+        return run_rule(rule, signal(rule, frames, units, inputs), alert)
+    r = tail_rows(rule, inputs or SignalInputs(frames, units), alert.data_date)
+    if not len(r):
+        return RuleRun(alert, [])
+    return _loop(rule, r, alert) if rule.condition.kind == "regime" else _jump(rule, r, alert)
 
 
 def backtest(rules: list[Rule], frames: Frames, units: dict[str, str], start: date | None = None,
