@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +23,10 @@ from bot.status import current_regimes, snapshot
 from bot.store.sqlite import Store
 from bot.units import fmt_change, fmt_value
 
+# Charts render in at most two threads (matplotlib is CPU-bound), and a chart of the same data
+# is rendered once: the cache key includes the newest data date.
+CHART_POOL = ThreadPoolExecutor(2, thread_name_prefix="chart")
+CHART_CACHE_SIZE = 64
 PERIODS = {"1m": 31, "3m": 92, "6m": 183, "1y": 366, "2y": 731, "3y": 1096, "5y": 1827, "10y": 3653, "max": 100000}
 MAX_ARG = 64  # longer arguments are cut before they reach a reply
 
@@ -55,6 +61,7 @@ class CommandService:
     def __init__(self, store: Store, catalog: Catalog, rules: Callable[[], list[Rule]], now: Callable[[], datetime]):
         self.store, self.catalog, self._rules, self.now = store, catalog, rules, now
         self._frames_cache = None
+        self._charts: OrderedDict[tuple, bytes] = OrderedDict()
 
     def invalidate(self) -> None:
         """New data or new alert states (called from the engine's thread after an evaluation):
@@ -152,7 +159,17 @@ class CommandService:
                 lines.append((float(c.body.value), f"{r.id}: {fmt_value(c.body.value, m.unit)}"))
             if c.kind == "regime" and c.body.metric == metric and c.body.change is None:
                 bands = c.body.bands
-        return await asyncio.to_thread(render_chart, s, f"{m.label} ({period})", m.unit, lines, bands)
+        key = (metric, period, str(f.index[-1].date()), tuple(lines), tuple(b.name for b in bands or ()))
+        png = self._charts.get(key)
+        if png is None:
+            loop = asyncio.get_running_loop()
+            png = await loop.run_in_executor(CHART_POOL, render_chart, s, f"{m.label} ({period})", m.unit, lines, bands)
+            self._charts[key] = png
+            if len(self._charts) > CHART_CACHE_SIZE:
+                self._charts.popitem(last=False)
+        else:
+            self._charts.move_to_end(key)
+        return png
 
     async def chart(self, raw_metric: str | None, raw_period: str | None) -> Reply:
         metric = (raw_metric or "reserves").strip().lower()[:MAX_ARG]

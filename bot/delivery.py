@@ -71,6 +71,7 @@ class RateLimiter:
         self.gap = 1.0 / (limits.per_second * self.PACE)
         self._sent: deque[float] = deque()
         self._chat_next: dict[str, float] = {}
+        self._chat_locks: dict[str, asyncio.Lock] = {}
         # After a restart we do not know when each chat last got a message (a crash may have
         # left one in flight): wait one per-chat interval before the first send.
         self._paused_until = clock() + limits.per_chat_interval
@@ -80,31 +81,37 @@ class RateLimiter:
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
     async def acquire(self, chat_id: str) -> None:
-        """Wait until one more message to `chat_id` is within every limit, and count it."""
-        now = self.clock()
-        at = max(now, self._chat_next.get(chat_id, 0.0))
-        self._chat_next[chat_id] = at + self.limits.interval(chat_id)  # reserve this chat's next slot
-        if at > now:
-            await asyncio.sleep(at - now)
-        async with self._lock:  # FIFO: the window is shared by every chat
-            while True:
-                now = self.clock()
-                while self._sent and now - self._sent[0] >= self.WINDOW:
-                    self._sent.popleft()
-                wait = self._paused_until - now
-                if self._sent:
-                    wait = max(wait, self._sent[-1] + self.gap - now)
-                if len(self._sent) >= self.cap:
-                    wait = max(wait, self._sent[0] + self.WINDOW - now)
-                if wait <= 0:
-                    break
+        """Wait until one more message to `chat_id` is within every limit, and count it.
+
+        One chat's sends queue behind each other (FIFO), and its next slot is counted from
+        when the previous message really went, so a global pause (start-up, a 429) can never
+        squeeze two messages to one chat closer than its interval.
+        """
+        lock = self._chat_locks.get(chat_id)
+        if lock is None:
+            lock = self._chat_locks[chat_id] = asyncio.Lock()
+        async with lock:
+            wait = self._chat_next.get(chat_id, 0.0) - self.clock()
+            if wait > 0:
                 await asyncio.sleep(wait)
-            self._sent.append(now)
-        nxt = now + self.limits.interval(chat_id)
-        if self._chat_next.get(chat_id, 0.0) < nxt:
-            self._chat_next[chat_id] = nxt
+            async with self._lock:  # FIFO: the window is shared by every chat
+                while True:
+                    now = self.clock()
+                    while self._sent and now - self._sent[0] >= self.WINDOW:
+                        self._sent.popleft()
+                    wait = self._paused_until - now
+                    if self._sent:
+                        wait = max(wait, self._sent[-1] + self.gap - now)
+                    if len(self._sent) >= self.cap:
+                        wait = max(wait, self._sent[0] + self.WINDOW - now)
+                    if wait <= 0:
+                        break
+                    await asyncio.sleep(wait)
+                self._sent.append(now)
+            self._chat_next[chat_id] = now + self.limits.interval(chat_id)
         if len(self._chat_next) > 50_000:  # forget chats not seen for a while
             self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}
+            self._chat_locks = {k: v for k, v in self._chat_locks.items() if v.locked() or k in self._chat_next}
 
 
 def backoff(attempts: int) -> float:

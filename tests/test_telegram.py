@@ -179,6 +179,43 @@ async def test_a_user_the_bot_cannot_reply_to_does_not_break_it(adapter, fake, c
     caplog.set_level(logging.ERROR, logger="bot")
     fake.faults["77"] = [FakeTelegram.blocked()]
     fake.user_sends(77, "/help")
-    await asyncio.to_thread(lambda: __import__("time").sleep(1.0))
+    for _ in range(200):  # the reply waits out the limiter's start-up pause first: poll, don't guess
+        if "error handling an update" in caplog.text:
+            break
+        await asyncio.sleep(0.05)
     assert "error handling an update" in caplog.text and "Forbidden" in caplog.text
     assert (await ask(fake, 77, "/list"))[0].startswith("No subscriptions yet")  # still serving
+
+
+async def test_a_flooding_user_is_throttled_and_a_bystander_is_answered_at_once(adapter, fake):
+    import time
+
+    for _ in range(300):
+        fake.user_sends(77, "/list")
+    t0 = time.monotonic()
+    replies = await ask(fake, 88, "/help")
+    assert "Liquidity Bot watches" in replies[0] and time.monotonic() - t0 < 1.5
+    await asyncio.to_thread(fake.wait_for, lambda s: any("Slow down" in x.text for x in s if x.chat_id == "77"), 20)
+    await asyncio.sleep(1.5)  # anything else for the flooder would have arrived by now
+    to_flooder = [x.text for x in fake.to(77)]
+    assert sum("Slow down" in t for t in to_flooder) == 1          # one notice, then silence
+    assert len(to_flooder) == adapter.throttle.limit + 1            # ten answers and the notice
+    assert "Slow down" in to_flooder[-1]                            # after the answers already queued
+
+
+async def test_replies_to_one_chat_keep_their_order(adapter, fake):
+    for topic in ("reserves", "repo", "rrp", "tga"):
+        fake.user_sends(55, f"/subscribe {topic}")
+    await asyncio.to_thread(fake.wait_for, lambda s: len(fake.to(55)) >= 4, 20)
+    assert [x.text for x in fake.to(55)] == [f"Subscribed to {t} alerts." for t in ("reserves", "repo", "rrp", "tga")]
+
+
+def test_throttle_window_and_quiet_period():
+    from bot.throttle import Throttle
+
+    now = [0.0]
+    t = Throttle(limit=3, window=60, quiet=30, clock=lambda: now[0])
+    assert [t.check("u") for _ in range(3)] == ["ok"] * 3
+    assert t.check("u") == "warn" and t.check("u") == "drop" and t.check("v") == "ok"
+    now[0] = 31
+    assert t.check("u") == "ok"

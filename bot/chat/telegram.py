@@ -7,9 +7,11 @@ another Bot API server (self-hosted, or a local fake in tests).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import os
+from collections import defaultdict
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -18,11 +20,20 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timed
 from telegram import BotCommand, Update  # noqa: E402
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode  # noqa: E402
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError  # noqa: E402
-from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters  # noqa: E402
+from telegram.ext import (  # noqa: E402
+    Application,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.commands import CommandError, CommandService, Reply  # noqa: E402
 from bot.delivery import Limits, RateLimiter, SendResult  # noqa: E402
 from bot.format import AlertMessage, split_message  # noqa: E402
+from bot.throttle import Throttle  # noqa: E402
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -73,6 +84,10 @@ class TelegramAdapter:
                              group_interval=3.05, concurrency=_concurrency(settings.telegram_max_per_second),
                              group_prefixes=("-",))  # group and channel ids are negative
         self.limiter = RateLimiter(self.limits)  # shared with the delivery loop
+        self.throttle = Throttle()
+        # Updates run concurrently; one chat's commands run one after another, so its replies
+        # keep their order (asyncio locks are FIFO, taken in the order updates arrive).
+        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
@@ -82,6 +97,7 @@ class TelegramAdapter:
                 .connect_timeout(10).read_timeout(20).write_timeout(20).get_updates_read_timeout(15)
                 # At most 64 sends in flight (see _concurrency), plus command replies and polling.
                 .connection_pool_size(72)
+                .concurrent_updates(256)
                 .build())
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -115,15 +131,48 @@ class TelegramAdapter:
         await self.app.shutdown()
 
     # ---- commands ------------------------------------------------------------------------
+    async def _gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Before any handler: the per-user throttle (one notice, then silence for a while)."""
+        msg, user = update.effective_message, update.effective_user
+        if msg is None or not (msg.text or "").startswith("/"):
+            return
+        key = str(user.id if user else msg.chat_id)
+        verdict = self.throttle.check(key)
+        if verdict == "ok":
+            return
+        if verdict == "warn":
+            log.info("telegram: user %s throttled for %gs", key, self.throttle.quiet)
+            try:
+                async with self._chat_locks[str(msg.chat_id)]:  # after the replies already queued
+                    await self._reply(update, Reply(
+                        f"Slow down: more than {self.throttle.limit} commands a minute. "
+                        f"I will ignore your commands for {self.throttle.quiet:.0f} seconds."))
+            except TelegramError as exc:
+                log.info("telegram: slow-down notice to %s not sent: %s", key, exc)
+        raise ApplicationHandlerStop
+
+    def _in_order(self, fn):
+        """Run a handler while holding its chat's lock (replies to one chat stay in order)."""
+        async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            chat = update.effective_chat
+            key = str(chat.id) if chat else "?"
+            async with self._chat_locks[key]:
+                await fn(update, context)
+            if len(self._chat_locks) > 10_000:  # forget idle chats
+                for k in [k for k, lock in self._chat_locks.items() if not lock.locked()]:
+                    del self._chat_locks[k]
+        return run
+
     def _register(self) -> None:
         kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+        self.app.add_handler(TypeHandler(Update, self._gate), group=-1)
         for name, fn in (("start", self.cmd_start), ("help", self.cmd_help), ("subscribe", self.cmd_subscribe),
                          ("unsubscribe", self.cmd_unsubscribe), ("list", self.cmd_list), ("status", self.cmd_status),
                          ("chart", self.cmd_chart), ("rules", self.cmd_rules), ("history", self.cmd_history),
                          ("reload", self.cmd_reload)):
-            self.app.add_handler(CommandHandler(name, fn, filters=kinds))
+            self.app.add_handler(CommandHandler(name, self._in_order(fn), filters=kinds))
         self.app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
-        self.app.add_handler(MessageHandler(filters.COMMAND & kinds, self.cmd_unknown))
+        self.app.add_handler(MessageHandler(filters.COMMAND & kinds, self._in_order(self.cmd_unknown)))
         self.app.add_error_handler(self.on_error)
 
     async def _reply(self, update: Update, reply: Reply) -> None:
