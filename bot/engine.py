@@ -64,6 +64,7 @@ class Engine:
         self._preloaded: set[str] = set()  # metrics that had data when the engine first loaded
         self.last_evaluated: datetime | None = None
         self.stop_requested = False  # set on shutdown: stop at the next rule
+        self.busy = False            # an evaluation is running (on the engine thread)
         self._rule_hashes: dict[int, tuple[Rule, str]] = {}
 
     # ---- in-memory data ------------------------------------------------------------------
@@ -153,6 +154,13 @@ class Engine:
         `now` is naive UTC. Replayed history is silent, and no message is ever about data older
         than its metric's cadence allows (weekly 14 days, daily 7 days).
         """
+        self.busy = True
+        try:
+            return self._evaluate(now, changed)
+        finally:
+            self.busy = False
+
+    def _evaluate(self, now: datetime, changed: dict[str, str] | None) -> list[int]:
         metrics = self.refresh(changed)
         settled = self.settled() if self.settled else None
         units = self.catalog.units
