@@ -48,7 +48,9 @@ def test_duplicate_rule_ids_across_files_are_reported(tmp_path, catalog):
     (tmp_path / "a.yaml").write_text(body)
     (tmp_path / "b.yaml").write_text(body)
     loaded = load_rules(tmp_path, catalog)
-    assert [p.message for p in loaded.problems][0].startswith("rule id 'reserves_low' already defined in")
+    first = loaded.problems[0]
+    assert first.message == f"rule id 'reserves_low' already defined at {tmp_path / 'a.yaml'}:2"
+    assert first.path == str(tmp_path / "b.yaml") and first.line == 2   # at the duplicate, not at line 1
 
 
 def test_rules_check_cli_exit_codes(capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot.catalog import Catalog
 from bot.rules.model import Rule
+
+MAX_FILE_BYTES = 1_000_000   # a rules file larger than this is refused unread
+MAX_NODES = 200_000          # YAML nodes after aliases are followed ("billion laughs" stops here)
+MAX_DEPTH = 64               # nesting of mappings and lists
 
 PLACEHOLDERS = {"value", "threshold", "clear", "date", "metric", "label", "rule", "from", "to",
                 "window", "severity", "topic", "multiple", "median", "age"}
@@ -41,12 +46,23 @@ class LoadedRules:
         return not self.problems
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers and scalar subclasses -> plain dict / list / float / str."""
+class TooBig(ValueError):
+    """A document that expands past MAX_NODES or nests past MAX_DEPTH."""
+
+
+def _plain(node: Any, budget: list[int] | None = None, depth: int = 0) -> Any:
+    """ruamel's commented containers and scalar subclasses -> plain dict / list / float / str,
+    counting nodes so that aliases cannot expand a small file into gigabytes."""
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise TooBig(f"more than {MAX_NODES:,} values once aliases are expanded")
+    if depth > MAX_DEPTH:
+        raise TooBig(f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): _plain(v, budget, depth + 1) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, budget, depth + 1) for v in node]
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
@@ -81,8 +97,21 @@ def rule_files(target: str | Path) -> list[Path]:
     return [p]
 
 
+def _unreadable(path: Path) -> str | None:
+    """Why a path cannot be read as a rules file (a FIFO would block forever), or None."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (skipped)"
+    if st.st_size > MAX_FILE_BYTES:
+        return f"{st.st_size:,} bytes: rules files are limited to {MAX_FILE_BYTES:,} bytes"
+    return None
+
+
 def _describe(err: dict) -> str:
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if err["type"] == "extra_forbidden":
         return f"unknown field {err['loc'][-1]!r}"
     if err["type"] == "missing":
@@ -127,27 +156,44 @@ def _similar(a: str, b: str) -> float:
 
 def load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProblem]]:
     """Parse one rules file; return its valid rules and every problem found in it."""
+    rules, problems, _ = _load_file(path, catalog)
+    return rules, problems
+
+
+def _load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProblem], list[int]]:
+    """load_file, plus the line of each valid rule (to report duplicates where they are)."""
     shown = str(path)
+    why = _unreadable(path)
+    if why:
+        return [], [RuleProblem(shown, 1, why)], []
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [RuleProblem(shown, 1, f"cannot read: {exc}")]
+        return [], [RuleProblem(shown, 1, f"cannot read: {exc}")], []
     try:
         root = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        return [], [RuleProblem(shown, (mark.line + 1) if mark else 1, f"YAML syntax: {exc.problem or exc}")]
+        return [], [RuleProblem(shown, (mark.line + 1) if mark else 1, f"YAML syntax: {exc.problem or exc}")], []
     except YAMLError as exc:
-        return [], [RuleProblem(shown, 1, f"YAML: {exc}")]
+        return [], [RuleProblem(shown, 1, f"YAML: {exc}")], []
+    except RecursionError:
+        return [], [RuleProblem(shown, 1, f"nested deeper than {MAX_DEPTH} levels")], []
     if not isinstance(root, CommentedMap) or "rules" not in root:
-        return [], [RuleProblem(shown, 1, "expected a mapping with a `rules:` list")]
-    rules, problems = [], []
+        return [], [RuleProblem(shown, 1, "expected a mapping with a `rules:` list")], []
+    rules, problems, lines = [], [], []
     items = root["rules"] if isinstance(root["rules"], CommentedSeq) else None
     if items is None:
-        return [], [RuleProblem(shown, line_of(root, ("rules",)), "`rules` must be a list")]
+        return [], [RuleProblem(shown, line_of(root, ("rules",)), "`rules` must be a list")], []
+    budget = [MAX_NODES]
     for i, node in enumerate(items):
         try:
-            rule = Rule.model_validate(_plain(node))
+            rule = Rule.model_validate(_plain(node, budget))
+        except TooBig as exc:
+            return rules, problems + [RuleProblem(shown, line_of(root, ("rules", i)), str(exc))], lines
+        except RecursionError:
+            return rules, problems + [RuleProblem(shown, line_of(root, ("rules", i)),
+                                                  f"nested deeper than {MAX_DEPTH} levels")], lines
         except ValidationError as exc:
             seen = set()
             for err in exc.errors():
@@ -167,7 +213,8 @@ def load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProble
             problems.append(RuleProblem(shown, line_of(root, ("rules", i) + loc), f"rule {rule.id}: {msg}"))
         if not bad:
             rules.append(rule)
-    return rules, problems
+            lines.append(line_of(root, ("rules", i)))
+    return rules, problems, lines
 
 
 def load_rules(targets: list[str | Path] | str | Path, catalog: Catalog) -> LoadedRules:
@@ -184,12 +231,12 @@ def load_rules(targets: list[str | Path] | str | Path, catalog: Catalog) -> Load
         if not f.exists():
             problems.append(RuleProblem(str(f), 1, "file not found"))
             continue
-        rules, probs = load_file(f, catalog)
+        rules, probs, lines = _load_file(f, catalog)
         problems.extend(probs)
-        for r in rules:
+        for r, line in zip(rules, lines):
             if r.id in seen:
-                problems.append(RuleProblem(str(f), 1, f"rule id {r.id!r} already defined in {seen[r.id]}"))
+                problems.append(RuleProblem(str(f), line, f"rule id {r.id!r} already defined at {seen[r.id]}"))
                 continue
-            seen[r.id] = str(f)
+            seen[r.id] = f"{f}:{line}"
             all_rules.append(r)
     return LoadedRules(all_rules, problems, files)

@@ -8,9 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
-Number = float  # strict mode: ints are fine, booleans and strings are not
+# Strict mode: ints are fine, booleans and strings are not; NaN and infinity are refused (a NaN
+# threshold would never fire).
+Number = Annotated[float, Field(allow_inf_nan=False)]
 Op = Literal["<", "<=", ">", ">="]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|w|bd)\s*$")
+MAX_DURATION = timedelta(days=3660)   # `for`, `cooldown`, `max_age`: at most ten years
+MAX_WINDOW_DAYS = 3660                # look-back windows: at most ten years
+MAX_OBSERVATIONS = 2600               # about ten years of business days
 TOPICS = ("reserves", "rrp", "tga", "repo", "srf", "balance_sheet", "net_liquidity", "regime", "data")
 
 
@@ -20,8 +25,10 @@ def parse_duration(text: str) -> timedelta:
     if not m:
         raise ValueError(f"{text!r} is not a duration: use e.g. 90m, 12h, 3d, 2w or 5bd")
     n, unit = float(m.group(1)), m.group(2)
-    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n),
-            "w": timedelta(weeks=n), "bd": timedelta(days=n * 7 / 5)}[unit]
+    days = {"m": n / 1440, "h": n / 24, "d": n, "w": n * 7, "bd": n * 7 / 5}[unit]
+    if days > MAX_DURATION.days:
+        raise ValueError(f"{text!r} is longer than the {MAX_DURATION.days // 366} years allowed")
+    return timedelta(days=days)
 
 
 class Strict(BaseModel):
@@ -31,9 +38,9 @@ class Strict(BaseModel):
 class Window(Strict):
     """A look-back: `observations: 5`, or `days: 7` (calendar), or `business_days: 5`."""
 
-    observations: StrictInt | None = Field(None, gt=0)
-    days: StrictInt | None = Field(None, gt=0)
-    business_days: StrictInt | None = Field(None, gt=0)
+    observations: StrictInt | None = Field(None, gt=0, le=MAX_OBSERVATIONS)
+    days: StrictInt | None = Field(None, gt=0, le=MAX_WINDOW_DAYS)
+    business_days: StrictInt | None = Field(None, gt=0, le=MAX_OBSERVATIONS)
 
     @model_validator(mode="after")
     def _one(self) -> "Window":
@@ -79,7 +86,7 @@ class Spread(Strict):
 class Spike(Strict):
     metric: StrictStr
     multiple: Number = Field(gt=0)
-    window: StrictInt = Field(gt=1)
+    window: StrictInt = Field(gt=1, le=MAX_OBSERVATIONS)
     floor: Number = 0
     above: Number | None = None
 
@@ -135,6 +142,9 @@ class Condition(Strict):
     def _exactly_one(self) -> "Condition":
         if len(self.model_fields_set) != 1:
             raise ValueError("a condition has exactly one of level, crossing, change, spread, spike, regime, stale")
+        kind = next(iter(self.model_fields_set))
+        if getattr(self, kind) is None:
+            raise ValueError(f"`{kind}` is empty: give its fields (README, Rules)")
         return self
 
     @property
@@ -170,8 +180,8 @@ class Rule(Strict):
     @classmethod
     def _for(cls, v: int | str) -> int | str:
         if isinstance(v, int):
-            if v < 1:
-                raise ValueError("`for` counts observations: 1 or more")
+            if not 1 <= v <= MAX_OBSERVATIONS:
+                raise ValueError(f"`for` counts observations: 1 to {MAX_OBSERVATIONS}")
         else:
             parse_duration(v)
         return v

@@ -11,7 +11,7 @@ from ruamel.yaml.error import YAMLError
 
 from bot.catalog import Catalog
 from bot.metrics import compute_metrics
-from bot.rules.loader import load_rules
+from bot.rules.loader import _unreadable, load_rules
 from bot.rules.replay import backtest
 
 
@@ -37,19 +37,26 @@ def _expected(e: dict) -> tuple:
 
 def run_test_file(path: Path, catalog: Catalog) -> list[CaseResult]:
     """Run every case in one rule-test file."""
+    why = _unreadable(path)
+    if why:
+        return [CaseResult(str(path), "(file)", False, [why])]
     try:
         doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except (OSError, YAMLError) as exc:
-        return [CaseResult(str(path), "(file)", False, [f"cannot read: {exc}"])]
-    if not isinstance(doc, dict) or "tests" not in doc:
-        return [CaseResult(str(path), "(file)", False, ["expected `rule_files:` and `tests:`"])]
-    files = [path.parent / f for f in doc.get("rule_files", [])]
+    except (OSError, UnicodeDecodeError, YAMLError, RecursionError) as exc:
+        return [CaseResult(str(path), "(file)", False, [f"cannot read: {str(exc)[:200]}"])]
+    if not isinstance(doc, dict) or not isinstance(doc.get("tests"), list) \
+            or not isinstance(doc.get("rule_files", []), list):
+        return [CaseResult(str(path), "(file)", False, ["expected `rule_files:` (a list) and `tests:` (a list)"])]
+    files = [path.parent / str(f) for f in doc.get("rule_files", [])]
     loaded = load_rules(files, catalog)
     if loaded.problems:
         return [CaseResult(str(path), "(rules)", False, [str(p) for p in loaded.problems])]
     out = []
     for case in doc["tests"]:
-        name = case.get("name", "unnamed")
+        if not isinstance(case, dict):
+            out.append(CaseResult(str(path), "(case)", False, [f"a test case must be a mapping, not {case!r:.60}"]))
+            continue
+        name = str(case.get("name", "unnamed"))
         try:
             given = {m: _series(pts) for m, pts in case["series"].items()}
             unknown = [m for m in given if m not in catalog.metrics]
@@ -62,8 +69,8 @@ def run_test_file(path: Path, catalog: Catalog) -> list[CaseResult]:
             got = [(t.rule_id, t.state, t.at.date().isoformat(), t.from_regime, t.to_regime)
                    for t in backtest(rules, frames, catalog.units)]
             want = [_expected(e) for e in case.get("expect", [])]
-        except (KeyError, TypeError, ValueError) as exc:
-            out.append(CaseResult(str(path), name, False, [f"bad test case: {exc}"]))
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            out.append(CaseResult(str(path), name, False, [f"bad test case: {type(exc).__name__}: {str(exc)[:200]}"]))
             continue
         problems = [f"missing: {w}" for w in want if w not in got] + [f"unexpected: {g}" for g in got if g not in want]
         out.append(CaseResult(str(path), name, not problems, problems))

@@ -1,0 +1,104 @@
+"""Hostile rule files and test files: a clear path:line message each, never a traceback or a hang."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+from bot.cli import main
+from bot.rules.loader import load_rules
+from bot.rules.ruletest import run_test_file
+
+RULE = """  - id: {id}
+    topic: reserves
+    condition: {condition}
+{extra}    message: m
+    why: w
+"""
+
+
+def rules_file(tmp_path, *rules: tuple[str, str, str]) -> str:
+    body = "rules:\n" + "".join(RULE.format(id=i, condition=c, extra=e) for i, c, e in rules)
+    path = tmp_path / "r.yaml"
+    path.write_text(body)
+    return str(path)
+
+
+@pytest.mark.parametrize("condition,extra,message", [
+    ("{level: null}", "", "`level` is empty"),
+    ("{spread: null}", "", "`spread` is empty"),
+    ("{level: {metric: reserves, op: '<', value: .nan}}", "", "finite number"),
+    ("{level: {metric: reserves, op: '<', value: -.inf}}", "", "finite number"),
+    ("{level: {metric: reserves, op: '<', value: 1}}", "    cooldown: 99999999999w\n", "longer than the 10 years"),
+    ("{level: {metric: reserves, op: '<', value: 1}}", "    for: 99999999999\n", "`for` counts observations"),
+    ("{change: {metric: rrp, window: {days: 36500}, op: '<', value: 1}}", "", "less than or equal to 3660"),
+    ("{stale: {metric: rrp, max_age: 600w}}", "", "longer than the 10 years"),
+])
+def test_each_bad_rule_is_a_clear_problem_at_its_line(tmp_path, catalog, condition, extra, message):
+    path = rules_file(tmp_path, ("good_one", "{level: {metric: reserves, op: '<', value: 1}}", ""),
+                      ("bad_one", condition, extra))
+    loaded = load_rules(path, catalog)
+    assert [r.id for r in loaded.rules] == ["good_one"]
+    assert len(loaded.problems) == 1 and message in loaded.problems[0].message, loaded.problems
+    assert loaded.problems[0].line >= 7 and "bad_one" in loaded.problems[0].message
+
+
+def test_duplicate_id_in_one_file_is_reported_at_the_duplicate(tmp_path, catalog):
+    cond = "{level: {metric: reserves, op: '<', value: 1}}"
+    path = rules_file(tmp_path, ("same", cond, ""), ("other", cond, ""), ("same", cond, ""))
+    p = load_rules(path, catalog).problems
+    assert [(x.line, x.message) for x in p] == [(12, f"rule id 'same' already defined at {path}:2")]
+
+
+def test_an_alias_bomb_and_deep_nesting_answer_within_seconds(tmp_path, catalog, capsys):
+    bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        bomb.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
+    (tmp_path / "bomb.yaml").write_text("\n".join(bomb) + "\nrules: *i\n")
+    (tmp_path / "deep.yaml").write_text("rules: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    t0 = time.monotonic()
+    assert main(["rules", "check", "--rules", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert time.monotonic() - t0 < 10
+    assert "bomb.yaml:" in out and "once aliases are expanded" in out
+    assert "deep.yaml:1: nested deeper than 64 levels" in out
+    assert "Traceback" not in out
+
+
+def test_a_huge_file_and_a_fifo_are_refused_unread(tmp_path, catalog):
+    (tmp_path / "big.yaml").write_bytes(b"rules: []\n" + b"#" * 50_000_000)
+    os.mkfifo(tmp_path / "pipe.yaml")
+    t0 = time.monotonic()
+    problems = {os.path.basename(p.path): p.message for p in load_rules(tmp_path, catalog).problems}
+    assert time.monotonic() - t0 < 5
+    assert "rules files are limited to 1,000,000 bytes" in problems["big.yaml"]
+    assert problems["pipe.yaml"] == "not a regular file (skipped)"
+
+
+@pytest.mark.parametrize("body", ["tests: 5\n", "rule_files: 3\ntests: []\n", "tests:\n  - 5\n  - [1, 2]\n",
+                                  "tests:\n  - {name: x, series: 3}\n", "- [\n", "tests:\n  - {series: {reserves: {a: b}}}\n"])
+def test_malformed_rule_test_files_fail_with_a_message(tmp_path, catalog, body):
+    path = tmp_path / "t.yaml"
+    path.write_text(body)
+    results = run_test_file(path, catalog)
+    assert results and not any(r.ok for r in results)
+    assert all(r.problems and "Traceback" not in " ".join(r.problems) for r in results)
+
+
+async def test_skip_bad_rules_starts_with_the_good_ones(tmp_path):
+    from bot.config import Settings
+    from bot.runtime import StartupError, build
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rules_file(rules, ("good_one", "{level: {metric: reserves, op: '<', value: 1}}", ""),
+               ("bad_one", "{level: null}", "    cooldown: 99999999999w\n"))
+    settings = Settings(database_path=str(tmp_path / "db.db"), rules_dir=str(rules), health_port=0)
+    with pytest.raises(StartupError, match="problem"):
+        build(settings, data_dirs=[str(tmp_path)], out=io.StringIO())
+    app = build(settings, data_dirs=[str(tmp_path)], skip_bad_rules=True, out=io.StringIO())
+    assert [r.id for r in app.engine.rules] == ["good_one"]
+    app.store.close()
