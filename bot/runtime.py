@@ -27,7 +27,8 @@ from bot.engine import Engine
 from bot.health import HealthServer, Metrics
 from bot.ingest import SourceReport, ingest_source_async
 from bot.rules.loader import LoadedRules, load_rules
-from bot.schedule import BACKGROUND, CALENDAR, Window, poll_trigger, window_done, window_trigger
+from bot.schedule import BACKGROUND, Window, poll_trigger, window_done
+from bot.schedule import ReleasePoller, release_poller  # --- polling ---
 from bot.sources import Source
 from bot.store import Store
 from bot.wiring import build_sources
@@ -69,6 +70,7 @@ class App:
         self.adapters: list[Adapter] = []
         self._tasks: list[asyncio.Task] = []
         self._eval_lock = asyncio.Lock()
+        self.pollers: dict[str, ReleasePoller] = {}  # --- polling --- release windows per source
 
     # ---- rules ---------------------------------------------------------------------------
     def load_rules(self, initial: bool) -> LoadedRules:
@@ -129,6 +131,12 @@ class App:
                 log.error("health endpoint: cannot listen on port %s (%s); continuing without it", s.health_port, exc)
                 self.healthsrv = None
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
+        # --- polling --- precise polling around each release (bot/schedule.py ReleasePoller)
+        if not s.poll_seconds:
+            for src in self.sources:
+                if src.name != "files":
+                    self.pollers[src.name] = release_poller(self, src)
+                    self._tasks.append(asyncio.create_task(self.pollers[src.name].run(), name=f"release-{src.name}"))
         self._summary(loaded)
         # First fetch right away, not at the first calendar slot.
         first = [asyncio.create_task(self.poll(src), name=f"first-fetch-{src.name}") for src in self.sources]
@@ -148,10 +156,8 @@ class App:
         (and for --data files), else each release window plus the slow background poll."""
         if self.settings.poll_seconds or src.name == "files":
             return [(f"fetch-{src.name}", poll_trigger(self.settings.poll_seconds or FILE_POLL_SECONDS), None)]
-        jobs: list[tuple[str, object, Window | None]] = [(f"fetch-{src.name}", BACKGROUND, None)]
-        for i, w in enumerate(CALENDAR.get(src.name, [])):
-            jobs.append((f"fetch-{src.name}-window-{i}", window_trigger(w), w))
-        return jobs
+        # --- polling --- release windows are polled by ReleasePoller tasks (see start), not cron jobs
+        return [(f"fetch-{src.name}", BACKGROUND, None)]
 
     def _next_fetch(self, src: Source) -> str:
         times = [j.next_run_time for j in self.scheduler.get_jobs()
@@ -215,7 +221,8 @@ class App:
             self.store.close()
 
     # ---- jobs ----------------------------------------------------------------------------
-    async def poll(self, src: Source, window: Window | None = None) -> SourceReport | None:
+    async def poll(self, src: Source, window: Window | None = None,
+                   series: tuple[str, ...] | None = None) -> SourceReport | None:
         """Fetch one source (respecting its outage backoff and, inside a release window, skipping
         once the window's series arrived); evaluate rules if data is new."""
         h = self.health[src.name]
@@ -223,7 +230,7 @@ class App:
             return None
         if window and window_done(window, h.new_data_at, datetime.now(timezone.utc)):
             return None
-        report = await ingest_source_async(self.store, src, utcnow)
+        report = await ingest_source_async(self.store, _only(src, series) if series else src, utcnow)  # --- polling ---
         self.metrics.inc("fetches_total", source=src.name)
         if report.down:
             self.metrics.inc("fetch_errors_total", source=src.name)
@@ -244,6 +251,8 @@ class App:
         if report.added:
             stamp = datetime.now(timezone.utc)
             h.new_data_at.update({r.series: stamp for r in report.results if r.added})
+            if not series and src.name in self.pollers:  # --- polling --- news from a background poll
+                self.pollers[src.name].note({r.series for r in report.results if r.added}, stamp)
             log.info("%s", report.summary())
             await self.evaluate()
         return report
@@ -273,7 +282,8 @@ class App:
             "status": "degraded" if failing else "ok",
             "uptime_seconds": round(time.monotonic() - self.started, 1),
             "sources": {n: {"last_success": h.last_success, "data_date": h.data_date, "failures": h.failures,
-                            "last_error": h.last_error} for n, h in self.health.items()},
+                            "last_error": h.last_error, **release_health(self.pollers.get(n))}
+                        for n, h in self.health.items()},
             "outbox": {"pending": counts["pending"], "failed": counts["failed"], "sent": counts["sent"]},
             "rules_loaded": len(self.engine.rules),
             "firing": self.store.firing_rules(),
@@ -287,6 +297,24 @@ class App:
                                     "deliveries_failed_total": self.deliverer.failed,
                                     "rules_loaded": len(self.engine.rules),
                                     "uptime_seconds": round(time.monotonic() - self.started, 1)})
+
+
+# --- polling ---
+def _only(src: Source, series: tuple[str, ...]) -> Source:
+    """`src` restricted to `series` (a release poll fetches only what it waits for)."""
+    from bot.schedule import SeriesSubset
+
+    return SeriesSubset(src, series)
+
+
+def release_health(poller: ReleasePoller | None) -> dict:
+    """/healthz fields per source: expected next publication, last publication-to-fetch delay."""
+    if poller is None:
+        return {}
+    nxt = poller.next_publication(datetime.now(timezone.utc))
+    return {"next_publication": nxt.isoformat(timespec="seconds") if nxt else None,
+            "last_publication_delay_seconds": poller.last_delay}
+# --- end polling ---
 
 
 async def serve(app: App) -> int:

@@ -74,3 +74,16 @@ def m004_event_payload(db: Database) -> None:
 def m005_outbox_chat_index(db: Database) -> None:
     # due_outbox asks, for every due row, whether an earlier row of the same chat is waiting.
     db.execute("CREATE INDEX outbox_chat ON outbox (platform, chat_id, status, id)")
+
+
+@migrations()
+def m600_release_seen(db: Database) -> None:
+    # --- polling --- When each release's new data first appeared (one row per release and ET day),
+    # and the longest it can have waited for us (time since the last poll that found nothing).
+    db.executescript(
+        """
+        CREATE TABLE release_seen (
+            release TEXT NOT NULL, day TEXT NOT NULL, seen_at TEXT NOT NULL, delay_seconds REAL,
+            PRIMARY KEY (release, day));
+        """
+    )
