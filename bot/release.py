@@ -5,7 +5,8 @@ Documented times (the sources' own publication notes):
 - NY Fed operations: SRF morning results after the 8:15-8:30 operation, afternoon results after the
   1:30-1:45 operation; ON RRP results after the 12:45-1:15 operation.
 - Treasury Daily Treasury Statement (FiscalData): about 4:00 pm.
-- Fed H.4.1: Thursdays 4:30 pm; FRED's copy (WRESBAL, WALCL, WTREGEN) minutes later.
+- Fed H.4.1: Thursdays 4:30 pm; FRED's copy (WRESBAL, WALCL, WTREGEN) minutes later: the window
+  opens for the Fed's minute and learning moves it to when FRED's copy is actually seen.
 - FRED daily series (RRPONTSYD, SOFR, EFFR): later in the day.
 All on US federal business days (bot/calendar.py). No clock, no network, no database here:
 callers pass the day and the observed arrival times.
@@ -60,8 +61,8 @@ RELEASES: tuple[Release, ...] = (
     Release("nyfed.rrp", "nyfed", ("NYFED_RRP",), time(13, 15), "ON RRP results"),
     Release("nyfed.srf_pm", "nyfed", ("NYFED_SRF",), time(13, 45), "SRF afternoon operation results"),
     Release("fiscaldata.dts", "fiscaldata", ("TGA_DTS_CLOSE",), time(16, 0), "Daily Treasury Statement"),
-    Release("fred.h41", "fred", ("WRESBAL", "WALCL", "WTREGEN"), time(16, 35),
-            "H.4.1 on FRED (the Fed publishes at 4:30 pm)", weekly_h41=True),
+    Release("fred.h41", "fred", ("WRESBAL", "WALCL", "WTREGEN"), time(16, 30),
+            "H.4.1 (Fed 4:30 pm; FRED's copy minutes later)", weekly_h41=True),
     Release("fred.daily", "fred", ("RRPONTSYD", "SOFR", "EFFR"), time(15, 30), "FRED daily series (RRP, SOFR, EFFR)"),
 )
 
