@@ -154,3 +154,28 @@ def test_the_poll_interval_is_configurable_per_source():
     _run(sim, every=2.0)
     hit = next(t for t, _ in sim.fetches if t >= pub)
     assert (hit - pub).total_seconds() <= 2
+
+
+async def test_run_polls_releases_per_source_and_healthz_shows_the_next_publication(tmp_path):
+    import io
+
+    from bot.config import Settings
+    from bot.runtime import App
+
+    dead = "http://127.0.0.1:9"  # nothing listens: the first fetches fail fast
+    app = App(Settings(database_path=str(tmp_path / "db.db"), health_port=0, fred_csv_url=dead, nyfed_api_url=dead,
+                       fiscaldata_api_url=dead, http_timeout=1, release_poll_seconds="nyfed=3"), out=io.StringIO())
+    await app.start()
+    try:
+        assert set(app.pollers) == {"fred", "nyfed", "fiscaldata"}
+        assert app.pollers["nyfed"].every == 3.0 and app.pollers["fred"].every == 5.0
+        # No cron window jobs any more: only the slow background poll per source.
+        assert sorted(j.id for j in app.scheduler.get_jobs() if j.id.startswith("fetch-")) == [
+            "fetch-fiscaldata", "fetch-fred", "fetch-nyfed"]
+        src = app.healthz()["sources"]["nyfed"]
+        nxt = datetime.fromisoformat(src["next_publication"])
+        assert nxt.tzinfo is not None and nxt.astimezone(ET).time() in {r.at for r in RELEASES if r.source == "nyfed"}
+        assert src["last_publication_delay_seconds"] is None
+    finally:
+        await app.shutdown()
+    assert all(t.done() for t in app._tasks)  # the pollers woke up on shutdown
