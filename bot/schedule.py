@@ -114,9 +114,12 @@ class ReleasePoller:
     def _state(self, r: Release, day: date) -> _ReleaseDay:
         key = (r.key, day)
         if key not in self._days:
-            self._days = {k: v for k, v in self._days.items() if k[1] >= day - timedelta(days=1)}
             self._days[key] = _ReleaseDay(day)
         return self._days[key]
+
+    def _done(self, r: Release, day: date) -> bool:
+        st = self._days.get((r.key, day))
+        return bool(st and st.done)
 
     def expected(self, r: Release, day: date) -> datetime | None:
         """When `r` is expected on `day`, learned from observations (cached until a new one)."""
@@ -155,7 +158,7 @@ class ReleasePoller:
         for offset in range(8):
             day = today + timedelta(days=offset)
             times = [e for r in self.releases if (e := self.expected(r, day)) is not None
-                     and not self._state(r, day).done and phase(e, now) != "over"]
+                     and not self._done(r, day) and phase(e, now) != "over"]
             if times:
                 return min(times)
         return None
@@ -181,6 +184,8 @@ class ReleasePoller:
     async def poll(self, group: list[Release], at: datetime) -> set[str]:
         """Fetch the series of `group` once; mark arrivals; log once when a window falls back to slow polls."""
         series = tuple(dict.fromkeys(s for r in group for s in r.series))
+        yesterday = at.astimezone(ET).date() - timedelta(days=1)
+        self._days = {k: v for k, v in self._days.items() if k[1] >= yesterday}  # bounded memory
         new = await self._fetch(series)
         now = self._now()
         self.note(new, now)

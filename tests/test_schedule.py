@@ -179,3 +179,13 @@ async def test_run_polls_releases_per_source_and_healthz_shows_the_next_publicat
     finally:
         await app.shutdown()
     assert all(t.done() for t in app._tasks)  # the pollers woke up on shutdown
+
+
+def test_asking_for_the_next_publication_does_not_restart_a_finished_window():
+    pub = datetime(2026, 12, 1, 13, 15, 42, tzinfo=ET)
+    sim = Sim(datetime(2026, 12, 1, 12, 0, tzinfo=ET), pub, datetime(2026, 12, 1, 13, 20, tzinfo=ET))
+    p = _run(sim)
+    n = len(sim.fetches)
+    assert p.next_publication(sim.t) == datetime(2026, 12, 2, 13, 15, tzinfo=ET)  # /healthz asks this
+    nxt, _ = p.next_poll(sim.t)
+    assert nxt.date() == date(2026, 12, 2) and len(sim.fetches) == n
