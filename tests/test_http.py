@@ -68,6 +68,15 @@ def test_timeout_bounds_the_whole_request_against_a_trickling_server():
     srv.close()
 
 
+def test_a_read_stalled_at_the_deadline_is_cut_at_the_deadline():
+    srv = TrickleServer(gap=1.2)  # each read alone would wait up to the 1.5 s read timeout
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="timed out"):
+        get(make_client(timeout=1.5), srv.url, None, "trickle")
+    assert time.monotonic() - started < 2.0
+    srv.close()
+
+
 def test_a_body_over_20_mb_after_decompression_is_refused(server):
     bomb = gzip.compress(b"0" * (MAX_BYTES + 1024))
     assert len(bomb) < 1_000_000  # small on the wire: only the decompressed size gives it away

@@ -14,6 +14,8 @@ the stored ones, so ingest adds nothing); `not_modified(resp)` tells a caller th
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -104,6 +106,26 @@ def _read(resp: httpx.Response, deadline: float, what: str) -> bytes:
     return b"".join(chunks)
 
 
+def _watchdog(resp: httpx.Response, deadline: float) -> threading.Timer | None:
+    """Shut the socket down at the deadline: wakes a read blocked on a trickling server, so the
+    whole request really ends at HTTP_TIMEOUT (a per-read timeout alone cannot do that)."""
+    stream = resp.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is None:
+        return None
+
+    def cut() -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def _request(client: httpx.Client, url: str, params: dict | None, what: str) -> httpx.Response:
     timeout = getattr(client, "total_timeout", None) or (client.timeout.read or 20.0)
     deadline = time.monotonic() + timeout
@@ -124,7 +146,16 @@ def _request(client: httpx.Client, url: str, params: dict | None, what: str) -> 
         remaining = max(0.1, deadline - time.monotonic())
         # Each phase gets at most what is left of the whole request's time.
         with client.stream("GET", target, headers=headers, timeout=httpx.Timeout(remaining)) as resp:
-            body = _read(resp, deadline, what)
+            timer = _watchdog(resp, deadline)
+            try:
+                body = _read(resp, deadline, what)
+            except httpx.HTTPError:
+                if time.monotonic() >= deadline:
+                    raise SourceError(f"{what}: timed out (whole request over the time limit)") from None
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
             if stats is not None:
                 s = stats[target.host]
                 s.requests += 1
