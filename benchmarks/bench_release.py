@@ -81,6 +81,7 @@ def simulate(seed: int, request_seconds: float) -> None:
     rng = random.Random(seed)
     print(f"simulated week {WEEK} .. {WEEK + timedelta(days=6)}, publication = documented minute + U(0, 120) s, "
           f"seed {seed}, {request_seconds:g} s per request")
+    print("latency = publication to fetch; fetch to chat is bench_latency.py's figure (goal p50 < 2 s)")
     print(f"{'source':<11}{'releases':>9}{'p50 s':>8}{'p99 s':>8}{'max s':>8}   requests per day (release windows)")
     for source in ("nyfed", "fred", "fiscaldata"):
         world = FakeWorld(source, rng, request_seconds)

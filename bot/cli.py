@@ -206,6 +206,7 @@ def cmd_demo(args, settings: Settings) -> int:
 # --- polling ---
 def cmd_schedule(args, settings: Settings) -> int:
     """The release model's planned polls, assuming no data arrives; then the cost per source and day."""
+    from bot.budget import PER_DAY
     from bot.release import ET, closed_reason, plan
     from bot.schedule import parse_every
     from datetime import timedelta
@@ -227,7 +228,8 @@ def cmd_schedule(args, settings: Settings) -> int:
     for i in range(args.days):
         day = first + timedelta(days=i)
         why = closed_reason(day)
-        per = ", ".join(f"{src} {n}" for (d, src), n in sorted(cost.items()) if d == day)
+        per = ", ".join(f"{src} {n}" + (f" (over the {PER_DAY} a day budget)" if n > PER_DAY else "")
+                        for (d, src), n in sorted(cost.items()) if d == day)
         print(f"# {day} ({day:%a}): " + (f"no release windows ({why})" if why else f"requests if nothing arrives: {per}"))
     return 0
 

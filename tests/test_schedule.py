@@ -189,3 +189,13 @@ def test_asking_for_the_next_publication_does_not_restart_a_finished_window():
     assert p.next_publication(sim.t) == datetime(2026, 12, 2, 13, 15, tzinfo=ET)  # /healthz asks this
     nxt, _ = p.next_poll(sim.t)
     assert nxt.date() == date(2026, 12, 2) and len(sim.fetches) == n
+
+
+def test_schedule_text_shows_the_daily_cost_and_flags_a_plan_over_budget(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "none.db"))
+    assert main(["schedule", "--from", "2026-12-03"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "# 2026-12-03 (Thu): requests if nothing arrives: fiscaldata 203, fred 1218, nyfed 1218"
+    monkeypatch.setenv("RELEASE_POLL_SECONDS", "nyfed=2")
+    assert main(["schedule", "--from", "2026-12-03"]) == 0
+    assert "(over the 1500 a day budget)" in capsys.readouterr().out.splitlines()[-1]
