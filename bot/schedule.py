@@ -176,8 +176,10 @@ class ReleasePoller:
             st.arrived |= new_series & set(r.series)
             if st.arrived >= set(r.series):
                 st.done = True
-                delay = (now - st.last_empty).total_seconds() if st.last_empty else None
-                self.last_delay = delay if delay is not None else self.last_delay
+                if st.last_empty is None:
+                    continue  # no poll saw it missing (e.g. the first fetch at start-up): not an observation
+                delay = (now - st.last_empty).total_seconds()
+                self.last_delay = delay
                 self._record(r, day, now, delay)
                 self._seen_cache.pop(r.key, None)
 

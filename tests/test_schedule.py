@@ -199,3 +199,14 @@ def test_schedule_text_shows_the_daily_cost_and_flags_a_plan_over_budget(capsys,
     monkeypatch.setenv("RELEASE_POLL_SECONDS", "nyfed=2")
     assert main(["schedule", "--from", "2026-12-03"]) == 0
     assert "(over the 1500 a day budget)" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_data_found_without_an_empty_poll_before_it_teaches_nothing():
+    # A start-up fetch at 2 pm finds today's ON RRP already out: the window is over for the day,
+    # but 2 pm is not when it was published, so it is not recorded.
+    recorded = []
+    sim = Sim(datetime(2026, 12, 1, 14, 0, tzinfo=ET), None, datetime(2026, 12, 1, 23, 0, tzinfo=ET))
+    p = ReleasePoller("nyfed", sim.fetch, sim.now, sim.sleep, record=lambda *a: recorded.append(a), releases=(RRP,))
+    p.note({"NYFED_RRP"}, sim.t)
+    assert recorded == [] and p.last_delay is None
+    assert p.next_poll(sim.t)[0].date() == date(2026, 12, 2)
