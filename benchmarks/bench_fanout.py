@@ -21,7 +21,7 @@ from bot.store import Store  # noqa: E402
 from tests.crash import _wait_rows  # noqa: E402
 from tests.fakes.http import FakeServer  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.proc import BotProcess  # noqa: E402
+from tests.proc import recent_wednesday, BotProcess  # noqa: E402
 
 WRESBAL = ROOT.parent / "shared" / "data" / "fred" / "WRESBAL.csv"
 TOKEN = "333333333:AAFanOutBenchmarkFakeToken_abcdefghijk"
@@ -54,7 +54,7 @@ def one(chats: int, rate: float) -> None:
             bot.wait_for("liquidity-bot: ready", 60)
             _wait_rows(tmp / "fan.db", 60)
             with open(tmp / "data" / "WRESBAL.csv", "a") as f:
-                f.write("2026-06-10,2950000\n")
+                f.write(f"{recent_wednesday()},2950000\n")
             t0 = time.monotonic()
             fake.wait_for(lambda s: len({x.chat_id for x in s}) >= chats, chats / rate * 3 + 30)
             time.sleep(1.0)

@@ -26,6 +26,13 @@ class SeriesDef:
     lag: int
     title: str
     until: str | None = None
+    start: str | None = None   # first date the series exists: earlier rows are refused
+    signed: bool = False       # dollar amounts are non-negative unless the series says otherwise
+    jumps: bool = False        # take-up volumes go from ~0 to billions: no 100x jump check
+
+    @property
+    def nonnegative(self) -> bool:
+        return self.base_unit == "usd" and not self.signed
 
     @property
     def base_unit(self) -> str:

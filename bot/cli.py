@@ -41,19 +41,21 @@ def cmd_fetch(args, settings: Settings) -> int:
 
     catalog = default_catalog()
     store = _store(settings)
-    failed = 0
+    failed_series: list[str] = []
     total = 0
     for source in build_sources(settings, catalog, args.data):
         print(f"fetching {source.name} ...", flush=True)
-        report = ingest_source(store, source, utcnow)
+        report = ingest_source(store, source, utcnow, settings.secrets())
         total += report.added
-        failed += bool(report.errors)
+        failed_series += [r.series for r in report.errors]
         print("  " + report.summary(), flush=True)
         for r in report.errors:
             print(f"    {r.series}: {r.error}", flush=True)
     print(f"done: +{total} rows into {settings.database_path} ({store.observation_count()} stored)")
     store.close()
-    return 1 if failed and total == 0 else 0
+    if failed_series:
+        print(f"failed: {len(failed_series)} series ({', '.join(failed_series)})", file=sys.stderr)
+    return 1 if failed_series else 0
 
 
 def cmd_status(args, settings: Settings) -> int:
@@ -86,7 +88,16 @@ def cmd_status(args, settings: Settings) -> int:
             line += f"; last attempt failed: {f['last_error'][:120]}"
         print(line)
     firing = store.firing_rules()
-    print("firing alerts: " + (", ".join(firing) if firing else "none"))
+    evaluated = store.get_meta("rules_evaluated_at")
+    last_fetch = max((f["last_attempt"] for f in fetches.values() if f["last_attempt"]), default=None)
+    if evaluated is None:
+        print("firing alerts: unknown - rules have not been evaluated on this database yet "
+              "(`liquidity-bot run` evaluates them after every fetch)")
+    else:
+        print(f"firing alerts (rules last evaluated {evaluated} UTC): " + (", ".join(firing) if firing else "none"))
+        if last_fetch and last_fetch > evaluated:
+            print(f"note: data was fetched at {last_fetch} UTC, after the last rule evaluation; "
+                  "`liquidity-bot run` evaluates rules after every fetch")
     return 0
 
 
@@ -151,7 +162,7 @@ def cmd_backtest(args, settings: Settings) -> int:
     if args.json:
         for t in transitions:
             print(json.dumps({"rule": t.rule_id, "topic": rules[t.rule_id].topic, "state": t.state,
-                              "date": t.at.date().isoformat(), "value": t.value,
+                              "date": t.at.date().isoformat(), "data_date": t.data_date.isoformat(), "value": t.value,
                               "from": t.from_regime, "to": t.to_regime}))
         return 0
     print(f"{'sent':<10} {'data':<10} {'rule':<26} {'state':<9} value")
@@ -173,6 +184,29 @@ def cmd_backtest(args, settings: Settings) -> int:
     skipped = [r.id for r in loaded.rules if r.condition.kind == "stale"]
     if skipped:
         print(f"(not replayed: {', '.join(skipped)} - staleness is about live sources, not history)")
+    return 0
+
+
+def cmd_export(args, settings: Settings) -> int:
+    """Stored observations of metrics in catalog units (dollars, percent, bp), CSV or JSON lines."""
+    from bot.export import json_lines, write_csv
+
+    catalog = default_catalog()
+    unknown = [m for m in args.metrics if m not in catalog.metrics]
+    if unknown:
+        print(f"unknown metric(s): {', '.join(unknown)}; metrics: {', '.join(catalog.metrics)}", file=sys.stderr)
+        return 2
+    if args.to and getattr(args, "from") and args.to < getattr(args, "from"):
+        print("--to is before --from", file=sys.stderr)
+        return 2
+    store = _store(settings)
+    frames = store.frames(catalog)
+    store.close()
+    if args.format == "json":
+        for line in json_lines(frames, catalog, args.metrics, getattr(args, "from"), args.to):
+            print(line)
+    else:
+        write_csv(sys.stdout, frames, args.metrics, getattr(args, "from"), args.to)
     return 0
 
 
@@ -292,6 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("demo", help="a simulated scenario, offline, printed as alerts")
     sp.add_argument("--fast", action="store_true", help="no pauses between simulated days")
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("export", help="stored observations of metrics, CSV or JSON lines")
+    sp.add_argument("metrics", nargs="+", metavar="METRIC", help="metric names (see `liquidity-bot status`)")
+    sp.add_argument("--from", type=_date, metavar="DATE", help="first date (YYYY-MM-DD)")
+    sp.add_argument("--to", type=_date, metavar="DATE", help="last date (YYYY-MM-DD)")
+    sp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json (one object per line)")
+    sp.set_defaults(func=cmd_export)
 
     # --- polling ---
     sp = sub.add_parser("schedule", help="planned polls of the release model, one per line")

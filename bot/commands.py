@@ -54,6 +54,12 @@ class CommandService:
 
     def __init__(self, store: Store, catalog: Catalog, rules: Callable[[], list[Rule]], now: Callable[[], datetime]):
         self.store, self.catalog, self._rules, self.now = store, catalog, rules, now
+        self._frames_cache = None
+
+    def invalidate(self) -> None:
+        """New data or new alert states (called from the engine's thread after an evaluation):
+        the next /status or /chart reads the store again instead of the cached frames."""
+        self._frames_cache = None
 
     @property
     def rules(self) -> list[Rule]:
@@ -97,7 +103,10 @@ class CommandService:
         return Reply("This chat is subscribed to: " + ", ".join(subs))
 
     def _frames(self):
-        return self.store.frames(self.catalog)
+        frames = self._frames_cache
+        if frames is None:  # read once per evaluation, not per request
+            frames = self._frames_cache = self.store.frames(self.catalog)
+        return frames
 
     def status_text(self) -> Reply:
         frames = self._frames()

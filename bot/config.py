@@ -53,6 +53,7 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_port: int = 3000
     admin_ids: frozenset[str] = frozenset()
+    retention_days: int = 90
     # --- polling ---
     release_poll_seconds: str = ""  # "5" or "nyfed=5,fred=10": poll interval inside release windows
 
@@ -119,6 +120,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         slack_api_url=s("SLACK_API_URL", d.slack_api_url),
         slack_port=_num(env, "SLACK_PORT", int, d.slack_port),
         admin_ids=frozenset(x.strip() for x in s("ADMIN_IDS", "").split(",") if x.strip()),
+        retention_days=_num(env, "RETENTION_DAYS", int, d.retention_days),
         # --- polling ---
         release_poll_seconds=_release_every(s("RELEASE_POLL_SECONDS", "")),
     )

@@ -1,23 +1,44 @@
-"""Evaluate rules against the store and record transitions with their outbox rows.
+"""Evaluate rules incrementally and record transitions with their outbox rows.
 
 The glue between the pure core (metrics, evaluation, lifecycle, formatting) and the store.
+The engine keeps the source series and metric frames in memory: after a fetch it re-reads
+only the series that changed (from their first new date), recomputes only the metrics built
+on them, and steps only the rules on those metrics, each over its new observations only
+(as Prometheus evaluates a rule at the new timestamp). A rule seen for the first time, or
+whose definition changed, is replayed over the whole history, silently and vectorised.
+
+It is meant to run in one worker thread with its own store connection (see bot/runtime.py):
+nothing here touches the event loop.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
+
+import pandas as pd
 
 from bot.catalog import Catalog
 from bot.format import render
-from bot.metrics import Frames
-from bot.rules.lifecycle import Transition
+from bot.metrics import Frames, compute_metrics, needed_series
+from bot.rules.evaluate import SignalInputs
+from bot.rules.lifecycle import Alert, Transition
 from bot.rules.model import Rule
 from bot.rules.replay import catch_up, first_run
 from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
+
+WEEKLY_MAX_AGE = 14  # days: no message, ever, about older data (unless a user asks)
+DAILY_MAX_AGE = 7
+
+
+def rule_hash(rule: Rule) -> str:
+    """A changed definition (threshold, window, `for`, ...) means a fresh, silent replay."""
+    return hashlib.sha1(rule.model_dump_json().encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -29,9 +50,82 @@ class Engine:
     feeds: list[tuple[str, str]] = field(default_factory=list)
     # Platforms whose subscribers get outbox rows (only adapters that are running).
     platforms: set[str] = field(default_factory=set)
+    # Series whose source has finished its first fetch attempt in this process; None: all have
+    # (the CLI, tests). A rule waits for its sources before its first evaluation.
+    settled: Callable[[], set[str]] | None = None
+    # Called (in the engine's thread) after each evaluation that stored something.
+    after_evaluation: list[Callable[[], None]] = field(default_factory=list)
 
-    def frames(self) -> Frames:
-        return self.store.frames(self.catalog)
+    def __post_init__(self) -> None:
+        self._raw: dict[str, pd.Series] | None = None
+        self.frames: Frames = {}
+        self._alerts: dict[str, Alert] = {}
+        self._hashes: dict[str, str | None] = {}
+        self._preloaded: set[str] = set()  # metrics that had data when the engine first loaded
+        self.last_evaluated: datetime | None = None
+        self.stop_requested = False  # set on shutdown: stop at the next rule
+        self._rule_hashes: dict[int, tuple[Rule, str]] = {}
+
+    # ---- in-memory data ------------------------------------------------------------------
+    def _load(self) -> None:
+        self._raw = self.store.load_series(needed_series(self.catalog))
+        self.frames = compute_metrics(self.catalog, self._raw)
+        self._alerts = self.store.load_alerts()
+        self._hashes = self.store.rule_hashes()
+        self._preloaded = {m for m, f in self.frames.items() if not f.empty}
+
+    def _affected(self, series: set[str]) -> set[str]:
+        """Metrics built (directly or through other metrics) on any of `series`."""
+        out: set[str] = set()
+        for name in self.catalog.metric_order():
+            m = self.catalog.metrics[name]
+            if set(m.series) & series or set(m.inputs) & out:
+                out.add(name)
+        return out
+
+    def refresh(self, changed: dict[str, str] | None = None) -> set[str]:
+        """Bring the in-memory series up to date; return the metrics that changed.
+
+        `changed` maps series -> the first date with new or revised rows (from ingest); None
+        re-reads everything (the CLI, tests, and the first call).
+        """
+        if self._raw is None or changed is None:
+            before = self.frames
+            self._load()
+            return {m for m in self.frames if m not in before or not self.frames[m].equals(before[m])}
+        raw = dict(self._raw)
+        for sid, since in changed.items():
+            rows = self.store.series_since(sid, since)
+            if not rows:
+                continue
+            dates, values = zip(*rows)
+            new = pd.Series(values, index=pd.DatetimeIndex(dates), dtype=float, name=sid)
+            old = raw.get(sid)
+            raw[sid] = new if old is None else pd.concat([old[old.index < new.index[0]], new])
+        metrics = self._affected(set(changed))
+        if metrics:
+            # Swap whole objects: readers on other threads never see a half-updated dict.
+            self._raw, self.frames = raw, compute_metrics(self.catalog, raw, only=metrics, base=self.frames)
+        return metrics
+
+    # ---- rules -----------------------------------------------------------------------------
+    def _series_of(self, metric: str) -> set[str]:
+        m = self.catalog.metrics[metric]
+        return set(m.series).union(*(self._series_of(d) for d in m.inputs))
+
+    def _ready(self, rule: Rule, settled: set[str] | None) -> bool:
+        """First evaluation waits until every source the rule depends on has answered once in
+        this process, unless its data was already stored (a restart). Stale rules always wait."""
+        if settled is None:
+            return True
+        needs = set().union(*(self._series_of(m) for m in rule.condition.metrics()))
+        if needs <= settled:
+            return True
+        return rule.condition.kind != "stale" and set(rule.condition.metrics()) <= self._preloaded
+
+    def _max_age(self, rule: Rule) -> int:
+        weekly = any(self.catalog.metrics[m].cadence_days >= 7 for m in rule.condition.metrics())
+        return WEEKLY_MAX_AGE if weekly else DAILY_MAX_AGE
 
     def _destinations(self, rule: Rule) -> list[tuple[str, str, str]]:
         subs = [(p, c, f"subscribed to {rule.topic}") for p, c in self.store.subscribers(rule.topic)
@@ -45,30 +139,76 @@ class Engine:
                 "data_date": t.data_date.isoformat(), "value": t.value, "from_regime": t.from_regime,
                 "to_regime": t.to_regime, "text": msg.to_text(), "payload": msg.to_json()}
 
-    def evaluate(self, now: datetime) -> list[int]:
-        """Step every rule over what is new since its stored state; return new event ids.
+    def _worth_telling(self, rule: Rule, t: Transition, today: date) -> bool:
+        if t.state == "resolved" and not rule.notify_resolved:
+            return False
+        if rule.condition.kind == "stale":
+            return True  # a staleness alert is about missing data: old by definition
+        return (today - t.data_date).days <= self._max_age(rule)
 
-        `now` is naive UTC. A rule seen for the first time learns its state from history
-        silently and reports only an alert that is firing on recent data.
+    def evaluate(self, now: datetime, changed: dict[str, str] | None = None) -> list[int]:
+        """Step the rules whose metrics changed over their new observations (staleness rules on
+        every call); record new states, events and outbox rows; return the new event ids.
+
+        `now` is naive UTC. Replayed history is silent, and no message is ever about data older
+        than its metric's cadence allows (weekly 14 days, daily 7 days).
         """
-        frames = self.frames()
-        alerts = self.store.load_alerts()
-        stamp = now.isoformat(timespec="seconds")
+        metrics = self.refresh(changed)
+        settled = self.settled() if self.settled else None
         units = self.catalog.units
+        inputs = SignalInputs(self.frames, units)
+        stamp = now.isoformat(timespec="seconds")
+        states: list[tuple[str, Alert, str | None]] = []
         ids: list[int] = []
         for rule in self.rules:
-            prev = alerts.get(rule.id)
+            if self.stop_requested:
+                break
+            h = self._hash_of(rule)
+            prev = self._alerts.get(rule.id)
+            fresh = prev is None or prev.data_date is None or self._hashes.get(rule.id) not in (h, None)
+            if not fresh and rule.condition.kind != "stale" and not set(rule.condition.metrics()) & metrics:
+                continue  # nothing new for this rule
+            if fresh and not self._ready(rule, settled):
+                continue
             try:
-                run = (first_run(rule, frames, units, now) if prev is None
-                       else catch_up(rule, frames, units, prev, now))
+                if fresh:
+                    recent = timedelta(days=self._max_age(rule))
+                    run = first_run(rule, self.frames, units, now, recent, inputs)
+                else:
+                    run = catch_up(rule, self.frames, units, prev, now, inputs)
             except Exception:  # one broken rule must not stop the others
                 log.exception("rule %s: evaluation failed", rule.id)
                 continue
-            notify = [t for t in run.transitions if t.state != "resolved" or rule.notify_resolved]
-            if run.alert == prev and not notify:
+            notify = [t for t in run.transitions if self._worth_telling(rule, t, now.date())]
+            for t in run.transitions:
+                if t not in notify and t.state != "resolved":
+                    log.info("alert %s %s on data of %s: not sent (older than the metric's cadence allows)",
+                             rule.id, t.state, t.data_date)
+            if run.alert == prev and not notify and self._hashes.get(rule.id) == h:
+                continue
+            self._alerts[rule.id], self._hashes[rule.id] = run.alert, h
+            if not notify:
+                states.append((rule.id, run.alert, h))
                 continue
             events = [(self._event(rule, t), self._destinations(rule)) for t in notify]
-            ids += self.store.record(rule.id, run.alert, events, stamp)
+            ids += self.store.record(rule.id, run.alert, events, stamp, h)
             for t in notify:
                 log.info("alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)
+        if states:
+            self.store.save_states(states, stamp)
+        self.store.set_meta("rules_evaluated_at", stamp)
+        self.last_evaluated = now
+        if ids or states:
+            for fn in self.after_evaluation:
+                fn()
         return ids
+
+    def _hash_of(self, rule: Rule) -> str:
+        h = self._rule_hashes.get(id(rule))
+        if h is None or h[0] is not rule:
+            h = self._rule_hashes[id(rule)] = (rule, rule_hash(rule))
+        return h[1]
+
+    def set_rules(self, rules: list[Rule]) -> None:
+        """Swap the rule set (called on the engine's thread, between evaluations)."""
+        self.rules = rules

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.catalog import SeriesDef
+from bot.clock import eastern_tomorrow
+from bot.redact import redact
+from bot.screen import screen
 from bot.sources import Source, SourceError
 from bot.store.sqlite import FetchRecord, Store
 from bot.units import UnitError
@@ -26,6 +29,8 @@ class SeriesResult:
     added: int = 0
     last_date: str | None = None
     error: str | None = None
+    refused: int = 0
+    first_new: str | None = None   # the earliest date with a new or revised value
 
 
 @dataclass
@@ -59,6 +64,9 @@ class SourceReport:
             text += f", newest data {self.last_date}"
         if self.errors:
             text += f", {len(self.errors)} failed ({', '.join(r.series for r in self.errors)})"
+        refused = sum(r.refused for r in self.results)
+        if refused:
+            text += f", {refused} row(s) refused (see log)"
         return text
 
 
@@ -79,18 +87,28 @@ def check_scale(sdef: SeriesDef, rows: list[tuple[str, float]], known: dict[str,
                         f"did the unit change from {sdef.unit}? Nothing stored.")
 
 
-def _plan(store: Store, sdef: SeriesDef) -> tuple[bool, date | None]:
-    """Whether to fetch a series, and from which date."""
+def _plan(store: Store, sdef: SeriesDef, today: date) -> tuple[bool, date | None]:
+    """Whether to fetch a series, and from which date (never from a future date: a poisoned
+    row stored by an older version must not freeze the series)."""
     last = store.last_date(sdef.id)
+    if last and last > today.isoformat():
+        last = today.isoformat()
     if sdef.until and last and last >= sdef.until:
         return False, None  # a discontinued series already complete
     return True, _start(sdef, last)
 
 
-def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult) -> None:
+def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult,
+           tomorrow: date) -> None:
     known = store.latest_map(sdef.id)
+    stored = [(d, v) for d, v in known.items() if d <= tomorrow.isoformat()]
+    rows, refused = screen(sdef, rows, max(stored) if stored else None, tomorrow)
+    for r in refused:
+        log.warning("source %s series %s: refused %s", source.name, sdef.id, r)
+    res.refused = len(refused)
     check_scale(sdef, rows, known)
-    res.added = len(store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known))
+    dates = store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known)
+    res.added, res.first_new = len(dates), min(dates) if dates else None
 
 
 def _guard(res: SeriesResult, fn, *args):
@@ -111,25 +129,30 @@ def _finish(store: Store, source: Source, report: SourceReport, started: datetim
     return report
 
 
-def ingest_source(store: Store, source: Source, now: Callable[[], datetime]) -> SourceReport:
+def ingest_source(store: Store, source: Source, now: Callable[[], datetime],
+                  secrets: list[str] | tuple[str, ...] = ()) -> SourceReport:
     """Fetch every series of one source into the store (blocking; for the CLI and tests)."""
-    return asyncio.run(ingest_source_async(store, source, now))
+    return asyncio.run(ingest_source_async(store, source, now, secrets))
 
 
-async def ingest_source_async(store: Store, source: Source, now: Callable[[], datetime]) -> SourceReport:
+async def ingest_source_async(store: Store, source: Source, now: Callable[[], datetime],
+                              secrets: list[str] | tuple[str, ...] = ()) -> SourceReport:
     """Fetch every series of one source into the store and record the fetch in the log.
 
     Network calls run in a worker thread; the store is only touched from the loop's thread.
     """
     report, started = SourceReport(source.name), now()
     vintage = started.isoformat(timespec="seconds")
+    tomorrow = eastern_tomorrow(started)
     for sdef in source.series():
         res = SeriesResult(sdef.id)
-        go, start = _plan(store, sdef)
+        go, start = _plan(store, sdef, tomorrow - timedelta(days=1))
         if go:
             rows = await asyncio.to_thread(_guard, res, source.fetch, sdef, start)
             if res.error is None:
-                _guard(res, _apply, store, source, sdef, rows, vintage, res)
+                _guard(res, _apply, store, source, sdef, rows, vintage, res, tomorrow)
+        if res.error:
+            res.error = redact(res.error, secrets)  # before it is logged, stored or shown
         res.last_date = store.last_date(sdef.id)
         report.results.append(res)
     return _finish(store, source, report, started, now)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 
-# Telegram bot tokens look like 123456:ABC-..., and travel inside URLs as /bot<token>/.
-_TOKEN_PATTERNS = [re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}"), re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
-                   re.compile(r"xapp-[A-Za-z0-9-]+"), re.compile(r"api_key=[A-Za-z0-9]+")]
+from bot.redact import redact
 
 
 class RedactFilter(logging.Filter):
@@ -20,11 +17,7 @@ class RedactFilter(logging.Filter):
         self.secrets = [s for s in secrets if s and len(s) >= 4]
 
     def redact(self, text: str) -> str:
-        for s in self.secrets:
-            text = text.replace(s, "***")
-        for p in _TOKEN_PATTERNS:
-            text = p.sub("***", text)
-        return text
+        return redact(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bot.calendar import busday_offset
 from bot.catalog import Catalog, MetricDef, SeriesDef
 
 Frames = dict[str, pd.DataFrame]
@@ -21,9 +22,10 @@ def _empty() -> pd.DataFrame:
 
 
 def known_dates(index: pd.DatetimeIndex, lag: int) -> np.ndarray:
-    """Data date + `lag` business days (weekends skipped; holidays are not modelled)."""
+    """Data date + `lag` US federal business days (weekends and Fed holidays skipped), so a
+    Monday-holiday Daily Treasury Statement is not "known" a day early in a backtest."""
     days = index.values.astype("datetime64[D]")
-    return np.busday_offset(days, lag, roll="forward").astype("datetime64[ns]")
+    return busday_offset(days, lag, roll="forward").astype("datetime64[ns]")
 
 
 def source_frame(raw: pd.Series, sdef: SeriesDef) -> pd.DataFrame:
@@ -115,14 +117,19 @@ def given_frame(values: pd.Series, m: MetricDef, catalog: Catalog) -> pd.DataFra
 
 
 def compute_metrics(catalog: Catalog, raw: dict[str, pd.Series],
-                    given: dict[str, pd.Series] | None = None) -> Frames:
+                    given: dict[str, pd.Series] | None = None, only: set[str] | None = None,
+                    base: Frames | None = None) -> Frames:
     """Every catalog metric as a frame (value, known) indexed by data date; empty if no data.
 
     `given` supplies metrics directly (in dollars / percent / bp), e.g. from a rule test.
+    `only` recomputes just those metrics, taking every other one from `base` (the live engine
+    after a fetch: only what depends on the series that changed).
     """
-    frames: Frames = {}
+    frames: Frames = dict(base or {})
     given = given or {}
     for name in catalog.metric_order():
+        if only is not None and name not in only and name in frames:
+            continue
         m = catalog.metrics[name]
         if name in given:
             frames[name] = given_frame(given[name], m, catalog)

@@ -1,7 +1,10 @@
 """`liquidity-bot run`: scheduler, sources, rule evaluation, delivery, chat adapters, health.
 
-Everything runs on one asyncio loop; the store is only used from the loop's thread
-(network fetches run in worker threads and hand their rows back).
+`build()` is the one composition root (used by `run`, and by tests that run the app in
+process): it creates every part from the settings. The asyncio loop only schedules, talks to
+chat platforms and serves health; network fetches run in worker threads, and rule evaluation,
+history replay, rule loading, pruning and outbox fan-out run in ONE engine thread with its
+own store connection, so a long evaluation never delays a command reply or SIGTERM.
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TextIO
+from datetime import datetime, timedelta, timezone
+from typing import Any, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.catalog import default_catalog
+from bot.catalog import Catalog, default_catalog
 from bot.chat.console import CONSOLE_CHAT, ConsoleAdapter
-from bot.commands import CommandService
 from bot.clock import utcnow
+from bot.commands import CommandService
 from bot.config import Settings
 from bot.delivery import Adapter, Deliverer
 from bot.engine import Engine
@@ -28,7 +33,7 @@ from bot.health import HealthServer, Metrics
 from bot.ingest import SourceReport, ingest_source_async
 from bot.rules.loader import LoadedRules, load_rules
 from bot.schedule import BACKGROUND, Window, poll_trigger, window_done
-from bot.schedule import ReleasePoller, release_poller  # --- polling ---
+from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- polling ---
 from bot.sources import Source
 from bot.store import Store
 from bot.wiring import build_sources
@@ -50,44 +55,60 @@ class SourceHealth:
     last_success: str | None = None
     data_date: str | None = None
     last_error: str | None = None
+    attempted: bool = False  # the first fetch attempt in this process has finished
     new_data_at: dict[str, datetime] = field(default_factory=dict)  # series -> when it last brought news
     series_errors: dict[str, str] = field(default_factory=dict)  # series failing on their own
 
 
 @dataclass
 class App:
+    """The running bot's parts (made by `build`) and the jobs that drive them."""
+
     settings: Settings
-    data_dirs: list[str] | None = None
-    skip_bad_rules: bool = False
-    out: TextIO = field(default_factory=lambda: sys.stdout)
+    catalog: Catalog
+    loaded: LoadedRules
+    store: Store                 # the loop's connection (commands, delivery, health)
+    engine: Engine               # runs only on `engine_thread`, with its own connection
+    sources: list[Source]
+    commands: CommandService
+    adapters: list[Adapter]
+    deliverer: Deliverer
+    out: TextIO
+    clock: Callable[[], datetime] = utcnow
+    metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
-        self.catalog = default_catalog()
-        self.metrics = Metrics()
         self.started = time.monotonic()
-        self.health: dict[str, SourceHealth] = {}
+        self.health: dict[str, SourceHealth] = {src.name: SourceHealth() for src in self.sources}
         self.stop_event = asyncio.Event()
-        self.adapters: list[Adapter] = []
+        self.engine_thread = ThreadPoolExecutor(1, thread_name_prefix="engine")
+        self.scheduler = AsyncIOScheduler(timezone="America/New_York")
+        self.healthsrv: HealthServer | None = None
         self._tasks: list[asyncio.Task] = []
         self._eval_lock = asyncio.Lock()
         self.pollers: dict[str, ReleasePoller] = {}  # --- polling --- release windows per source
+        served = {s.id for src in self.sources for s in src.series()}
+        self._unserved = set(self.catalog.series) - served  # nothing will ever come for these
+        self._settled: set[str] = set(self._unserved)
+        self.engine.settled = lambda: set(self._settled)
+
+    # ---- engine thread -------------------------------------------------------------------
+    async def in_engine(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run `fn` on the engine thread (evaluation, replay, rule loading, pruning)."""
+        return await asyncio.get_running_loop().run_in_executor(self.engine_thread, fn, *args)
 
     # ---- rules ---------------------------------------------------------------------------
-    def load_rules(self, initial: bool) -> LoadedRules:
-        loaded = load_rules(self.settings.rules_dir, self.catalog)
+    async def reload_rules(self) -> str:
+        """Reload rules off the loop; on errors keep the last good set. Returns a one-line report."""
+        loaded = await self.in_engine(load_rules, self.settings.rules_dir, self.catalog)
         for p in loaded.problems:
             log.error("rules: %s", p)
-        if loaded.problems and initial and not self.skip_bad_rules:
-            raise StartupError(f"{len(loaded.problems)} problem(s) in rules at {self.settings.rules_dir} "
-                               "(see above); fix them or start with --skip-bad-rules")
-        return loaded
-
-    def reload_rules(self) -> str:
-        """Reload rules; on errors keep the last good set. Returns a one-line report."""
-        loaded = self.load_rules(initial=False)
         if loaded.problems:
-            return f"kept the {len(self.engine.rules)} current rules: {len(loaded.problems)} problem(s), first: {loaded.problems[0]}"
-        self.engine.rules = loaded.rules
+            return (f"kept the {len(self.engine.rules)} current rules: {len(loaded.problems)} problem(s), "
+                    f"first: {loaded.problems[0]}")
+        await self.in_engine(self.engine.set_rules, loaded.rules)
+        self.commands.invalidate()
+        asyncio.get_running_loop().create_task(self.evaluate(), name="evaluate-after-reload")
         return f"reloaded {len(loaded.rules)} rules"
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -95,16 +116,6 @@ class App:
         print(line, file=self.out, flush=True)
 
     async def start(self) -> None:
-        s = self.settings
-        loaded = self.load_rules(initial=True)
-        self.store = Store(s.database_path)
-        self.sources: list[Source] = build_sources(s, self.catalog, self.data_dirs)
-        self.commands = CommandService(self.store, self.catalog, lambda: self.engine.rules, utcnow)
-        self.adapters = self._adapters()
-        feeds = [("console", CONSOLE_CHAT)] if any(a.platform == "console" for a in self.adapters) else []
-        if s.slack_feed_channel and any(a.platform == "slack" for a in self.adapters):
-            feeds.append(("slack", s.slack_feed_channel))
-        self.engine = Engine(self.store, self.catalog, loaded.rules, feeds, {a.platform for a in self.adapters})
         for a in self.adapters:
             start = getattr(a, "start", None)
             if start:
@@ -112,37 +123,40 @@ class App:
                     await start()
                 except Exception as exc:
                     raise StartupError(f"{a.platform}: cannot start ({type(exc).__name__}: {exc})") from None
-        self.deliverer = Deliverer(self.store, self.adapters, utcnow)
-        self.scheduler = AsyncIOScheduler(timezone="America/New_York")
         for src in self.sources:
-            self.health[src.name] = SourceHealth()
             for job_id, trigger, window in self._jobs(src):
                 self.scheduler.add_job(self.poll, trigger, args=[src, window], id=job_id, replace_existing=True,
                                        coalesce=True, max_instances=1, misfire_grace_time=300)
         self.scheduler.add_job(self.evaluate, "interval", minutes=15, id="evaluate", coalesce=True,
                                max_instances=1, misfire_grace_time=300)
+        self.scheduler.add_job(self.prune, "cron", hour=3, minute=17, id="prune", coalesce=True,
+                               max_instances=1, misfire_grace_time=3600)
         self.scheduler.start()
-        self.healthsrv = None
-        if s.health_port:
-            self.healthsrv = HealthServer(s.health_port, self.healthz, self.prometheus)
-            try:
-                await self.healthsrv.start()
-            except OSError as exc:
-                log.error("health endpoint: cannot listen on port %s (%s); continuing without it", s.health_port, exc)
-                self.healthsrv = None
+        await self._start_health()
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
         # --- polling --- precise polling around each release (bot/schedule.py ReleasePoller)
-        if not s.poll_seconds:
+        if not self.settings.poll_seconds:
             for src in self.sources:
                 if src.name != "files":
                     self.pollers[src.name] = release_poller(self, src)
                     self._tasks.append(asyncio.create_task(self.pollers[src.name].run(), name=f"release-{src.name}"))
-        self._summary(loaded)
+        self._summary()
         # First fetch right away, not at the first calendar slot.
         first = [asyncio.create_task(self.poll(src), name=f"first-fetch-{src.name}") for src in self.sources]
         self._tasks += first
         if any(a.platform == "console" for a in self.adapters):
             self._tasks.append(asyncio.create_task(self._console_snapshot(first), name="first-snapshot"))
+
+    async def _start_health(self) -> None:
+        s = self.settings
+        if not s.health_port:
+            return
+        self.healthsrv = HealthServer(s.health_port, self.healthz, self.prometheus)
+        try:
+            await self.healthsrv.start()
+        except OSError as exc:
+            log.error("health endpoint: cannot listen on port %s (%s); continuing without it", s.health_port, exc)
+            self.healthsrv = None
 
     async def _console_snapshot(self, first_fetches: list[asyncio.Task]) -> None:
         """Console mode: once the first fetches are done, show what the bot now knows."""
@@ -164,22 +178,8 @@ class App:
                  if j.id.startswith(f"fetch-{src.name}") and j.next_run_time]
         return min(times).isoformat(timespec="minutes") if times else "n/a"
 
-    def _adapters(self) -> list[Adapter]:
-        """Every chat adapter whose token is set; the console when none is."""
-        s = self.settings
-        adapters: list[Adapter] = []
-        if s.telegram_bot_token:
-            from bot.chat.telegram import TelegramAdapter
-
-            adapters.append(TelegramAdapter(self.commands, s, self.reload_rules))
-        if s.slack_bot_token:
-            from bot.chat.slack import SlackAdapter
-
-            adapters.append(SlackAdapter(self.commands, s))
-        return adapters or [ConsoleAdapter(self.out)]
-
-    def _summary(self, loaded: LoadedRules) -> None:
-        s = self.settings
+    def _summary(self) -> None:
+        s, loaded = self.settings, self.loaded
         self.say(f"liquidity-bot: database {s.database_path} ({self.store.observation_count()} observations stored)")
         self.say(f"liquidity-bot: {len(loaded.rules)} rules from {s.rules_dir}"
                  + (f" ({len(loaded.problems)} problem(s) skipped)" if loaded.problems else ""))
@@ -202,7 +202,7 @@ class App:
     async def shutdown(self) -> None:
         """Stop taking updates, let in-flight deliveries finish (bounded), close the database."""
         self.stop_event.set()
-        if getattr(self, "scheduler", None) and self.scheduler.running:
+        if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for a in self.adapters:
             stop = getattr(a, "stop", None)
@@ -215,10 +215,13 @@ class App:
             _, pending = await asyncio.wait(self._tasks, timeout=5)
             for t in pending:
                 t.cancel()
-        if getattr(self, "healthsrv", None):
+        if self.healthsrv:
             await self.healthsrv.stop()
-        if getattr(self, "store", None):
-            self.store.close()
+        # An evaluation in progress stops at its next rule (its finished rules are saved).
+        self.engine.stop_requested = True
+        self.engine_thread.submit(self.engine.store.close)
+        self.engine_thread.shutdown(wait=False)
+        self.store.close()
 
     # ---- jobs ----------------------------------------------------------------------------
     async def poll(self, src: Source, window: Window | None = None,
@@ -230,32 +233,46 @@ class App:
             return None
         if window and window_done(window, h.new_data_at, datetime.now(timezone.utc)):
             return None
-        report = await ingest_source_async(self.store, _only(src, series) if series else src, utcnow)  # --- polling ---
+        fetched = SeriesSubset(src, series) if series else src  # --- polling --- a release poll asks only for its series
+        report = await ingest_source_async(self.store, fetched, self.clock, self.settings.secrets())
         self.metrics.inc("fetches_total", source=src.name)
+        first_attempt = not h.attempted
+        h.attempted = True
+        self._settled |= {s.id for s in src.series()}
         if report.down:
-            self.metrics.inc("fetch_errors_total", source=src.name)
-            h.failures += 1
-            h.last_error = report.errors[0].error
-            base = min(self.settings.poll_seconds or 60.0, 60.0)
-            h.next_try = time.monotonic() + min(1800.0, base * 2 ** (h.failures - 1))
-            if h.failures == 1:
-                log.warning("source %s unreachable: %s (retrying with backoff; logged once per outage)",
-                            src.name, h.last_error)
-            return report
+            self._record_outage(src, h, report)
+        else:
+            self._record_success(src, h, report)
+        changed = {r.series: r.first_new for r in report.results if r.added and r.first_new}
+        added = {r.series for r in report.results if r.added}
+        if added and not series and src.name in self.pollers:  # --- polling --- news from a background poll
+            self.pollers[src.name].note(added, datetime.now(timezone.utc))
+        if changed or first_attempt:  # the first answer (even a failure) may let waiting rules start
+            if changed:
+                log.info("%s", report.summary())
+            await self.evaluate(changed)
+        return report
+
+    def _record_outage(self, src: Source, h: SourceHealth, report: SourceReport) -> None:
+        self.metrics.inc("fetch_errors_total", source=src.name)
+        h.failures += 1
+        h.last_error = report.errors[0].error
+        base = min(self.settings.poll_seconds or 60.0, 60.0)
+        h.next_try = time.monotonic() + min(1800.0, base * 2 ** (h.failures - 1))
+        if h.failures == 1:
+            log.warning("source %s unreachable: %s (retrying with backoff; logged once per outage)",
+                        src.name, h.last_error)
+
+    def _record_success(self, src: Source, h: SourceHealth, report: SourceReport) -> None:
         if h.failures:
             log.info("source %s is back after %d failed attempts", src.name, h.failures)
         self._log_series_errors(src.name, h, report)
         h.failures, h.next_try, h.last_error = 0, 0.0, None
-        h.last_success = utcnow().isoformat(timespec="seconds")
+        h.last_success = self.clock().isoformat(timespec="seconds")
         h.data_date = report.last_date or h.data_date
         if report.added:
             stamp = datetime.now(timezone.utc)
             h.new_data_at.update({r.series: stamp for r in report.results if r.added})
-            if not series and src.name in self.pollers:  # --- polling --- news from a background poll
-                self.pollers[src.name].note({r.series for r in report.results if r.added}, stamp)
-            log.info("%s", report.summary())
-            await self.evaluate()
-        return report
 
     def _log_series_errors(self, source: str, h: SourceHealth, report: SourceReport) -> None:
         """A series failing while its source works: one line when it starts, one when it recovers."""
@@ -267,12 +284,24 @@ class App:
             log.info("source %s series %s recovered", source, series)
         h.series_errors = now_failing
 
-    async def evaluate(self) -> None:
+    async def evaluate(self, changed: dict[str, str] | None = None) -> None:
+        """Evaluate on the engine thread: `changed` maps series -> first new date ({} or None:
+        only staleness and rules still waiting for their first evaluation)."""
         async with self._eval_lock:
-            ids = self.engine.evaluate(utcnow())
+            try:
+                ids = await self.in_engine(self.engine.evaluate, self.clock(), changed or {})
+            except Exception:
+                log.exception("rule evaluation failed; the next fetch retries")
+                return
         if ids:
             self.metrics.inc("alerts_total", len(ids))
             self.deliverer.wake.set()
+
+    async def prune(self) -> None:
+        """Daily: delete sent outbox rows, alert events and fetch log rows past RETENTION_DAYS."""
+        cutoff = (self.clock() - timedelta(days=self.settings.retention_days)).isoformat(timespec="seconds")
+        counts = await self.in_engine(self.engine.store.prune, cutoff)
+        log.info("pruned rows older than %s: %s", cutoff[:10], counts)
 
     # ---- health --------------------------------------------------------------------------
     def healthz(self) -> dict:
@@ -286,6 +315,8 @@ class App:
                         for n, h in self.health.items()},
             "outbox": {"pending": counts["pending"], "failed": counts["failed"], "sent": counts["sent"]},
             "rules_loaded": len(self.engine.rules),
+            "rules_evaluated_at": self.engine.last_evaluated.isoformat(timespec="seconds")
+            if self.engine.last_evaluated else None,
             "firing": self.store.firing_rules(),
             "adapters": [a.platform for a in self.adapters],
         }
@@ -299,14 +330,50 @@ class App:
                                     "uptime_seconds": round(time.monotonic() - self.started, 1)})
 
 
+def _adapters(settings: Settings, commands: CommandService, reload_rules: Callable[[], Any],
+              out: TextIO) -> list[Adapter]:
+    """Every chat adapter whose token is set; the console when none is."""
+    adapters: list[Adapter] = []
+    if settings.telegram_bot_token:
+        from bot.chat.telegram import TelegramAdapter
+
+        adapters.append(TelegramAdapter(commands, settings, reload_rules))
+    if settings.slack_bot_token:
+        from bot.chat.slack import SlackAdapter
+
+        adapters.append(SlackAdapter(commands, settings))
+    return adapters or [ConsoleAdapter(out)]
+
+
+def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_rules: bool = False,
+          out: TextIO | None = None, clock: Callable[[], datetime] = utcnow) -> App:
+    """Make every part of the bot from the settings (nothing is started yet)."""
+    out = out or sys.stdout
+    catalog = default_catalog()
+    loaded = load_rules(settings.rules_dir, catalog)
+    for p in loaded.problems:
+        log.error("rules: %s", p)
+    if loaded.problems and not skip_bad_rules:
+        raise StartupError(f"{len(loaded.problems)} problem(s) in rules at {settings.rules_dir} "
+                           "(see above); fix them or start with --skip-bad-rules")
+    holder: dict[str, App] = {}
+    store = Store(settings.database_path)
+    sources = build_sources(settings, catalog, data_dirs)
+    engine = Engine(Store(settings.database_path), catalog, loaded.rules)
+    commands = CommandService(store, catalog, lambda: engine.rules, clock)
+    adapters = _adapters(settings, commands, lambda: holder["app"].reload_rules(), out)
+    engine.feeds = [("console", CONSOLE_CHAT)] if any(a.platform == "console" for a in adapters) else []
+    if settings.slack_feed_channel and any(a.platform == "slack" for a in adapters):
+        engine.feeds.append(("slack", settings.slack_feed_channel))
+    engine.platforms = {a.platform for a in adapters}
+    engine.after_evaluation.append(commands.invalidate)
+    app = App(settings, catalog, loaded, store, engine, sources, commands, adapters,
+              Deliverer(store, adapters, clock), out, clock)
+    holder["app"] = app
+    return app
+
+
 # --- polling ---
-def _only(src: Source, series: tuple[str, ...]) -> Source:
-    """`src` restricted to `series` (a release poll fetches only what it waits for)."""
-    from bot.schedule import SeriesSubset
-
-    return SeriesSubset(src, series)
-
-
 def release_health(poller: ReleasePoller | None) -> dict:
     """/healthz fields per source: expected next publication, last publication-to-fetch delay."""
     if poller is None:
@@ -317,15 +384,24 @@ def release_health(poller: ReleasePoller | None) -> dict:
 # --- end polling ---
 
 
-async def serve(app: App) -> int:
+async def serve(settings: Settings, data_dirs: list[str] | None = None, skip_bad_rules: bool = False) -> int:
+    try:
+        app = build(settings, data_dirs=data_dirs, skip_bad_rules=skip_bad_rules)
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 2
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
             loop.add_signal_handler(sig, app.stop_event.set)
         except (NotImplementedError, RuntimeError):
             pass
+
+    async def sighup() -> None:
+        log.info("SIGHUP: %s", await app.reload_rules())
+
     try:
-        loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: %s", app.reload_rules()))
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(sighup()))
     except (NotImplementedError, RuntimeError, AttributeError):
         pass
     try:
@@ -342,4 +418,4 @@ async def serve(app: App) -> int:
 
 def run(settings: Settings, data_dirs: list[str] | None = None, skip_bad_rules: bool = False) -> int:
     """Run the bot until SIGTERM / SIGINT; exit code 0 on a clean stop."""
-    return asyncio.run(serve(App(settings, data_dirs, skip_bad_rules)))
+    return asyncio.run(serve(settings, data_dirs, skip_bad_rules))

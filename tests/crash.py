@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.store import Store
 from tests.fakes.http import FakeServer
 from tests.fakes.telegram import FakeTelegram
-from tests.proc import BotProcess
+from tests.proc import recent_wednesday, BotProcess
 
 TOKEN = "222222222:AACrashRestartFakeToken_abcdefghijklmn"
 
@@ -55,7 +55,7 @@ def run_kill_restart(tmp: Path, wresbal_csv: Path, chats: int = 300, kill_after:
             bot.wait_for("liquidity-bot: ready", 60)
             _wait_rows(db, 60)
             with open(data / "WRESBAL.csv", "a") as f:
-                f.write("2026-06-10,2950000\n")
+                f.write(f"{recent_wednesday()},2950000\n")
             t0 = time.monotonic()
             fake.wait_for(lambda s: len(alerts()) >= kill_after, 60)
         finally:

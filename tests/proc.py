@@ -70,3 +70,14 @@ class BotProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+
+
+def recent_wednesday() -> str:
+    """The newest Wednesday before today (ISO): a weekly print recent enough to be news (the bot
+    never sends alerts about data older than its metric's cadence allows)."""
+    from datetime import date, timedelta
+
+    d = date.today() - timedelta(days=1)
+    while d.weekday() != 2:
+        d -= timedelta(days=1)
+    return d.isoformat()

@@ -54,8 +54,9 @@ def test_backtest_cli_json_lines(shared_data, capsys):
                  "--from", "2019-09-01", "--to", "2019-09-30", "--json"])
     assert code == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert lines and all(set(x) == {"rule", "topic", "state", "date", "value", "from", "to"} for x in lines)
-    assert {"rule": "repo_rate_spike", "topic": "repo", "state": "firing", "date": "2019-09-18",
+    assert lines and all(set(x) == {"rule", "topic", "state", "date", "data_date", "value", "from", "to"} for x in lines)
+    assert all(x["data_date"] <= x["date"] for x in lines)
+    assert {"rule": "repo_rate_spike", "topic": "repo", "state": "firing", "date": "2019-09-18", "data_date": "2019-09-17",
             "value": 282.0, "from": None, "to": None} in lines
     assert all("2019-09-01" <= x["date"] <= "2019-09-30" for x in lines)
     regime = [x for x in lines if x["state"] == "regime"]

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes.http import FakeServer
 from tests.fakes.telegram import FakeTelegram
-from tests.proc import BotProcess, free_port
+from tests.proc import recent_wednesday, BotProcess, free_port
 
 TOKEN = "987654321:AAEndToEndFakeToken_abcdefghijklmnopqrs"
 
@@ -41,16 +41,16 @@ def test_subscribe_then_new_data_breaks_a_rule_and_the_chat_is_told(tmp_path, da
             fake.user_sends(42, "/status")
             fake.wait_for(lambda s: any(x.chat_id == "42" and x.method == "sendPhoto" for x in s), 30)
             with open(data_dir / "WRESBAL.csv", "a") as f:
-                f.write("2026-06-10,2950000\n")
+                f.write(f"{recent_wednesday()},2950000\n")
             t0 = time.monotonic()
             fake.wait_for(lambda s: any(x.chat_id == "42" and "reserves_below_3t" in x.text for x in s), 20)
             latency = time.monotonic() - t0
             alert = next(x.text for x in fake.to(42) if "reserves_below_3t" in x.text)
-            assert "Bank reserves are $2.950T, below $3.000T (week ending 2026-06-10)" in alert
+            assert f"Bank reserves are $2.950T, below $3.000T (week ending {recent_wednesday()})" in alert
             assert latency < 5
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
             assert health["status"] == "ok" and "reserves_below_3t" in health["firing"]
-            assert health["outbox"]["sent"] >= 1 and health["sources"]["files"]["data_date"] >= "2026-06-10"
+            assert health["outbox"]["sent"] >= 1 and health["sources"]["files"]["data_date"] >= recent_wednesday()
             metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
             assert "liquidity_bot_alerts_total" in metrics and "liquidity_bot_outbox_pending 0" in metrics
         finally:
@@ -91,7 +91,7 @@ def test_slack_http_mode_and_telegram_in_one_process(tmp_path, data_dir):
             tg.user_sends(42, "/subscribe reserves")
             tg.wait_for(lambda s: any("Subscribed" in x.text for x in s), 20)
             with open(data_dir / "WRESBAL.csv", "a") as f:
-                f.write("2026-06-10,2950000\n")
+                f.write(f"{recent_wednesday()},2950000\n")
             tg.wait_for(lambda s: any("reserves_below_3t" in x.text for x in s), 20)
             deadline = time.monotonic() + 20
             while not any("reserves_below_3t" in p.text for p in slack.to("CFEED")) and time.monotonic() < deadline:

@@ -43,7 +43,7 @@ def test_first_run_learns_history_silently_then_alerts_on_new_data(tmp_path, dat
     with open(data_copy / "WRESBAL.csv", "a") as f:
         f.write("2026-06-10,2950000\n")
     ingest_source(store, FileSource(catalog, [data_copy]), lambda: NOW)
-    ids = engine.evaluate(datetime(2026, 9, 1, 17))
+    ids = engine.evaluate(datetime(2026, 6, 12, 17))  # within two weeks of the new weekly print
     events = store.recent_events()
     assert [e["rule_id"] for e in events] == ["reserves_below_3t"] and len(ids) == 1
     assert "Bank reserves are $2.950T, below $3.000T (week ending 2026-06-10)" in events[0]["text"]

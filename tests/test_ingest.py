@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from bot.sources.files import FileSource
 from bot.sources.fred import FredCsvSource
 from bot.sources.http import make_client
 from bot.sources.nyfed import NyFedSource
+from tests.fakes.sources import FakeNyFed, nyfed_operation
 from tests.fakes.http import FakeServer, Reply
 from tests.fakes.sources import FakeFred
 
@@ -74,15 +75,10 @@ def test_one_failing_series_does_not_stop_the_others(store, catalog):
 
 
 def test_nyfed_rows_overlap_and_splice_over_fred(store, catalog):
-    ops = {"repo": {"operations": [
-        {"operationId": "a", "operationDate": "2026-07-31", "operationType": "Reverse Repo",
-         "totalAmtAccepted": 2151000000, "isSmallValue": "N"}]}}
     with FakeServer() as server:
-        server.routes["/api/rp/results/search.json"] = lambda r: Reply(
-            200, ops if r.query["operationTypes"] == "Reverse Repo" else {"repo": {"operations": []}})
-        for p in ("secured/sofr", "secured/tgcr", "unsecured/effr"):
-            server.routes[f"/api/rates/{p}/search.json"] = lambda r: Reply(200, {"refRates": []})
-        report = ingest_source(store, NyFedSource(catalog, make_client(5), server.url + "/api"), NOW)
+        FakeNyFed(server, [nyfed_operation("2026-07-31", "Reverse Repo", 2151000000)])
+        src = NyFedSource(catalog, make_client(5), server.url + "/api", today=date(2026, 8, 1))
+        report = ingest_source(store, src, NOW)
     assert not report.errors
     store.add_observations("RRPONTSYD", [("2026-07-30", 1.076e9), ("2026-07-31", 9.9e9)], source="fred", vintage="v")
     frames = compute_metrics(catalog, store.load_series(needed_series(catalog)))

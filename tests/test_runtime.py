@@ -115,22 +115,22 @@ async def test_reload_keeps_the_last_good_rule_set(tmp_path):
     import asyncio
 
     from bot.config import Settings
-    from bot.runtime import App
+    from bot.runtime import build
 
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "r.yaml").write_text((ROOT / "rules" / "reserves.yaml").read_text())
-    app = App(Settings(database_path=str(tmp_path / "db.db"), rules_dir=str(rules), health_port=0,
-                       fred_csv_url="http://127.0.0.1:9", nyfed_api_url="http://127.0.0.1:9",
-                       fiscaldata_api_url="http://127.0.0.1:9", http_timeout=1), out=io.StringIO())
+    app = build(Settings(database_path=str(tmp_path / "db.db"), rules_dir=str(rules), health_port=0,
+                         fred_csv_url="http://127.0.0.1:9", nyfed_api_url="http://127.0.0.1:9",
+                         fiscaldata_api_url="http://127.0.0.1:9", http_timeout=1), out=io.StringIO())
     await app.start()
     try:
         assert len(app.engine.rules) == 2
         (rules / "r.yaml").write_text("rules: [oops")
-        assert app.reload_rules().startswith("kept the 2 current rules: 1 problem(s)")
+        assert (await app.reload_rules()).startswith("kept the 2 current rules: 1 problem(s)")
         assert len(app.engine.rules) == 2
         (rules / "r.yaml").write_text((ROOT / "rules" / "repo.yaml").read_text())
-        assert app.reload_rules() == "reloaded 3 rules"
+        assert await app.reload_rules() == "reloaded 3 rules"
         assert {r.id for r in app.engine.rules} == {"sofr_above_iorb", "effr_above_iorb", "repo_rate_spike"}
     finally:
         await app.shutdown()
@@ -146,16 +146,15 @@ def test_json_logs_and_a_broken_series_logged_once_while_the_rest_updates(tmp_pa
     bot = BotProcess(["run", "--data", str(data)], tmp_path, env)
     try:
         bot.wait_for("liquidity-bot: ready")
-        bot.wait_for("series WRESBAL")
+        bot.wait_for(r"files: 2/2 series ok, \+1 rows, newest data 2019-09-17")
         with open(data / "SOFR.csv", "a") as f:
             f.write("2019-09-18,2.55\n")
-        bot.wait_for(r"files: 1/2 series ok, \+1 rows", timeout=20)  # SOFR still updates
+        bot.wait_for(r"files: 2/2 series ok, \+1 rows, newest data 2019-09-18", timeout=20)  # SOFR still updates
     finally:
         assert bot.terminate() == 0
     logs = [json.loads(line) for line in bot.lines if line.startswith("{")]
-    broken = [x for x in logs if "series WRESBAL" in x["message"]]
-    assert len(broken) == 1 and broken[0]["level"] == "WARNING" and broken[0]["logger"] == "bot.runtime"
-    assert "line 2" in broken[0]["message"]
+    broken = [x for x in logs if "WRESBAL" in x["message"] and "line 2" in x["message"]]
+    assert len(broken) == 1 and broken[0]["level"] == "WARNING" and broken[0]["logger"] == "bot.sources.fred"
     bad = BotProcess(["status"], tmp_path, {"LOG_FORMAT": "yaml"})
     assert bad.proc.wait(30) == 2
     time.sleep(0.2)

@@ -14,7 +14,7 @@ from bot.sources.http import make_client
 from bot.sources.nyfed import NyFedSource
 from bot.units import UnitError
 from tests.fakes.http import FakeServer, Reply
-from tests.fakes.sources import FakeFred, fiscal_row, nyfed_operation, nyfed_rate
+from tests.fakes.sources import FakeFiscalData, FakeFred, FakeNyFed, fiscal_row, nyfed_fixture, nyfed_operation, nyfed_rate
 
 WRESBAL = [("2022-09-21", "3046233"), ("2022-09-28", "2960598"), ("2022-10-05", ".")]
 
@@ -72,7 +72,6 @@ def test_keyless_csv_both_header_styles(server, catalog):
 
 @pytest.mark.parametrize("body,message", [
     ("<html>maintenance</html>", "unexpected CSV header"),
-    ("observation_date,SOFR\n2019-09-17,abc\n", "line 2"),
     ("observation_date,WRESBAL\n2019-09-17,1\n", "CSV column is 'WRESBAL'"),
 ])
 def test_keyless_csv_malformed_bodies(server, catalog, body, message):
@@ -80,6 +79,14 @@ def test_keyless_csv_malformed_bodies(server, catalog, body, message):
     src = FredCsvSource(catalog, make_client(5), server.url)
     with pytest.raises(SourceError, match=message):
         src.fetch(catalog.series["SOFR"], None)
+
+
+def test_keyless_csv_bad_row_is_skipped_not_fatal(server, catalog, caplog):
+    server.routes["/graph/fredgraph.csv"] = lambda req: Reply(
+        200, "observation_date,SOFR\n2019-09-16,2.43\n2019-09-17,abc\n2019-09-18,\n2019-09-19,2.30\n", "application/csv")
+    src = FredCsvSource(catalog, make_client(5), server.url)
+    assert src.fetch(catalog.series["SOFR"], None) == [("2019-09-16", 2.43), ("2019-09-19", 2.30)]
+    assert any("line 3" in r.getMessage() for r in caplog.records)
 
 
 def test_keyless_csv_5xx_and_dead_network(catalog, server):
@@ -92,14 +99,34 @@ def test_keyless_csv_5xx_and_dead_network(catalog, server):
         dead.fetch(catalog.series["SOFR"], None)
 
 
-def test_nyfed_operations_sum_per_day_and_skip_test_operations(server, catalog):
-    ops = [nyfed_operation("2025-12-31", "Repo", 25e9, op_id="am"), nyfed_operation("2025-12-31", "Repo", 49.4e9, op_id="pm"),
-           nyfed_operation("2025-12-30", "Repo", 1e6, small="Y"), nyfed_operation("2025-12-31", "Reverse Repo", 1e11)]
-    server.routes["/api/rp/results/search.json"] = lambda req: Reply(200, {"repo": {"operations": ops}})
-    src = NyFedSource(catalog, make_client(5), server.url + "/api", today=date(2026, 1, 2))
-    assert src.fetch(catalog.series["NYFED_SRF"], date(2025, 12, 20)) == [("2025-12-31", 74.4e9)]
+def test_nyfed_on_rrp_2024_10_16_excludes_the_small_value_exercise(server, catalog):
+    FakeNyFed(server, nyfed_fixture("nyfed_rp_reverserepo_2024-10-16.json"))
+    src = NyFedSource(catalog, make_client(5), server.url + "/api", today=date(2024, 10, 17))
+    rows = src.fetch(catalog.series["NYFED_RRP"], date(2024, 10, 1))
+    # The SVE ($114M, its note inside HTML) is not ON RRP: counting it would add ~0.04% here and ~16% near $1B.
+    assert rows == [("2024-10-15", 247e9), ("2024-10-16", 272.028e9)]
     q = server.hits("/api/rp/results/search.json")[0].query
-    assert q == {"startDate": "2025-12-20", "endDate": "2026-01-02", "operationTypes": "Repo"}
+    assert q == {"startDate": "2024-10-01", "endDate": "2024-10-17", "operationTypes": "Reverse Repo"}
+
+
+def test_nyfed_srf_2025_10_31_sums_two_operations_and_skips_term_and_tests(server, catalog):
+    FakeNyFed(server, nyfed_fixture("nyfed_rp_repo_2025-10-31.json"))
+    src = NyFedSource(catalog, make_client(5), server.url + "/api", today=date(2025, 11, 3))
+    rows = dict(src.fetch(catalog.series["NYFED_SRF"], date(2025, 10, 20)))
+    assert rows["2025-10-31"] == pytest.approx(50.35e9)   # morning + afternoon, all collateral
+    assert rows["2025-10-30"] == 0.0                      # the term repo and the SVE are not usage
+
+
+def test_nyfed_test_and_term_operations_never_count(catalog):
+    from bot.sources.nyfed import operations_by_date
+
+    ops = [nyfed_operation("2026-03-02", "Reverse Repo", 5e9, op_id="a"),
+           nyfed_operation("2026-03-02", "Reverse Repo", 9e9, op_id="b", term="Term"),
+           nyfed_operation("2026-03-02", "Reverse Repo", 1e8, op_id="c",
+                           note="Statement Regarding Reverse Repurchase Agreement Small&nbsp;Value Exercise"),
+           nyfed_operation("2026-03-02", "Reverse Repo", "n/a", op_id="d"),   # malformed: skipped, not fatal
+           nyfed_operation("2026-03-02", "Repo", 7e9, op_id="e")]
+    assert operations_by_date({"repo": {"operations": ops}}, "Reverse Repo", "NYFED_RRP") == [("2026-03-02", 5e9)]
 
 
 def test_nyfed_holiday_empty_list_is_not_an_error(server, catalog):
@@ -122,20 +149,33 @@ def test_nyfed_rates_and_malformed_body(server, catalog):
         src.fetch(catalog.series["NYFED_SOFR"], None)
 
 
-def test_fiscaldata_every_label_format_and_pagination(server, catalog):
-    pages = {
-        "1": [fiscal_row("2021-09-01", "Federal Reserve Account", "200000", "210000"),
-              fiscal_row("2022-01-03", "Treasury General Account (TGA)", "700,000", "706000")],
-        "2": [fiscal_row("2023-06-01", "Treasury General Account (TGA) Opening Balance", "23000", None),
-              fiscal_row("2023-06-01", "Treasury General Account (TGA) Closing Balance", "22892", None),
-              fiscal_row("2023-06-01", "Total TGA Deposits (Table II)", "1", None)],
-    }
-    server.routes["/v1/accounting/dts/operating_cash_balance"] = lambda req: Reply(
-        200, {"data": pages[req.query["page[number]"]], "meta": {"total-pages": 2}})
+def test_fiscaldata_filters_and_pages_as_the_real_api(server, catalog, monkeypatch):
+    import bot.sources.fiscaldata as fd
+
+    monkeypatch.setattr(fd, "PAGE_SIZE", 2)  # three pages of the real paging shape
+    close = "Treasury General Account (TGA) Closing Balance"
+    rows = [fiscal_row("2023-05-31", close, "48500", None),
+            fiscal_row("2023-06-01", "Treasury General Account (TGA) Opening Balance", "23000", None),
+            fiscal_row("2023-06-01", close, "22892", None),
+            fiscal_row("2023-06-01", "Total TGA Deposits (Table II)", "1", None),
+            fiscal_row("2023-06-02", close, "39000", None),
+            fiscal_row("2021-09-01", "Federal Reserve Account", "200000", "210000")]  # before the first asked date
+    FakeFiscalData(server, rows)
     src = FiscalDataSource(catalog, make_client(5), server.url)
-    rows = src.fetch(catalog.series["TGA_DTS_CLOSE"], date(2021, 1, 1))
-    assert rows == [("2021-09-01", 210000e6), ("2022-01-03", 706000e6), ("2023-06-01", 22892e6)]
-    assert len(server.hits("/v1/accounting/dts/operating_cash_balance")) == 2
+    got = src.fetch(catalog.series["TGA_DTS_CLOSE"], date(2023, 5, 1))
+    assert got == [("2023-05-31", 48500e6), ("2023-06-01", 22892e6), ("2023-06-02", 39000e6)]
+    hits = server.hits("/v1/accounting/dts/operating_cash_balance")
+    assert len(hits) == 3 and hits[0].query["filter"] == "record_date:gte:2023-05-01"
+
+
+def test_fiscaldata_every_label_format():
+    from bot.sources.fiscaldata import tga_closing_balances
+
+    rows = [fiscal_row("2021-09-01", "Federal Reserve Account", "200000", "210000"),
+            fiscal_row("2022-01-03", "Treasury General Account (TGA)", "700,000", "706000"),
+            fiscal_row("2023-06-01", "Treasury General Account (TGA) Opening Balance", "23000", None),
+            fiscal_row("2023-06-01", "Treasury General Account (TGA) Closing Balance", "22892", None)]
+    assert tga_closing_balances(rows) == [("2021-09-01", 210000.0), ("2022-01-03", 706000.0), ("2023-06-01", 22892.0)]
 
 
 def test_file_source_reads_both_headers_and_skips_unchanged_files(tmp_path, catalog):

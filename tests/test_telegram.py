@@ -32,8 +32,12 @@ async def adapter(fake, store, catalog):
     rules = load_rules(RULES, catalog).rules
     settings = Settings(telegram_bot_token=TOKEN, telegram_api_url=fake.server.url, admin_ids=frozenset({"9"}))
     reloads = []
+
+    async def fake_reload() -> str:
+        reloads.append(1)
+        return "reloaded 15 rules"
     tg = TelegramAdapter(CommandService(store, catalog, lambda: rules, lambda: NOW), settings,
-                         reload_rules=lambda: reloads.append(1) or "reloaded 15 rules")
+                         reload_rules=fake_reload)
     await tg.start()
     yield tg
     await tg.stop()

@@ -219,7 +219,7 @@ class TelegramAdapter:
         if user is None or str(user.id) not in self.settings.admin_ids:
             await self._reply(update, Reply("Sorry, /reload is for the bot's administrators."))
             return
-        text = self.reload_rules() if self.reload_rules else "reload is not available"
+        text = await self.reload_rules() if self.reload_rules else "reload is not available"
         log.info("telegram: /reload by %s: %s", user.id, text)
         await self._reply(update, Reply(text))
 

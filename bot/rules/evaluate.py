@@ -55,48 +55,165 @@ def _clear(rule: Rule, value: pd.Series, op: str, holds: pd.Series) -> pd.Series
     return ~OPS[op](value, rule.clear)
 
 
-def signal(rule: Rule, frames: Frames, units: dict[str, str]) -> pd.DataFrame:
-    """Vectorised signal for every observation of the rule's metric(s). Not for `stale` rules.
+@dataclass(frozen=True)
+class Ordered:
+    """One input's observations as numpy arrays in order of publication (then date), with the
+    rows `step` would skip (not newer than an earlier-published one) already marked."""
 
-    `units` maps metric -> unit; a spread of two percent metrics is in basis points.
-    """
+    dates: np.ndarray       # datetime64[D]
+    known: np.ndarray       # datetime64[ns]
+    value: np.ndarray
+    prev: np.ndarray        # the previous observation's value by date (crossings)
+    median: np.ndarray | None
+    newer: np.ndarray       # bool: newer than every earlier-published row
+
+
+class SignalInputs:
+    """The vectors rules are computed from, each computed once per set of frames and shared by
+    every rule that needs it (15,000 rules on a dozen metrics need a few dozen vectors). Pure."""
+
+    def __init__(self, frames: Frames, units: dict[str, str]):
+        self.frames, self.units = frames, units
+        self._memo: dict[tuple, pd.DataFrame] = {}
+        self._ordered: dict[tuple, Ordered] = {}
+        self._tails: dict[tuple, np.ndarray] = {}
+
+    def ordered(self, rule: Rule) -> Ordered:
+        """`base(rule)` as arrays in publication order (cached per input)."""
+        key = _input_key(rule)
+        if key not in self._ordered:
+            b = self.base(rule)
+            order = np.lexsort((b.index.values, b["known"].values))
+            dates = b.index.values.astype("datetime64[D]")[order]
+            prev_max = np.maximum.accumulate(dates) if len(dates) else dates
+            newer = np.ones(len(dates), dtype=bool)
+            if len(dates) > 1:
+                newer[1:] = dates[1:] > prev_max[:-1]
+            median = b["median"].values[order].astype(float) if "median" in b else None
+            self._ordered[key] = Ordered(dates, b["known"].values[order], b["value"].values[order].astype(float),
+                                         b["value"].shift(1).values[order].astype(float), median, newer)
+        return self._ordered[key]
+
+    def tail(self, rule: Rule, after: np.datetime64) -> np.ndarray:
+        """Positions (in `ordered(rule)`) of the rows a rule whose state is at `after` steps next."""
+        key = (_input_key(rule), after)
+        if key not in self._tails:
+            o = self.ordered(rule)
+            self._tails[key] = np.flatnonzero(o.newer & (o.dates > after))
+        return self._tails[key]
+
+    def base(self, rule: Rule) -> pd.DataFrame:
+        """`value` and `known` (and `median` for spikes) for every observation, before thresholds."""
+        key = _input_key(rule)
+        if key not in self._memo:
+            self._memo[key] = self._compute(rule)
+        return self._memo[key]
+
+    def _compute(self, rule: Rule) -> pd.DataFrame:
+        kind, c = rule.condition.kind, rule.condition.body
+        if kind == "spread":
+            a, b = self.frames[c.a], self.frames[c.b]
+            if a.empty or b.empty:
+                return _EMPTY
+            other = asof(b, a.index, tolerance_days=10)
+            factor = 100.0 if self.units.get(c.a) == "percent" else 1.0
+            value = ((a["value"] - other["value"]) * factor).round(6)
+            return _base(value, np.maximum(a["known"], other["known"]))
+        f = self.frames[c.metric]
+        if f.empty:
+            return _EMPTY.assign(median=pd.Series(dtype=float)) if kind == "spike" else _EMPTY
+        if kind == "change":
+            return _base(change_series(f, c.window, c.percent), f["known"])
+        if kind == "regime" and c.change:
+            return _base(change_series(f, c.change, c.percent), f["known"])
+        if kind == "spike":
+            out = _base(f["value"], f["known"])
+            out["median"] = f["value"].shift(1).rolling(c.window, min_periods=max(2, c.window // 2)).median()
+            return out
+        return _base(f["value"], f["known"])
+
+
+_EMPTY = pd.DataFrame({"value": pd.Series(dtype=float), "known": pd.Series(dtype="datetime64[ns]")},
+                      index=pd.DatetimeIndex([], name="date"))
+
+
+def _base(value: pd.Series, known: pd.Series) -> pd.DataFrame:
+    out = pd.DataFrame({"value": value, "known": known})
+    return out[out["value"].notna()]
+
+
+def thresholds(rule: Rule, value: np.ndarray, prev: np.ndarray,
+               median: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(holds, cleared) for observations of a rule's input: `signal`'s logic on bare arrays."""
+    kind, c = rule.condition.kind, rule.condition.body
+    with np.errstate(invalid="ignore"):
+        if kind == "regime":
+            holds = np.zeros(len(value), dtype=bool)
+        elif kind == "crossing":
+            holds = (prev >= c.value) & (value < c.value) if c.direction == "below" else \
+                (prev <= c.value) & (value > c.value)
+        elif kind == "spike":
+            holds = (value >= c.floor) & (value > c.multiple * median)
+            if c.above is not None:
+                holds = holds | (value >= c.above)
+        else:
+            holds = OPS[c.op](value, c.value)
+            if rule.clear is not None:
+                return holds, ~OPS[c.op](value, rule.clear)
+    return holds, ~holds
+
+
+def _input_key(rule: Rule) -> tuple:
     kind, c = rule.condition.kind, rule.condition.body
     if kind == "spread":
-        a, b = frames[c.a], frames[c.b]
-        if a.empty or b.empty:
-            return _frame(pd.Series(dtype=float), pd.Series(dtype=bool), pd.Series(dtype="datetime64[ns]"))
-        other = asof(b, a.index, tolerance_days=10)
-        factor = 100.0 if units.get(c.a) == "percent" else 1.0
-        value = ((a["value"] - other["value"]) * factor).round(6)
-        holds = OPS[c.op](value, c.value)
-        return _frame(value, holds, np.maximum(a["known"], other["known"]), _clear(rule, value, c.op, holds))
-    f = frames[c.metric]
-    if kind == "level":
-        holds = OPS[c.op](f["value"], c.value)
-        return _frame(f["value"], holds, f["known"], _clear(rule, f["value"], c.op, holds))
-    if kind == "crossing":
-        prev = f["value"].shift(1)
-        if c.direction == "below":
-            holds = (prev >= c.value) & (f["value"] < c.value)
-        else:
-            holds = (prev <= c.value) & (f["value"] > c.value)
-        return _frame(f["value"], holds, f["known"])
+        return ("spread", c.a, c.b)
     if kind == "change":
-        value = change_series(f, c.window, c.percent)
-        holds = OPS[c.op](value, c.value)
-        return _frame(value, holds, f["known"], _clear(rule, value, c.op, holds))
+        return ("change", c.metric, c.window, c.percent)
+    if kind == "regime":
+        return ("regime", c.metric, c.change, c.percent)
     if kind == "spike":
-        median = f["value"].shift(1).rolling(c.window, min_periods=max(2, c.window // 2)).median()
-        holds = (f["value"] >= c.floor) & (f["value"] > c.multiple * median)
+        return ("spike", c.metric, c.window)
+    return ("level", c.metric)
+
+
+def signal(rule: Rule, frames: Frames, units: dict[str, str], inputs: SignalInputs | None = None,
+           after: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Vectorised signal for every observation of the rule's metric(s) (only those dated after
+    `after` when given: the live engine's incremental step). Not for `stale` rules.
+
+    `units` maps metric -> unit; a spread of two percent metrics is in basis points. `inputs`
+    shares the underlying vectors between rules.
+    """
+    kind, c = rule.condition.kind, rule.condition.body
+    if kind == "stale":
+        raise ValueError(f"rule {rule.id}: stale conditions are evaluated with stale_verdict()")
+    base = (inputs or SignalInputs(frames, units)).base(rule)
+    if kind == "crossing":  # needs the observation before the first new one
+        prev = base["value"].shift(1)
+        if after is not None:
+            keep = base.index > after
+            base, prev = base[keep], prev[keep]
+        value = base["value"]
+        if c.direction == "below":
+            holds = (prev >= c.value) & (value < c.value)
+        else:
+            holds = (prev <= c.value) & (value > c.value)
+        return _frame(value, holds, base["known"])
+    if after is not None:
+        base = base[base.index > after]
+    value = base["value"]
+    if kind == "spike":
+        median = base["median"]
+        holds = (value >= c.floor) & (value > c.multiple * median)
         if c.above is not None:
-            holds = holds | (f["value"] >= c.above)
-        out = _frame(f["value"], holds.fillna(False), f["known"])
+            holds = holds | (value >= c.above)
+        out = _frame(value, holds.fillna(False), base["known"])
         out["median"] = median.reindex(out.index)
         return out
     if kind == "regime":
-        value = change_series(f, c.change, c.percent) if c.change else f["value"]
-        return _frame(value, pd.Series(False, index=f.index), f["known"])
-    raise ValueError(f"rule {rule.id}: {kind} conditions are evaluated with stale_verdict()")
+        return _frame(value, pd.Series(False, index=base.index), base["known"])
+    holds = OPS[c.op](value, c.value)
+    return _frame(value, holds, base["known"], _clear(rule, value, c.op, holds))
 
 
 def classify(value: float, bands: list[Band]) -> str:

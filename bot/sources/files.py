@@ -39,8 +39,8 @@ class FileSource:
             raise SourceError(f"{sdef.id}.csv not found in {', '.join(map(str, self.dirs))}")
         st = path.stat()
         sig = (st.st_mtime, st.st_size)
-        if self._seen.get(path) == sig and start is not None:
-            return []
+        if self._seen.get(path) == sig:
+            return []  # read before and unchanged: nothing new (and its bad rows were logged once)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

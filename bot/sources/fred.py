@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -18,6 +19,7 @@ from bot.sources import Rows, SourceError, scale
 from bot.sources.http import get
 from bot.units import UnitError, fred_units_to_catalog
 
+log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.stlouisfed.org/fred"
 DEFAULT_CSV_URL = "https://fred.stlouisfed.org"
 
@@ -116,7 +118,8 @@ class FredCsvSource:
 def parse_fred_csv(text: str, series_id: str) -> list[tuple[str, float]]:
     """Parse a FRED-style CSV: header `observation_date,ID` (or `DATE,ID`, or `date,value`).
 
-    Missing values ('.' or blank) are skipped; any other non-number raises SourceError.
+    Missing values ('.' or blank) are skipped; a row that is not a date and a number is skipped
+    with a log line (one bad row never costs the rest). Dates and values are checked again at ingest.
     """
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     try:
@@ -138,5 +141,5 @@ def parse_fred_csv(text: str, series_id: str) -> list[tuple[str, float]]:
             date.fromisoformat(d)
             rows.append((d, float(raw)))
         except ValueError:
-            raise SourceError(f"{series_id}: line {n}: cannot read {d!r},{raw!r}") from None
+            log.warning("%s: CSV line %d skipped: cannot read %r,%r", series_id, n, d[:40], raw[:40])
     return rows

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import logging
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -11,6 +14,7 @@ from bot.catalog import Catalog, SeriesDef
 from bot.sources import Rows, SourceError, scale
 from bot.sources.http import get_json
 
+log = logging.getLogger(__name__)
 DEFAULT_URL = "https://markets.newyorkfed.org/api"
 FIRST_FETCH_DAYS = 120  # history before this comes from FRED (the metric splices the two)
 
@@ -49,32 +53,79 @@ class NyFedSource:
         return get_json(self._client, self._root + path, params, f"NY Fed {sdef.id}")
 
 
-def operations_by_date(body: dict, op_type: str, series_id: str) -> list[tuple[str, float]]:
-    """Sum accepted dollars per operation date; small-value test operations are not usage.
+_TAGS = re.compile(r"<[^>]+>")
+_SVE = re.compile(r"small\s+value\s+exercise|\bSVE\b", re.I)
+# Regular ON RRP and SRF operations are open to tens of billions; a Small Value Exercise is
+# capped at a few hundred million (e.g. $200M on 2024-10-16). A note is the primary signal.
+SVE_MAX_LIMIT = 1e9
 
-    An empty list (weekends, holidays) is a normal answer, not an outage.
+
+def is_small_value_exercise(op: dict) -> bool:
+    """A test operation (not usage): its note says so (sometimes inside HTML), or its
+    operation limit is a test-sized one."""
+    note = _TAGS.sub(" ", html.unescape(str(op.get("note") or "")))
+    if _SVE.search(note):
+        return True
+    limit = _number(op.get("operationLimit"))
+    return limit is not None and 0 < limit <= SVE_MAX_LIMIT
+
+
+def is_overnight(op: dict) -> bool:
+    """Only overnight operations are ON RRP / SRF usage; term operations are not. An overnight
+    operation over a weekend or holiday still says "Overnight" with termCalenderDays >= 2."""
+    term = str(op.get("term") or "").strip().lower()
+    if term:
+        return term == "overnight"
+    days = _number(op.get("termCalenderDays"))
+    return days is None or days <= 4  # older records without `term`: a long weekend at most
+
+
+def _number(raw) -> float | None:
+    if raw is None or isinstance(raw, bool) or raw == "":
+        return None
+    try:
+        return float(str(raw).replace(",", ""))
+    except ValueError:
+        return None
+
+
+def operations_by_date(body: dict, op_type: str, series_id: str) -> list[tuple[str, float]]:
+    """Sum accepted dollars per operation date over overnight, non-test operations of `op_type`.
+
+    The API lists operations newest first and some days have two SRF operations (morning and
+    afternoon): they are summed. A malformed operation is skipped with a log line, never the
+    whole answer. An empty list (weekends, holidays) is a normal answer, not an outage.
     """
     try:
         ops = body["repo"]["operations"]
     except (KeyError, TypeError):
         raise SourceError(f"NY Fed {series_id}: body has no repo.operations") from None
+    if not isinstance(ops, list):
+        raise SourceError(f"NY Fed {series_id}: repo.operations is not a list")
     totals: dict[str, float] = defaultdict(float)
     for op in ops:
         if not isinstance(op, dict) or op.get("operationType") != op_type:
             continue
-        if str(op.get("isSmallValue", "")).upper() == "Y":
+        if str(op.get("auctionStatus") or "Results").lower() not in ("results", ""):
+            continue  # an announcement has no accepted amount yet
+        if not is_overnight(op) or is_small_value_exercise(op):
             continue
         day = str(op.get("operationDate", ""))
+        amount = _number(op.get("totalAmtAccepted"))
         try:
             date.fromisoformat(day)
-            totals[day] += float(op.get("totalAmtAccepted", 0) or 0)
-        except (TypeError, ValueError):
-            raise SourceError(f"NY Fed {series_id}: bad operation {op.get('operationId')!r}") from None
+        except ValueError:
+            amount = None
+        if amount is None:
+            log.warning("NY Fed %s: skipped operation %r (date %r, totalAmtAccepted %r)", series_id,
+                        op.get("operationId"), day, op.get("totalAmtAccepted"))
+            continue
+        totals[day] += amount
     return sorted(totals.items())
 
 
 def rates_by_date(body: dict, series_id: str) -> list[tuple[str, float]]:
-    """Reference rates as (effectiveDate, percentRate)."""
+    """Reference rates as (effectiveDate, percentRate); a malformed record is skipped and logged."""
     refs = body.get("refRates")
     if not isinstance(refs, list):
         raise SourceError(f"NY Fed {series_id}: body has no refRates list")
@@ -83,7 +134,10 @@ def rates_by_date(body: dict, series_id: str) -> list[tuple[str, float]]:
         try:
             day = str(r["effectiveDate"])
             date.fromisoformat(day)
-            rows.append((day, float(r["percentRate"])))
+            rate = _number(r["percentRate"])
+            if rate is None:
+                raise ValueError("no rate")
+            rows.append((day, rate))
         except (KeyError, TypeError, ValueError):
-            raise SourceError(f"NY Fed {series_id}: bad rate record {str(r)[:80]}") from None
+            log.warning("NY Fed %s: skipped rate record %s", series_id, str(r)[:80])
     return sorted(rows)

@@ -77,6 +77,15 @@ def m005_outbox_chat_index(db: Database) -> None:
 
 
 @migrations()
+def m006_rule_hash_and_meta(db: Database) -> None:
+    # A rule's definition hash beside its state: a changed rule is replayed (silently) from
+    # scratch, an unchanged one continues incrementally. `meta` holds small facts such as when
+    # rules were last evaluated.
+    db.execute("ALTER TABLE alert_state ADD COLUMN rule_hash TEXT")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations()
 def m600_release_seen(db: Database) -> None:
     # --- polling --- When each release's new data first appeared (one row per release and ET day),
     # and the longest it can have waited for us (time since the last poll that found nothing).

@@ -1,0 +1,22 @@
+"""Secrets never leave the process: every error text is redacted before it is logged, stored
+(fetch log, outbox) or shown (/status, `status`, /healthz). A source or proxy that echoes a
+request URL would otherwise carry the FRED API key into all of those."""
+
+from __future__ import annotations
+
+import re
+
+# Telegram bot tokens look like 123456:ABC-..., Slack tokens xox?-/xapp-, FRED's key travels as api_key=.
+TOKEN_PATTERNS = [re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}"), re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
+                  re.compile(r"xapp-[A-Za-z0-9-]+"), re.compile(r"(api_key=)[^&\s\"'<>]+"),
+                  re.compile(r"(postgres(?:ql)?://[^:/@\s]+:)[^@\s]+(@)")]
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """`text` with every configured secret and token-shaped string replaced by ***."""
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, "***")
+    for p in TOKEN_PATTERNS:
+        text = p.sub(lambda m: (m.group(1) if m.groups() else "") + "***" + (m.group(2) if (m.groups() and len(m.groups()) > 1) else ""), text)
+    return text
