@@ -160,10 +160,10 @@ async def test_run_polls_releases_per_source_and_healthz_shows_the_next_publicat
     import io
 
     from bot.config import Settings
-    from bot.runtime import App
+    from bot.runtime import build
 
     dead = "http://127.0.0.1:9"  # nothing listens: the first fetches fail fast
-    app = App(Settings(database_path=str(tmp_path / "db.db"), health_port=0, fred_csv_url=dead, nyfed_api_url=dead,
+    app = build(Settings(database_path=str(tmp_path / "db.db"), health_port=0, fred_csv_url=dead, nyfed_api_url=dead,
                        fiscaldata_api_url=dead, http_timeout=1, release_poll_seconds="nyfed=3"), out=io.StringIO())
     await app.start()
     try:
