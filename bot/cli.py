@@ -237,6 +237,50 @@ def cmd_demo(args, settings: Settings) -> int:
     return run_demo(fast=args.fast)
 
 
+# --- polling ---
+def cmd_schedule(args, settings: Settings) -> int:
+    """The release model's planned polls, assuming no data arrives; then the cost per source and day."""
+    from bot.budget import PER_DAY
+    from bot.release import ET, closed_reason, plan
+    from bot.schedule import parse_every
+    from datetime import timedelta
+
+    first = getattr(args, "from") or utcnow().astimezone(ET).date()
+    if args.days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+    every = parse_every(settings.release_poll_seconds or "")
+    observed = _observed_releases(settings) if Path(settings.database_path).is_file() else {}
+    polls = plan(first, args.days, observed=observed, every=every)
+    if args.json:
+        for p in polls:
+            print(json.dumps(p.as_json()))
+        return 0
+    for p in polls:
+        print(f"{p.at.isoformat(timespec='seconds')}  {p.source:<10} {','.join(p.series):<32} {p.why}")
+    cost = Counter((p.at.date(), p.source) for p in polls for _ in p.series)
+    for i in range(args.days):
+        day = first + timedelta(days=i)
+        why = closed_reason(day)
+        per = ", ".join(f"{src} {n}" + (f" (over the {PER_DAY} a day budget)" if n > PER_DAY else "")
+                        for (d, src), n in sorted(cost.items()) if d == day)
+        print(f"# {day} ({day:%a}): " + (f"no release windows ({why})" if why else f"requests if nothing arrives: {per}"))
+    return 0
+
+
+def _observed_releases(settings: Settings) -> dict:
+    """Observed arrival times per release from the store (the model learns from them)."""
+    from bot.release import RELEASES
+    from bot.schedule import _et_time
+
+    store = _store(settings)
+    try:
+        return {r.key: [_et_time(o["seen_at"]) for o in store.release_seen(r.key)] for r in RELEASES}
+    finally:
+        store.close()
+# --- end polling ---
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="liquidity-bot", description="Watches Fed liquidity data and alerts chats.")
     p.add_argument("--db", help="SQLite path (default: $DATABASE_PATH or ./liquidity.db)")
@@ -289,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--to", type=_date, metavar="DATE", help="last date (YYYY-MM-DD)")
     sp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json (one object per line)")
     sp.set_defaults(func=cmd_export)
+
+    # --- polling ---
+    sp = sub.add_parser("schedule", help="planned polls of the release model, one per line")
+    sp.add_argument("--from", type=_date, metavar="YYYY-MM-DD", help="first day (default: today, US/Eastern)")
+    sp.add_argument("--days", type=int, default=1, metavar="N", help="number of days (default 1)")
+    sp.add_argument("--json", action="store_true", help="one JSON object per poll per line")
+    sp.set_defaults(func=cmd_schedule)
 
     sp = sub.add_parser("outbox", help="delivery queue: pending / failed counts")
     sp.add_argument("--retry", action="store_true", help="re-queue failed deliveries")

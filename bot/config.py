@@ -54,6 +54,8 @@ class Settings:
     slack_port: int = 3000
     admin_ids: frozenset[str] = frozenset()
     retention_days: int = 90
+    # --- polling ---
+    release_poll_seconds: str = ""  # "5" or "nyfed=5,fred=10": poll interval inside release windows
 
     def __repr__(self) -> str:  # tokens never reach a log line through repr()
         parts = []
@@ -119,4 +121,19 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         slack_port=_num(env, "SLACK_PORT", int, d.slack_port),
         admin_ids=frozenset(x.strip() for x in s("ADMIN_IDS", "").split(",") if x.strip()),
         retention_days=_num(env, "RETENTION_DAYS", int, d.retention_days),
+        # --- polling ---
+        release_poll_seconds=_release_every(s("RELEASE_POLL_SECONDS", "")),
     )
+
+
+# --- polling ---
+def _release_every(text: str) -> str:
+    """RELEASE_POLL_SECONDS checked at start-up (a typo must not surface at 8 am)."""
+    from bot.schedule import parse_every
+
+    try:
+        parse_every(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc) if "RELEASE_POLL_SECONDS" in str(exc)
+                          else f"RELEASE_POLL_SECONDS={text!r}: use seconds, e.g. 5 or nyfed=5,fred=10") from None
+    return text

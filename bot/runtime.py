@@ -32,7 +32,8 @@ from bot.engine import Engine
 from bot.health import HealthServer, Metrics
 from bot.ingest import SourceReport, ingest_source_async
 from bot.rules.loader import LoadedRules, load_rules
-from bot.schedule import BACKGROUND, CALENDAR, Window, poll_trigger, window_done, window_trigger
+from bot.schedule import BACKGROUND, Window, poll_trigger, window_done
+from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- polling ---
 from bot.sources import Source
 from bot.store import Store
 from bot.wiring import build_sources
@@ -85,6 +86,7 @@ class App:
         self.healthsrv: HealthServer | None = None
         self._tasks: list[asyncio.Task] = []
         self._eval_lock = asyncio.Lock()
+        self.pollers: dict[str, ReleasePoller] = {}  # --- polling --- release windows per source
         served = {s.id for src in self.sources for s in src.series()}
         self._unserved = set(self.catalog.series) - served  # nothing will ever come for these
         self._settled: set[str] = set(self._unserved)
@@ -132,6 +134,12 @@ class App:
         self.scheduler.start()
         await self._start_health()
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
+        # --- polling --- precise polling around each release (bot/schedule.py ReleasePoller)
+        if not self.settings.poll_seconds:
+            for src in self.sources:
+                if src.name != "files":
+                    self.pollers[src.name] = release_poller(self, src)
+                    self._tasks.append(asyncio.create_task(self.pollers[src.name].run(), name=f"release-{src.name}"))
         self._summary()
         # First fetch right away, not at the first calendar slot.
         first = [asyncio.create_task(self.poll(src), name=f"first-fetch-{src.name}") for src in self.sources]
@@ -162,10 +170,8 @@ class App:
         (and for --data files), else each release window plus the slow background poll."""
         if self.settings.poll_seconds or src.name == "files":
             return [(f"fetch-{src.name}", poll_trigger(self.settings.poll_seconds or FILE_POLL_SECONDS), None)]
-        jobs: list[tuple[str, object, Window | None]] = [(f"fetch-{src.name}", BACKGROUND, None)]
-        for i, w in enumerate(CALENDAR.get(src.name, [])):
-            jobs.append((f"fetch-{src.name}-window-{i}", window_trigger(w), w))
-        return jobs
+        # --- polling --- release windows are polled by ReleasePoller tasks (see start), not cron jobs
+        return [(f"fetch-{src.name}", BACKGROUND, None)]
 
     def _next_fetch(self, src: Source) -> str:
         times = [j.next_run_time for j in self.scheduler.get_jobs()
@@ -218,7 +224,8 @@ class App:
         self.store.close()
 
     # ---- jobs ----------------------------------------------------------------------------
-    async def poll(self, src: Source, window: Window | None = None) -> SourceReport | None:
+    async def poll(self, src: Source, window: Window | None = None,
+                   series: tuple[str, ...] | None = None) -> SourceReport | None:
         """Fetch one source (respecting its outage backoff and, inside a release window, skipping
         once the window's series arrived); evaluate rules if data is new."""
         h = self.health[src.name]
@@ -226,7 +233,8 @@ class App:
             return None
         if window and window_done(window, h.new_data_at, datetime.now(timezone.utc)):
             return None
-        report = await ingest_source_async(self.store, src, self.clock, self.settings.secrets())
+        fetched = SeriesSubset(src, series) if series else src  # --- polling --- a release poll asks only for its series
+        report = await ingest_source_async(self.store, fetched, self.clock, self.settings.secrets())
         self.metrics.inc("fetches_total", source=src.name)
         first_attempt = not h.attempted
         h.attempted = True
@@ -236,6 +244,9 @@ class App:
         else:
             self._record_success(src, h, report)
         changed = {r.series: r.first_new for r in report.results if r.added and r.first_new}
+        added = {r.series for r in report.results if r.added}
+        if added and not series and src.name in self.pollers:  # --- polling --- news from a background poll
+            self.pollers[src.name].note(added, datetime.now(timezone.utc))
         if changed or first_attempt:  # the first answer (even a failure) may let waiting rules start
             if changed:
                 log.info("%s", report.summary())
@@ -300,7 +311,8 @@ class App:
             "status": "degraded" if failing else "ok",
             "uptime_seconds": round(time.monotonic() - self.started, 1),
             "sources": {n: {"last_success": h.last_success, "data_date": h.data_date, "failures": h.failures,
-                            "last_error": h.last_error} for n, h in self.health.items()},
+                            "last_error": h.last_error, **release_health(self.pollers.get(n))}
+                        for n, h in self.health.items()},
             "outbox": {"pending": counts["pending"], "failed": counts["failed"], "sent": counts["sent"]},
             "rules_loaded": len(self.engine.rules),
             "rules_evaluated_at": self.engine.last_evaluated.isoformat(timespec="seconds")
@@ -359,6 +371,17 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
               Deliverer(store, adapters, clock), out, clock)
     holder["app"] = app
     return app
+
+
+# --- polling ---
+def release_health(poller: ReleasePoller | None) -> dict:
+    """/healthz fields per source: expected next publication, last publication-to-fetch delay."""
+    if poller is None:
+        return {}
+    nxt = poller.next_publication(datetime.now(timezone.utc))
+    return {"next_publication": nxt.isoformat(timespec="seconds") if nxt else None,
+            "last_publication_delay_seconds": poller.last_delay}
+# --- end polling ---
 
 
 async def serve(settings: Settings, data_dirs: list[str] | None = None, skip_bad_rules: bool = False) -> int:

@@ -1,25 +1,196 @@
-"""One place for HTTP GETs to JSON/CSV sources: timeouts, status checks, clear errors."""
+"""One place for HTTP GETs to JSON/CSV sources: limits, politeness, conditional requests, clear errors.
+
+Limits (issue 10): HTTP_TIMEOUT bounds the whole request, not each network read (a server
+trickling one byte every 2 s cannot hold a fetch); bodies over MAX_BYTES after decompression
+are refused; redirects are followed only to the same scheme, host and port.
+
+Politeness (issue 16): every request first asks the client's `Budget` (bot/budget.py).
+
+Conditional requests: a `PoliteClient` remembers, per URL + query, the `ETag` / `Last-Modified`
+of the last 200 and sends `If-None-Match` / `If-Modified-Since`. On `304 Not Modified`, `get`
+returns the remembered body as a normal 200 response, so parsers need no change (the rows are
+the stored ones, so ingest adds nothing); `not_modified(resp)` tells a caller that it was a 304.
+"""
 
 from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import httpx
 
 from bot import __version__
+from bot.budget import LOOPBACK, Budget
 from bot.sources import SourceError
 
-USER_AGENT = f"liquidity-bot/{__version__}"
+USER_AGENT = f"liquidity-bot/{__version__} (+https://github.com/liquidity-bot; Fed liquidity alerts)"
+MAX_BYTES = 20 * 1024 * 1024  # after decompression
+MAX_REDIRECTS = 5
+CACHE_BODY_MAX = 2 * 1024 * 1024  # larger bodies are not kept for 304 replay (narrow queries are small)
+NOT_MODIFIED = "liquidity_bot_not_modified"
 
 
-def make_client(timeout: float) -> httpx.Client:
-    """A client with a timeout on every phase and our user agent; no retries (the scheduler retries)."""
-    return httpx.Client(timeout=httpx.Timeout(timeout), headers={"User-Agent": USER_AGENT},
-                        follow_redirects=True)
+@dataclass
+class _Cached:
+    etag: str | None
+    last_modified: str | None
+    body: bytes
+    headers: list[tuple[str, str]]
+
+
+@dataclass
+class HostStats:
+    """Per-host counters: requests, 304s, bytes on the wire (status line + headers + body as received)."""
+
+    requests: int = 0
+    not_modified: int = 0
+    bytes: int = 0
+    last_bytes: int = 0
+
+
+class PoliteClient(httpx.Client):
+    """httpx.Client plus the politeness budget, the validator cache and per-host counters."""
+
+    def __init__(self, timeout: float, budget: Budget | None = None, **kw) -> None:
+        kw.setdefault("headers", {"User-Agent": USER_AGENT})
+        super().__init__(timeout=httpx.Timeout(timeout), follow_redirects=False, **kw)
+        self.total_timeout = timeout
+        self.budget = budget or Budget(exempt=LOOPBACK)
+        self.validators: dict[str, _Cached] = {}
+        self.stats: dict[str, HostStats] = defaultdict(HostStats)
+
+
+def make_client(timeout: float, budget: Budget | None = None) -> PoliteClient:
+    """A client with our user agent, the politeness budget and no retries (the scheduler retries).
+
+    Without `budget`, the default 60/minute per host and 1,500/day per host apply to every
+    remote host (each source is one host); loopback is exempt (local mirrors and test fakes)."""
+    return PoliteClient(timeout, budget)
+
+
+def not_modified(resp: httpx.Response) -> bool:
+    """True when `resp` replays a cached body because the server answered 304 Not Modified."""
+    return bool(resp.extensions.get(NOT_MODIFIED))
+
+
+def _key(url: str, params: dict | None) -> str:
+    return url + "?" + urlencode(sorted((params or {}).items()))
+
+
+def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def _head_bytes(resp: httpx.Response) -> int:
+    return len(f"HTTP/1.1 {resp.status_code} {resp.reason_phrase}\r\n") + sum(
+        len(k) + len(v) + 4 for k, v in resp.headers.raw) + 2
+
+
+def _read(resp: httpx.Response, deadline: float, what: str) -> bytes:
+    """The decoded body, refused past MAX_BYTES or past the deadline (checked between reads)."""
+    declared = resp.headers.get("Content-Length")
+    if declared and declared.isdigit() and "Content-Encoding" not in resp.headers and int(declared) > MAX_BYTES:
+        raise SourceError(f"{what}: response of {int(declared) / 2**20:.0f} MB refused (limit {MAX_BYTES / 2**20:.0f} MB)")
+    chunks, size = [], 0
+    for chunk in resp.iter_bytes():
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise SourceError(f"{what}: response over {MAX_BYTES / 2**20:.0f} MB refused")
+        if time.monotonic() > deadline:
+            raise SourceError(f"{what}: timed out (whole request over the time limit)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _watchdog(resp: httpx.Response, deadline: float) -> threading.Timer | None:
+    """Shut the socket down at the deadline: wakes a read blocked on a trickling server, so the
+    whole request really ends at HTTP_TIMEOUT (a per-read timeout alone cannot do that)."""
+    stream = resp.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is None:
+        return None
+
+    def cut() -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _request(client: httpx.Client, url: str, params: dict | None, what: str) -> httpx.Response:
+    timeout = getattr(client, "total_timeout", None) or (client.timeout.read or 20.0)
+    deadline = time.monotonic() + timeout
+    budget: Budget | None = getattr(client, "budget", None)
+    cache: dict[str, _Cached] | None = getattr(client, "validators", None)
+    stats = getattr(client, "stats", None)
+    key = _key(url, params)
+    cached = cache.get(key) if cache is not None else None
+    headers = {}
+    if cached and cached.etag:
+        headers["If-None-Match"] = cached.etag
+    if cached and cached.last_modified:
+        headers["If-Modified-Since"] = cached.last_modified
+    target = httpx.URL(url, params=params)
+    for _ in range(MAX_REDIRECTS + 1):
+        if budget is not None:
+            budget.acquire(target.host)
+        remaining = max(0.1, deadline - time.monotonic())
+        # Each phase gets at most what is left of the whole request's time.
+        with client.stream("GET", target, headers=headers, timeout=httpx.Timeout(remaining)) as resp:
+            timer = _watchdog(resp, deadline)
+            try:
+                body = _read(resp, deadline, what)
+            except httpx.HTTPError:
+                if time.monotonic() >= deadline:
+                    raise SourceError(f"{what}: timed out (whole request over the time limit)") from None
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            if stats is not None:
+                s = stats[target.host]
+                s.requests += 1
+                s.last_bytes = _head_bytes(resp) + len(body)
+                s.bytes += s.last_bytes
+        if resp.status_code in (301, 302, 303, 307, 308):
+            nxt = resp.next_request.url if resp.next_request else None
+            if nxt is None or not _same_origin(target, nxt):
+                where = nxt.host if nxt is not None else "nowhere"
+                raise SourceError(f"{what}: redirect to another host ({where}) not followed")
+            target = nxt
+            continue
+        if resp.status_code == 304 and cached is not None:
+            if stats is not None:
+                stats[target.host].not_modified += 1
+            return httpx.Response(200, headers=cached.headers, content=cached.body, request=resp.request,
+                                  extensions={NOT_MODIFIED: True})
+        out = httpx.Response(resp.status_code, headers=[(k, v) for k, v in resp.headers.items()
+                                                         if k.lower() not in ("content-encoding", "content-length",
+                                                                              "transfer-encoding")],
+                             content=body, request=resp.request)
+        if resp.status_code == 200 and cache is not None and len(body) <= CACHE_BODY_MAX:
+            etag, lm = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+            if etag or lm:
+                cache[key] = _Cached(etag, lm, body, list(out.headers.items()))
+        return out
+    raise SourceError(f"{what}: more than {MAX_REDIRECTS} redirects")
 
 
 def get(client: httpx.Client, url: str, params: dict | None, what: str) -> httpx.Response:
-    """GET or raise SourceError naming `what` (never the full URL: it may carry a key)."""
+    """GET or raise SourceError naming `what` (never the full URL: it may carry a key).
+
+    A 304 comes back as the remembered 200 body (see `not_modified`)."""
     try:
-        resp = client.get(url, params=params)
+        resp = _request(client, url, params, what)
     except httpx.TimeoutException:
         raise SourceError(f"{what}: timed out") from None
     except httpx.HTTPError as exc:

@@ -83,3 +83,16 @@ def m006_rule_hash_and_meta(db: Database) -> None:
     # rules were last evaluated.
     db.execute("ALTER TABLE alert_state ADD COLUMN rule_hash TEXT")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations()
+def m600_release_seen(db: Database) -> None:
+    # --- polling --- When each release's new data first appeared (one row per release and ET day),
+    # and the longest it can have waited for us (time since the last poll that found nothing).
+    db.executescript(
+        """
+        CREATE TABLE release_seen (
+            release TEXT NOT NULL, day TEXT NOT NULL, seen_at TEXT NOT NULL, delay_seconds REAL,
+            PRIMARY KEY (release, day));
+        """
+    )

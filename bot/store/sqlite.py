@@ -339,3 +339,18 @@ class Store:
             " AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id"
             " AND c.active = 0)")
         return cur.rowcount
+
+    # --- polling --- release observations (bot/release.py learns from these) ------------
+    def record_release_seen(self, release: str, day: str, seen_at: str, delay_seconds: float | None) -> bool:
+        """Record when `release`'s new data first appeared on ET `day`; False if already recorded."""
+        cur = self.db.execute(
+            "INSERT INTO release_seen (release, day, seen_at, delay_seconds) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (release, day) DO NOTHING", [release, day, seen_at, delay_seconds])
+        return cur.rowcount > 0
+
+    def release_seen(self, release: str, limit: int = 40) -> list[dict]:
+        """The most recent observations of `release`, oldest first: {day, seen_at, delay_seconds}."""
+        rows = self.db.execute(
+            "SELECT day, seen_at, delay_seconds FROM release_seen WHERE release = ? ORDER BY day DESC LIMIT ?",
+            [release, limit]).fetchall()
+        return [{"day": d, "seen_at": s, "delay_seconds": x} for d, s, x in reversed(rows)]
