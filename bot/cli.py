@@ -17,6 +17,7 @@ from bot.catalog import default_catalog
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
 from bot.logsetup import setup_logging
+from bot.sources import SourceError
 
 log = logging.getLogger("bot")
 
@@ -353,18 +354,23 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     overrides = {}
     if args.db:
         overrides["database_path"] = args.db
     if getattr(args, "poll_seconds", None):
         overrides["poll_seconds"] = args.poll_seconds
     if overrides:
-        from dataclasses import replace
-
-        settings = replace(settings, **overrides)
+        try:
+            settings = settings.replace(**overrides)
+        except ConfigError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            return 1
     setup_logging(settings.log_level, settings.log_format, settings.secrets())
     try:
         return args.func(args, settings)
     except KeyboardInterrupt:
         return 130
+    except SourceError as exc:  # e.g. a --data folder that does not exist
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

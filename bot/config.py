@@ -1,21 +1,29 @@
-"""Settings from the environment (and a `.env` file). Every variable is in .env.example."""
+"""Settings from the environment (and a `.env` file). Every variable is in .env.example.
+
+Validated once at start (pydantic-settings): a bad value stops the bot with one line naming the
+variable (`POLL_SECONDS=-1: must be greater than 0`), never a traceback later. Secrets are
+`SecretStr`: they print as `**********` and are read with `Settings.secret(name)`.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Literal
 
 from dotenv import load_dotenv
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.sources.fiscaldata import DEFAULT_URL as FISCALDATA_DEFAULT
 from bot.sources.fred import DEFAULT_API_URL as FRED_API_DEFAULT
 from bot.sources.fred import DEFAULT_CSV_URL as FRED_CSV_DEFAULT
 from bot.sources.nyfed import DEFAULT_URL as NYFED_DEFAULT
 
-SECRET_FIELDS = {"fred_api_key", "telegram_bot_token", "telegram_webhook_secret", "slack_bot_token",
-                 "slack_app_token", "slack_signing_secret"}
+SECRET_FIELDS = ("fred_api_key", "telegram_bot_token", "telegram_webhook_secret", "slack_bot_token",
+                 "slack_app_token", "slack_signing_secret")
 REPO_RULES = Path(__file__).resolve().parent.parent / "rules"
+Port = int
 
 
 class ConfigError(ValueError):
@@ -26,114 +34,120 @@ def _default_rules_dir() -> str:
     return "rules" if Path("rules").is_dir() else str(REPO_RULES)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
+    """Every setting of the bot; field name = lower-case environment variable."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", validate_default=True)
+
     database_path: str = "liquidity.db"
-    rules_dir: str = field(default_factory=_default_rules_dir)
-    fred_api_key: str | None = None
+    rules_dir: str = Field(default_factory=_default_rules_dir)
+    fred_api_key: SecretStr | None = None
     fred_api_url: str = FRED_API_DEFAULT
     fred_csv_url: str = FRED_CSV_DEFAULT
     nyfed_api_url: str = NYFED_DEFAULT
     fiscaldata_api_url: str = FISCALDATA_DEFAULT
-    http_timeout: float = 20.0
-    poll_seconds: float | None = None
-    health_port: int = 8080
-    log_level: str = "INFO"
-    log_format: str = "text"
-    telegram_bot_token: str | None = None
+    http_timeout: float = Field(20.0, gt=0, le=600, allow_inf_nan=False)
+    poll_seconds: float | None = Field(None, gt=0, le=86400, allow_inf_nan=False)
+    health_port: Port = Field(8080, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
-    telegram_webhook_secret: str | None = None
-    telegram_webhook_port: int = 8443
-    telegram_max_per_second: float = 30.0
-    slack_bot_token: str | None = None
-    slack_app_token: str | None = None
-    slack_signing_secret: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_port: Port = Field(8443, ge=0, le=65535)
+    telegram_max_per_second: float = Field(30.0, gt=0, le=1000, allow_inf_nan=False)
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
     slack_feed_channel: str | None = None
     slack_api_url: str = "https://slack.com/api/"
-    slack_port: int = 3000
+    slack_port: Port = Field(3000, ge=0, le=65535)
     admin_ids: frozenset[str] = frozenset()
-    retention_days: int = 90
-    # --- polling ---
+    retention_days: int = Field(90, ge=1, le=36500)
     release_poll_seconds: str = ""  # "5" or "nyfed=5,fred=10": poll interval inside release windows
 
-    def __repr__(self) -> str:  # tokens never reach a log line through repr()
-        parts = []
-        for f in fields(self):
-            v = getattr(self, f.name)
-            parts.append(f"{f.name}={'***' if f.name in SECRET_FIELDS and v else v!r}")
-        return f"Settings({', '.join(parts)})"
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() reads the environment itself (so tests can pass a dict): init only.
+        return (init_settings,)
 
-    __str__ = __repr__
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _case(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) and v.lower() in ("debug", "info", "warning", "error", "critical") \
+            else (v.lower() if isinstance(v, str) else v)
+
+    @field_validator("telegram_api_url", mode="before")
+    @classmethod
+    def _no_trailing_slash(cls, v: Any) -> Any:
+        return v.rstrip("/") if isinstance(v, str) else v
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _ids(cls, v: Any) -> Any:
+        return frozenset(x.strip() for x in v.split(",") if x.strip()) if isinstance(v, str) else v
+
+    @field_validator("release_poll_seconds")
+    @classmethod
+    def _release_every(cls, v: str) -> str:
+        from bot.schedule import parse_every  # a typo must not surface at 8 am
+
+        try:
+            parse_every(v)
+        except ValueError as exc:
+            raise ValueError(str(exc).split(": ", 1)[-1] if "RELEASE_POLL_SECONDS" in str(exc)
+                             else "use seconds, e.g. 5 or nyfed=5,fred=10") from None
+        return v
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_webhook_url and not self.telegram_webhook_secret:
+            raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET: updates without it would be unverified")
+        return self
+
+    def secret(self, name: str) -> str | None:
+        """The plain value of a secret setting (None when unset)."""
+        v = getattr(self, name)
+        return v.get_secret_value() if v else None
 
     def secrets(self) -> list[str]:
-        """Secret values set, for log redaction."""
-        return [getattr(self, n) for n in SECRET_FIELDS if getattr(self, n)]
+        """Secret values set, for log and error-text redaction."""
+        return [s for s in (self.secret(n) for n in SECRET_FIELDS) if s]
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed, validated again (ConfigError names the variable)."""
+        try:
+            return Settings(**{**{k: getattr(self, k) for k in type(self).model_fields}, **changes})
+        except ValidationError as exc:
+            raise ConfigError(_first_error(exc, {k.upper(): str(v) for k, v in changes.items()})) from None
 
 
-def _num(env: dict, key: str, kind: type, default):
-    raw = env.get(key)
-    if raw in (None, ""):
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ConfigError(f"{key}={raw!r} is not a valid {kind.__name__}") from None
+def _first_error(exc: ValidationError, env: dict[str, str]) -> str:
+    err = exc.errors()[0]
+    name = str(err["loc"][0]).upper() if err["loc"] else ""
+    msg = err["msg"].removeprefix("Value error, ")
+    if not name:
+        return msg
+    return f"{name}={env.get(name, '')!r}: {msg}"
 
 
 def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
-    """Build Settings from `env` (default: os.environ after loading ./.env, which never overrides)."""
+    """Build Settings from `env` (default: os.environ after loading ./.env, which never overrides).
+
+    Raises ConfigError naming the first variable with an unusable value.
+    """
     if env is None:
         if dotenv:
             load_dotenv(Path.cwd() / ".env", override=False)
         env = dict(os.environ)
-    d = Settings()
-    s = lambda k, dflt=None: (env.get(k) or dflt)  # noqa: E731 - tiny local helper
-    log_format = s("LOG_FORMAT", d.log_format).lower()
-    if log_format not in ("text", "json"):
-        raise ConfigError(f"LOG_FORMAT={log_format!r}: use text or json")
-    if env.get("TELEGRAM_WEBHOOK_URL") and not env.get("TELEGRAM_WEBHOOK_SECRET"):
-        raise ConfigError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET: updates without it would be unverified")
-    return Settings(
-        database_path=s("DATABASE_PATH", d.database_path),
-        rules_dir=s("RULES_DIR", d.rules_dir),
-        fred_api_key=s("FRED_API_KEY"),
-        fred_api_url=s("FRED_API_URL", d.fred_api_url),
-        fred_csv_url=s("FRED_CSV_URL", d.fred_csv_url),
-        nyfed_api_url=s("NYFED_API_URL", d.nyfed_api_url),
-        fiscaldata_api_url=s("FISCALDATA_API_URL", d.fiscaldata_api_url),
-        http_timeout=_num(env, "HTTP_TIMEOUT", float, d.http_timeout),
-        poll_seconds=_num(env, "POLL_SECONDS", float, None),
-        health_port=_num(env, "HEALTH_PORT", int, d.health_port),
-        log_level=s("LOG_LEVEL", d.log_level).upper(),
-        log_format=log_format,
-        telegram_bot_token=s("TELEGRAM_BOT_TOKEN"),
-        telegram_api_url=s("TELEGRAM_API_URL", d.telegram_api_url).rstrip("/"),
-        telegram_webhook_url=s("TELEGRAM_WEBHOOK_URL"),
-        telegram_webhook_secret=s("TELEGRAM_WEBHOOK_SECRET"),
-        telegram_webhook_port=_num(env, "TELEGRAM_WEBHOOK_PORT", int, d.telegram_webhook_port),
-        telegram_max_per_second=_num(env, "TELEGRAM_MAX_PER_SECOND", float, d.telegram_max_per_second),
-        slack_bot_token=s("SLACK_BOT_TOKEN"),
-        slack_app_token=s("SLACK_APP_TOKEN"),
-        slack_signing_secret=s("SLACK_SIGNING_SECRET"),
-        slack_feed_channel=s("SLACK_FEED_CHANNEL"),
-        slack_api_url=s("SLACK_API_URL", d.slack_api_url),
-        slack_port=_num(env, "SLACK_PORT", int, d.slack_port),
-        admin_ids=frozenset(x.strip() for x in s("ADMIN_IDS", "").split(",") if x.strip()),
-        retention_days=_num(env, "RETENTION_DAYS", int, d.retention_days),
-        # --- polling ---
-        release_poll_seconds=_release_every(s("RELEASE_POLL_SECONDS", "")),
-    )
-
-
-# --- polling ---
-def _release_every(text: str) -> str:
-    """RELEASE_POLL_SECONDS checked at start-up (a typo must not surface at 8 am)."""
-    from bot.schedule import parse_every
-
+    values = {name: env[name.upper()] for name in Settings.model_fields
+              if env.get(name.upper()) not in (None, "")}
     try:
-        parse_every(text)
-    except ValueError as exc:
-        raise ConfigError(str(exc) if "RELEASE_POLL_SECONDS" in str(exc)
-                          else f"RELEASE_POLL_SECONDS={text!r}: use seconds, e.g. 5 or nyfed=5,fred=10") from None
-    return text
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, env)) from None

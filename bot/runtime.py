@@ -34,7 +34,7 @@ from bot.ingest import SourceReport, ingest_source_async
 from bot.rules.loader import LoadedRules, load_rules
 from bot.schedule import BACKGROUND, Window, poll_trigger, window_done
 from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- polling ---
-from bot.sources import Source
+from bot.sources import Source, SourceError
 from bot.store import Store
 from bot.wiring import build_sources
 
@@ -357,8 +357,11 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
         raise StartupError(f"{len(loaded.problems)} problem(s) in rules at {settings.rules_dir} "
                            "(see above); fix them or start with --skip-bad-rules")
     holder: dict[str, App] = {}
+    try:
+        sources = build_sources(settings, catalog, data_dirs)
+    except SourceError as exc:
+        raise StartupError(str(exc)) from None
     store = Store(settings.database_path)
-    sources = build_sources(settings, catalog, data_dirs)
     engine = Engine(Store(settings.database_path), catalog, loaded.rules)
     commands = CommandService(store, catalog, lambda: engine.rules, clock)
     adapters = _adapters(settings, commands, lambda: holder["app"].reload_rules(), out)

@@ -27,7 +27,7 @@ def test_every_cli_command_is_documented():
 def test_every_variable_is_in_env_example_readme_and_settings(monkeypatch):
     example = dotenv_values(ROOT / ".env.example")
     names = set(example)
-    assert names == {f.name.upper() for f in Settings.__dataclass_fields__.values()}
+    assert names == {name.upper() for name in Settings.model_fields}
     for name in names:
         assert name in README, name
     # The example as shipped (inline comments, empty values) gives the defaults.

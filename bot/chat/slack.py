@@ -63,9 +63,9 @@ class SlackAdapter:
         self.commands = commands
         self.settings = settings
         self.limiter = RateLimiter(self.limits)
-        self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+        self.client = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
                                      retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
-        self.app = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret or "",
+        self.app = AsyncApp(client=self.client, signing_secret=settings.secret("slack_signing_secret") or "",
                             request_verification_enabled=bool(settings.slack_signing_secret),
                             process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
         self.app.command("/liquidity")(self.on_command)
@@ -82,7 +82,7 @@ class SlackAdapter:
         if self.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
+            self._socket = AsyncSocketModeHandler(self.app, self.settings.secret("slack_app_token"))
             await self._socket.connect_async()
         elif self.mode == "http":
             web_app = web.Application()

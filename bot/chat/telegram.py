@@ -92,7 +92,7 @@ class TelegramAdapter:
         self._register()
 
     def _build(self, api: str) -> Application:
-        return (Application.builder().token(self.settings.telegram_bot_token)
+        return (Application.builder().token(self.settings.secret("telegram_bot_token") or "")
                 .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
                 .connect_timeout(10).read_timeout(20).write_timeout(20).get_updates_read_timeout(15)
                 # At most 64 sends in flight (see _concurrency), plus command replies and polling.
@@ -112,7 +112,7 @@ class TelegramAdapter:
         if s.telegram_webhook_url:
             await self.app.updater.start_webhook(
                 listen="0.0.0.0", port=s.telegram_webhook_port, url_path="telegram",
-                webhook_url=s.telegram_webhook_url, secret_token=s.telegram_webhook_secret,
+                webhook_url=s.telegram_webhook_url, secret_token=s.secret("telegram_webhook_secret"),
                 allowed_updates=Update.ALL_TYPES)
         else:
             await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES,
