@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     http_timeout: float = Field(20.0, gt=0, le=600, allow_inf_nan=False)
     poll_seconds: float | None = Field(None, gt=0, le=86400, allow_inf_nan=False)
     health_port: Port = Field(8080, ge=0, le=65535)
+    health_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     telegram_bot_token: SecretStr | None = None

@@ -1,71 +1,107 @@
-"""Health endpoint: /healthz (JSON) and /metrics (Prometheus text), on a tiny asyncio server."""
+"""Health endpoint: /healthz (JSON) and /metrics (Prometheus text via prometheus_client), served
+by aiohttp on HEALTH_HOST (default 127.0.0.1): oversized request lines and headers get a 4xx
+from aiohttp's parser, and a client that trickles its headers is cut off after a few seconds."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections import Counter
 from collections.abc import Callable
 
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
 log = logging.getLogger(__name__)
+disable_created_metrics()  # no *_created series beside each counter
+
+
+class QuietBadRequests(logging.Filter):
+    """aiohttp answers a malformed or oversized request with a 4xx and then logs a traceback
+    for it; that is noise an unauthenticated stranger could make at will, so drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, HttpProcessingError)
+
+
+logging.getLogger("aiohttp.server").addFilter(QuietBadRequests())
+
+_COUNTERS = {
+    "fetches": ("Fetch attempts per source.", ("source",)),
+    "fetch_errors": ("Fetch attempts per source that failed entirely.", ("source",)),
+    "alerts": ("Alert events recorded (firing, resolved, regime changes).", ()),
+}
+_GAUGES = {
+    "outbox_pending": "Deliveries waiting to be sent.",
+    "outbox_failed": "Deliveries given up (see `liquidity-bot outbox`).",
+    "deliveries_sent": "Deliveries accepted by a platform since start.",
+    "deliveries_failed": "Deliveries failed since start.",
+    "rules_loaded": "Rules in the current rule set.",
+    "uptime_seconds": "Seconds since the bot started.",
+}
 
 
 class Metrics:
-    """Counters for /metrics: fetches, fetch errors, alerts, deliveries."""
+    """Counters and gauges for /metrics, with HELP and TYPE lines (prometheus_client)."""
 
     def __init__(self) -> None:
-        self.counters: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+        self.registry = CollectorRegistry()
+        self._counters = {name: Counter(f"liquidity_bot_{name}", doc, labels, registry=self.registry)
+                          for name, (doc, labels) in _COUNTERS.items()}
+        self._gauges = {name: Gauge(f"liquidity_bot_{name}", doc, registry=self.registry)
+                        for name, doc in _GAUGES.items()}
 
     def inc(self, name: str, n: int = 1, **labels: str) -> None:
-        self.counters[(name, tuple(sorted(labels.items())))] += n
+        """Count `n` of a counter (`fetches_total` and `fetches` name the same counter)."""
+        c = self._counters[name.removesuffix("_total")]
+        (c.labels(**labels) if labels else c).inc(n)
 
     def render(self, gauges: dict[str, float]) -> str:
-        lines = []
-        for (name, labels), v in sorted(self.counters.items()):
-            lab = ",".join(f'{k}="{val}"' for k, val in labels)
-            lines.append(f"liquidity_bot_{name}{{{lab}}} {v}" if lab else f"liquidity_bot_{name} {v}")
-        lines += [f"liquidity_bot_{k} {v}" for k, v in sorted(gauges.items())]
-        return "\n".join(lines) + "\n"
+        for name, value in gauges.items():
+            g = self._gauges.get(name.removesuffix("_total"))
+            if g is not None:
+                g.set(value)
+        return generate_latest(self.registry).decode()
 
 
 class HealthServer:
     """Serves GET /healthz and GET /metrics; anything else is 404."""
 
-    def __init__(self, port: int, health: Callable[[], dict], metrics: Callable[[], str], host: str = "0.0.0.0"):
+    HEADER_TIMEOUT = 5.0
+
+    def __init__(self, port: int, health: Callable[[], dict], metrics: Callable[[], str], host: str = "127.0.0.1"):
         self.port, self.host = port, host
         self._health, self._metrics = health, metrics
-        self._server: asyncio.base_events.Server | None = None
+        self._runner: web.AppRunner | None = None
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        app = web.Application(client_max_size=1024)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._prometheus)
+        # Slow or oversized requests: aiohttp's parser limits the request line and headers
+        # (8 KB); keep-alive and header waits are bounded.
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.HEADER_TIMEOUT,
+                                     handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
         return self.port
 
     async def stop(self) -> None:
-        if self._server:
-            self._server.close()
-            await self._server.wait_closed()
+        if self._runner:
+            await self._runner.cleanup()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _healthz(self, request: web.Request) -> web.Response:
         try:
-            request = await asyncio.wait_for(reader.readline(), 5)
-            while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
-                pass
-            parts = request.decode("latin-1").split()
-            path = parts[1].split("?")[0] if len(parts) > 1 else "/"
-            if path == "/healthz":
-                body, ctype, status = json.dumps(self._health()).encode(), "application/json", "200 OK"
-            elif path == "/metrics":
-                body, ctype, status = self._metrics().encode(), "text/plain; version=0.0.4", "200 OK"
-            else:
-                body, ctype, status = b"not found\n", "text/plain", "404 Not Found"
-            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                         f"Connection: close\r\n\r\n".encode() + body)
-            await writer.drain()
-        except (asyncio.TimeoutError, ConnectionError):
-            pass
-        except Exception:
-            log.exception("health endpoint error")
-        finally:
-            writer.close()
+            body = self._health()
+        except Exception as exc:  # the endpoint must answer even when the store does not
+            log.warning("health endpoint: %s", exc)
+            body = {"status": "degraded", "error": str(exc)[:200]}
+        return web.Response(text=json.dumps(body), content_type="application/json")
+
+    async def _prometheus(self, request: web.Request) -> web.Response:
+        text = self._metrics()
+        return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -151,7 +151,7 @@ class App:
         s = self.settings
         if not s.health_port:
             return
-        self.healthsrv = HealthServer(s.health_port, self.healthz, self.prometheus)
+        self.healthsrv = HealthServer(s.health_port, self.healthz, self.prometheus, s.health_host)
         try:
             await self.healthsrv.start()
         except OSError as exc:
@@ -193,7 +193,8 @@ class App:
             where = f" from {', '.join(map(str, src.dirs))}" if src.name == "files" else ""
             self.say(f"liquidity-bot: source {src.name}{where}: {how}; fetching now, next scheduled {nxt}")
         port = self.healthsrv.port if self.healthsrv else None
-        self.say(f"liquidity-bot: health on http://127.0.0.1:{port}/healthz" if port else "liquidity-bot: health endpoint off")
+        self.say(f"liquidity-bot: health on http://{self.settings.health_host}:{port}/healthz" if port
+                 else "liquidity-bot: health endpoint off")
         self.say("liquidity-bot: ready")
 
     async def run_until_stopped(self) -> None:
