@@ -164,9 +164,12 @@ async def test_alerts_reach_feed_and_subscribed_channels_once_with_errors_handle
     clock = {"t": datetime(2026, 6, 11)}
     d = Deliverer(store, [adapter], lambda: clock["t"])
     await d.drain_once()
-    clock["t"] = datetime(2026, 6, 11, 0, 0, 10)
-    await d.drain_once()
+    for i in range(1, 6):  # the outbox (not the SDK) retries each 429 after its Retry-After
+        clock["t"] = datetime(2026, 6, 11, 0, 0, 10 * i)
+        await d.drain_once()
     assert len(fake.to("CFEED")) == 1 and len(fake.to("CSUB")) == 1 and fake.to("CGONE") == []
+    attempts = store.db.execute("SELECT attempts FROM outbox WHERE chat_id = 'CSUB'").fetchone()[0]
+    assert attempts == 4  # three 429s and the delivery: each try once, never retried twice over
     post_ = fake.to("CFEED")[0]
     assert post_.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "⚠️ FIRING: reserves_below_3t",
                                                           "emoji": True}}
@@ -177,3 +180,20 @@ async def test_alerts_reach_feed_and_subscribed_channels_once_with_errors_handle
     assert store.subscribers("reserves") == [("slack", "CFEED"), ("slack", "CSUB")]  # CGONE paused
     assert caplog.text.count("cannot post to CGONE (not_in_channel)") == 1
     assert BOT_TOKEN not in caplog.text
+
+
+async def test_unsigned_garbage_gets_401_quietly(history_store, catalog, fake, caplog):
+    import httpx
+
+    caplog.set_level(logging.DEBUG)
+    adapter = make(history_store, catalog, fake, slack_signing_secret=SECRET, slack_port=free_port())
+    await adapter.start()
+    try:
+        url = f"http://127.0.0.1:{adapter.port}/slack/events"
+        async with httpx.AsyncClient() as client:
+            for body in (b"\xff\xfe garbage", b"{\"type\": \"url_verification\"", b"payload=%7B%7D"):
+                r = await client.post(url, content=body, headers={"Content-Type": "application/json"})
+                assert r.status_code == 401
+    finally:
+        await adapter.stop()
+    assert "Traceback" not in caplog.text

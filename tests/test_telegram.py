@@ -167,7 +167,11 @@ async def test_webhook_mode_checks_the_secret_token(fake, store, catalog):
             assert bad.status_code == 403 and none.status_code == 403
             await asyncio.sleep(0.3)
             assert fake.to(42) == []  # nothing was processed
-            good = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token"})
+            secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token"}
+            junk = await client.post(url, content=b"{not json", headers=secret)
+            huge = await client.post(url, content=b"{" + b" " * 2_000_000 + b"}", headers=secret)
+            assert junk.status_code == 400 and huge.status_code == 413
+            good = await client.post(url, json=update, headers=secret)
             assert good.status_code == 200
         await asyncio.to_thread(fake.wait_for, lambda s: len(s) == 1)
         assert "/subscribe" in fake.to(42)[0].text

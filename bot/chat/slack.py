@@ -16,7 +16,7 @@ from aiohttp import ClientError, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import CommandError, CommandService, Reply
@@ -63,8 +63,12 @@ class SlackAdapter:
         self.commands = commands
         self.settings = settings
         self.limiter = RateLimiter(self.limits)
+        # No SDK retries: the outbox owns retries (a 429 or a dropped connection is retried
+        # once, by the delivery loop, instead of twice over).
         self.client = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
-                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+                                     retry_handlers=[])
+        secret = settings.secret("slack_signing_secret")
+        self._verifier = SignatureVerifier(secret) if secret else None
         self.app = AsyncApp(client=self.client, signing_secret=settings.secret("slack_signing_secret") or "",
                             request_verification_enabled=bool(settings.slack_signing_secret),
                             process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
@@ -102,9 +106,27 @@ class SlackAdapter:
             await self._runner.cleanup()
 
     async def _http(self, request: web.Request) -> web.Response:
-        """Slack's HTTP requests: bolt verifies the signature and timestamp, then dispatches."""
-        bolt_resp = await self.app.async_dispatch(await to_bolt_request(request))
+        """Slack's HTTP requests: the signature and timestamp are checked before anything parses
+        the body (unsigned garbage: 401, quietly), then bolt dispatches."""
+        body = await request.read()
+        if not self._signed(body, request.headers):
+            return web.Response(status=401, text="invalid signature")
+        try:
+            bolt_resp = await self.app.async_dispatch(await to_bolt_request(request))
+        except Exception as exc:  # a signed but malformed body: one line, not a traceback
+            log.warning("slack: could not handle a signed request: %s", type(exc).__name__)
+            return web.Response(status=400, text="bad request")
         return await to_aiohttp_response(bolt_resp)
+
+    def _signed(self, body: bytes, headers) -> bool:
+        """Slack's v0 signature over the timestamp and body, within five minutes."""
+        if self._verifier is None:
+            return False
+        try:
+            return self._verifier.is_valid(body, headers.get("X-Slack-Request-Timestamp", ""),
+                                           headers.get("X-Slack-Signature", ""))
+        except (ValueError, TypeError):
+            return False
 
     # ---- commands ------------------------------------------------------------------------
     async def run_command(self, text: str, channel: str, title: str | None) -> tuple[Reply, bool]:

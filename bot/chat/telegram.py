@@ -88,6 +88,7 @@ class TelegramAdapter:
         # Updates run concurrently; one chat's commands run one after another, so its replies
         # keep their order (asyncio locks are FIFO, taken in the order updates arrive).
         self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._webhook = None
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
@@ -110,10 +111,13 @@ class TelegramAdapter:
             log.warning("telegram: could not set the command menu: %s", exc)
         s = self.settings
         if s.telegram_webhook_url:
-            await self.app.updater.start_webhook(
-                listen="0.0.0.0", port=s.telegram_webhook_port, url_path="telegram",
-                webhook_url=s.telegram_webhook_url, secret_token=s.secret("telegram_webhook_secret"),
-                allowed_updates=Update.ALL_TYPES)
+            from bot.chat.telegram_webhook import WebhookServer
+
+            secret = s.secret("telegram_webhook_secret") or ""
+            self._webhook = WebhookServer(self.app, secret, s.telegram_webhook_port)
+            await self._webhook.start()
+            await self.app.bot.set_webhook(s.telegram_webhook_url, secret_token=secret,
+                                           allowed_updates=Update.ALL_TYPES)
         else:
             await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES,
                                                  error_callback=self._polling_error)
@@ -124,6 +128,8 @@ class TelegramAdapter:
         log.warning("telegram: polling error: %s", exc)
 
     async def stop(self) -> None:
+        if self._webhook:
+            await self._webhook.stop()
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
