@@ -13,7 +13,7 @@ from bot.sources.fred import DEFAULT_API_URL as FRED_API_DEFAULT
 from bot.sources.fred import DEFAULT_CSV_URL as FRED_CSV_DEFAULT
 from bot.sources.nyfed import DEFAULT_URL as NYFED_DEFAULT
 
-SECRET_FIELDS = {"fred_api_key", "telegram_bot_token", "telegram_webhook_secret", "slack_bot_token",
+SECRET_FIELDS = {"database_url", "fred_api_key", "telegram_bot_token", "telegram_webhook_secret", "slack_bot_token",
                  "slack_app_token", "slack_signing_secret"}
 REPO_RULES = Path(__file__).resolve().parent.parent / "rules"
 
@@ -53,6 +53,8 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_port: int = 3000
     admin_ids: frozenset[str] = frozenset()
+    # --- pg ---
+    database_url: str | None = None  # postgresql://user:password@host:port/db; wins over database_path
 
     def __repr__(self) -> str:  # tokens never reach a log line through repr()
         parts = []
@@ -65,7 +67,14 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Secret values set, for log redaction."""
-        return [getattr(self, n) for n in SECRET_FIELDS if getattr(self, n)]
+        out = [getattr(self, n) for n in SECRET_FIELDS if getattr(self, n) and n != "database_url"]
+        # --- pg --- only the URL's password is secret (the host stays readable in logs)
+        if self.database_url:
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.database_url).password
+            out += [password] if password else []
+        return out
 
 
 def _num(env: dict, key: str, kind: type, default):
@@ -117,4 +126,6 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         slack_api_url=s("SLACK_API_URL", d.slack_api_url),
         slack_port=_num(env, "SLACK_PORT", int, d.slack_port),
         admin_ids=frozenset(x.strip() for x in s("ADMIN_IDS", "").split(",") if x.strip()),
+        # --- pg ---
+        database_url=s("DATABASE_URL"),
     )

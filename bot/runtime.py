@@ -29,7 +29,8 @@ from bot.ingest import SourceReport, ingest_source_async
 from bot.rules.loader import LoadedRules, load_rules
 from bot.schedule import BACKGROUND, CALENDAR, Window, poll_trigger, window_done, window_trigger
 from bot.sources import Source
-from bot.store import Store
+from bot.store import AlreadyRunning, open_store  # --- pg ---
+from bot.leader import PgLeader, Solo  # --- pg ---
 from bot.wiring import build_sources
 
 log = logging.getLogger("bot.runtime")
@@ -95,7 +96,12 @@ class App:
     async def start(self) -> None:
         s = self.settings
         loaded = self.load_rules(initial=True)
-        self.store = Store(s.database_path)
+        # --- pg --- (store from DATABASE_URL or DATABASE_PATH; one SQLite instance; leader election)
+        self.store = open_store(s)
+        if not self.store.shared:
+            self.store.claim_instance()  # AlreadyRunning: serve() exits 1
+        self.leader = PgLeader(s.database_url) if self.store.shared else Solo()
+        # --- end pg ---
         self.sources: list[Source] = build_sources(s, self.catalog, self.data_dirs)
         self.commands = CommandService(self.store, self.catalog, lambda: self.engine.rules, utcnow)
         self.adapters = self._adapters()
@@ -104,6 +110,8 @@ class App:
             feeds.append(("slack", s.slack_feed_channel))
         self.engine = Engine(self.store, self.catalog, loaded.rules, feeds, {a.platform for a in self.adapters})
         for a in self.adapters:
+            if a.platform == "telegram" and self.store.shared and not s.telegram_webhook_url:
+                a.poll_updates = False  # --- pg --- long polling on the leader only (_leadership)
             start = getattr(a, "start", None)
             if start:
                 try:
@@ -129,12 +137,28 @@ class App:
                 log.error("health endpoint: cannot listen on port %s (%s); continuing without it", s.health_port, exc)
                 self.healthsrv = None
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
+        if self.store.shared:  # --- pg ---
+            self._tasks.append(asyncio.create_task(self.leader.run(self.stop_event, self._leadership), name="leader"))
         self._summary(loaded)
         # First fetch right away, not at the first calendar slot.
         first = [asyncio.create_task(self.poll(src), name=f"first-fetch-{src.name}") for src in self.sources]
         self._tasks += first
         if any(a.platform == "console" for a in self.adapters):
             self._tasks.append(asyncio.create_task(self._console_snapshot(first), name="first-snapshot"))
+
+    # --- pg ---
+    async def _leadership(self, leader: bool) -> None:
+        """Replicas: a new leader fetches at once and takes Telegram long polling; a follower lets go."""
+        for a in self.adapters:
+            if a.platform == "telegram" and hasattr(a, "set_polling") and not self.settings.telegram_webhook_url:
+                try:
+                    await a.set_polling(leader)
+                except Exception:
+                    log.exception("telegram: switching long polling %s", "on" if leader else "off")
+        if leader:
+            self._tasks += [asyncio.create_task(self.poll(src), name=f"leader-fetch-{src.name}")
+                            for src in self.sources]
+    # --- end pg ---
 
     async def _console_snapshot(self, first_fetches: list[asyncio.Task]) -> None:
         """Console mode: once the first fetches are done, show what the bot now knows."""
@@ -174,7 +198,7 @@ class App:
 
     def _summary(self, loaded: LoadedRules) -> None:
         s = self.settings
-        self.say(f"liquidity-bot: database {s.database_path} ({self.store.observation_count()} observations stored)")
+        self.say(f"liquidity-bot: database {self.store.describe()} ({self.store.observation_count()} observations stored)")
         self.say(f"liquidity-bot: {len(loaded.rules)} rules from {s.rules_dir}"
                  + (f" ({len(loaded.problems)} problem(s) skipped)" if loaded.problems else ""))
         names = ", ".join(f"{a.platform} ({a.mode} mode)" if hasattr(a, "mode") else a.platform for a in self.adapters)
@@ -219,6 +243,8 @@ class App:
         """Fetch one source (respecting its outage backoff and, inside a release window, skipping
         once the window's series arrived); evaluate rules if data is new."""
         h = self.health[src.name]
+        if not self.leader.is_leader:  # --- pg --- followers neither fetch nor evaluate
+            return None
         if time.monotonic() < h.next_try or self.stop_event.is_set():
             return None
         if window and window_done(window, h.new_data_at, datetime.now(timezone.utc)):
@@ -259,6 +285,8 @@ class App:
         h.series_errors = now_failing
 
     async def evaluate(self) -> None:
+        if not self.leader.is_leader:  # --- pg ---
+            return
         async with self._eval_lock:
             ids = self.engine.evaluate(utcnow())
         if ids:
@@ -278,6 +306,10 @@ class App:
             "rules_loaded": len(self.engine.rules),
             "firing": self.store.firing_rules(),
             "adapters": [a.platform for a in self.adapters],
+            # --- pg ---
+            "store": self.store.kind,
+            "role": "leader" if self.leader.is_leader else "follower",
+            "outbox_claimed": self.store.claimed_count(utcnow().isoformat(timespec="seconds")),
         }
 
     def prometheus(self) -> str:
@@ -302,6 +334,10 @@ async def serve(app: App) -> int:
         pass
     try:
         await app.start()
+    except AlreadyRunning as exc:  # --- pg --- a second `run` on the same SQLite file
+        log.error("%s", exc)
+        await app.shutdown()
+        return 1
     except StartupError as exc:
         log.error("%s", exc)
         await app.shutdown()

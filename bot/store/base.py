@@ -357,6 +357,10 @@ class SQLStore:
             " ORDER BY o.id LIMIT ?", [platform, now, now, now, now, limit])
         return [OutboxRow(*r) for r in rows]
 
+    def release_claims(self, ids: Sequence[int]) -> None:
+        """Give claimed rows back unsent (a chat's later rows behind one waiting for a retry)."""
+        self._many("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ?", [(i,) for i in ids])
+
     def claimed_count(self, now: str) -> int:
         """Pending rows under a live lease (being sent by some replica)."""
         return self._one("SELECT count(*) FROM outbox WHERE status = 'pending' AND claimed_until > ?", [now])[0]
