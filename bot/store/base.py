@@ -413,7 +413,9 @@ class SQLStore:
         """Apply every migration not yet recorded, each in its own transaction; return their names."""
         from bot.store.migrations import MIGRATIONS
 
-        self._run("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        with self.transaction():  # under the lock: two replicas' CREATE IF NOT EXISTS can still collide
+            self._migration_lock()
+            self._run("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
         applied = []
         for m in MIGRATIONS:
             with self.transaction():
