@@ -157,17 +157,18 @@ class Deliverer:
         until = (now + timedelta(seconds=self.LEASE_SECONDS)).isoformat(timespec="seconds")
         return self.store.claim_outbox(platform, now.isoformat(timespec="seconds"), self.owner, until, batch)
 
+    #: Replicas together send at this share of a platform's limit (a margin for network jitter).
+    SHARED_PACE = 0.92
+
     async def _shared_slot(self, adapter: Adapter) -> None:
-        """Replicas: wait for a slot in the platform's per-second budget shared in the database."""
+        """Replicas: wait for this message's slot in the platform's pace shared in the database."""
         if not getattr(self.store, "shared", False):
             return
-        per_second = max(1, int(adapter.limits.per_second) - 1)
-        while True:
-            wall = time.time()
-            second = datetime.fromtimestamp(int(wall), timezone.utc).isoformat()
-            if self.store.take_send_slot(adapter.platform, second, per_second):
-                return
-            await asyncio.sleep(int(wall) + 1 - wall + 0.005)
+        interval = 1.0 / (adapter.limits.per_second * self.SHARED_PACE)
+        at = self.store.reserve_send_slot(adapter.platform, time.time(), interval)
+        delay = at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
     # --- end pg ---
 
     async def _chat_worker(self, adapter: Adapter, sem: asyncio.Semaphore, chat_rows: list[OutboxRow]) -> None:

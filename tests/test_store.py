@@ -121,9 +121,11 @@ def test_migrations_are_recorded_once_and_reopening_applies_nothing(any_store):
     assert any_store._apply_migrations() == []
 
 
-def test_send_budget_is_shared_per_second(any_store):
-    assert [any_store.take_send_slot("telegram", "s1", 3) for _ in range(4)] == [True, True, True, False]
-    assert any_store.take_send_slot("telegram", "s2", 3) and any_store.take_send_slot("slack", "s1", 3)
+def test_send_slots_are_evenly_spaced_whoever_asks(any_store):
+    slots = [any_store.reserve_send_slot("telegram", 1000.0, 0.1) for _ in range(3)]
+    assert slots == pytest.approx([1000.0, 1000.1, 1000.2])
+    assert any_store.reserve_send_slot("slack", 1000.0, 1.0) == 1000.0  # per platform
+    assert any_store.reserve_send_slot("telegram", 2000.0, 0.1) == 2000.0  # idle: no debt carried
 
 
 def test_claimed_rows_are_skipped_until_their_lease_passes(any_store):

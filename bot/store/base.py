@@ -396,17 +396,19 @@ class SQLStore:
             " AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id"
             " AND c.active = 0)")
 
-    # ---- shared send budget (replicas) ------------------------------------------------------
-    def take_send_slot(self, platform: str, second: str, per_second: int) -> bool:
-        """Count one message against `platform`'s budget for wall-clock `second`; False when spent."""
-        row = self._one(
-            "INSERT INTO send_budget (platform, second, used) VALUES (?, ?, 1)"
-            " ON CONFLICT (platform, second) DO UPDATE SET used = send_budget.used + 1"
-            " WHERE send_budget.used < ? RETURNING used", [platform, second, per_second])
-        return row is not None
-
-    def prune_send_budget(self, before: str) -> None:
-        self._run("DELETE FROM send_budget WHERE second < ?", [before])
+    # ---- shared send pace (replicas) -------------------------------------------------------
+    def reserve_send_slot(self, platform: str, now: float, interval: float) -> float:
+        """Reserve the platform's next send slot, `interval` seconds after the previous one
+        (or `now`); return when to send (epoch seconds). One atomic UPDATE, so replicas
+        reserving together get distinct, evenly spaced slots (GCRA / virtual scheduling)."""
+        sql = ("UPDATE send_pace SET next_at = (CASE WHEN next_at > ? THEN next_at ELSE ? END) + ?"
+               " WHERE platform = ? RETURNING next_at")
+        row = self._one(sql, [now, now, interval, platform])
+        if row is None:
+            self._run("INSERT INTO send_pace (platform, next_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                      [platform, now])
+            row = self._one(sql, [now, now, interval, platform])
+        return row[0] - interval
 
     # ---- migrations -------------------------------------------------------------------------
     def _apply_migrations(self) -> list[str]:

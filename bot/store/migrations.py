@@ -90,10 +90,9 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
         ALTER TABLE outbox ADD COLUMN claimed_until TEXT
     """),
-    # Platform rate limits shared by every replica: messages sent per platform per wall-clock second.
-    Migration("m502_send_budget", """
-        CREATE TABLE send_budget (
-            platform TEXT NOT NULL, second TEXT NOT NULL, used INTEGER NOT NULL,
-            PRIMARY KEY (platform, second))
+    # Platform rate limits shared by every replica: the next free send slot per platform (epoch
+    # seconds), advanced atomically by each sender, so all replicas together keep one even pace.
+    Migration("m502_send_pace", """
+        CREATE TABLE send_pace (platform TEXT PRIMARY KEY, next_at REAL NOT NULL)
     """),
 ]
