@@ -45,12 +45,13 @@ def pg_store(pg_url):
     s.close()
 
 
-def alert(store, chats: list[str], state: str = "firing", platform: str = "telegram") -> list[int]:
+def alert(store, chats: list[str], state: str = "firing", platform: str = "telegram",
+          payload: str | None = json.dumps({"k": 1})) -> list[int]:
     for c in chats:
         store.ensure_chat(platform, c, "private", None, T0)
     return store.record("reserves_below_3t", Alert(state=AlertState.FIRING, count=1, value=2.9e12), [(
         {"topic": "reserves", "severity": "warning", "state": state, "data_date": "2026-06-10", "value": 2.9e12,
-         "text": f"{state}: reserves $2.90T", "payload": json.dumps({"k": 1})},
+         "text": f"{state}: reserves $2.90T", "payload": payload},
         [(platform, c, "sub") for c in chats])], T0)
 
 
@@ -342,3 +343,40 @@ def test_replica_processes_fail_over_within_15_s_after_sigkill(pg_url, tmp_path)
     finally:
         for b in bots.values():
             b.kill()
+
+
+async def test_two_replicas_deliver_every_message_once_within_the_shared_rate(pg_url, catalog):
+    """Two Deliverers (as two replicas) drain one PostgreSQL outbox through the fake Bot API,
+    which answers any rate violation with 429: each chat gets its alert exactly once, in 0 429s."""
+    from bot.chat.telegram import TelegramAdapter
+    from bot.commands import CommandService
+    from bot.config import Settings
+    from bot.delivery import Deliverer
+    from bot.store.postgres import PostgresStore
+    from tests.fakes.http import FakeServer
+    from tests.fakes.telegram import FakeTelegram
+
+    token = "666666666:AAReplicaDeliveryTestToken_abcdefghijk"
+    chats = [str(1000 + i) for i in range(150)]  # > one claim batch (60), so both replicas get some
+    stores = [PostgresStore(pg_url) for _ in range(2)]
+    alert(stores[0], chats, payload=None)
+    with FakeServer() as server:
+        fake = FakeTelegram(server, token, per_second=30)
+        adapters = [TelegramAdapter(CommandService(s, catalog, lambda: [], datetime.now),
+                                    Settings(telegram_bot_token=token, telegram_api_url=server.url)) for s in stores]
+        for a in adapters:
+            await a.app.initialize()
+        stop = asyncio.Event()
+        ds = [Deliverer(s, [a], datetime.now) for s, a in zip(stores, adapters)]
+        ds[1].owner = "replica-2"  # same process here: tell the claims apart
+        tasks = [asyncio.create_task(d.run(stop, idle=0.2)) for d in ds]
+        await asyncio.to_thread(fake.wait_for, lambda s: len({x.chat_id for x in s}) == len(chats), 30)
+        stop.set()
+        await asyncio.gather(*tasks)
+        for a in adapters:
+            await a.app.shutdown()
+    assert sorted(s.chat_id for s in fake.sent) == chats  # every chat once: none lost, none twice
+    assert fake.violations == [] and all(d.sent for d in ds)  # both replicas delivered
+    assert stores[0].outbox_counts() == {"pending": 0, "sent": 150, "failed": 0}
+    for s in stores:
+        s.close()
