@@ -380,3 +380,18 @@ async def test_two_replicas_deliver_every_message_once_within_the_shared_rate(pg
     assert stores[0].outbox_counts() == {"pending": 0, "sent": 150, "failed": 0}
     for s in stores:
         s.close()
+
+
+def test_an_old_style_decorated_migration_runs_on_both(any_store):
+    from bot.store import migrations as mig
+
+    @mig.migrations()
+    def m999_test_language(db) -> None:
+        db.execute("ALTER TABLE chats ADD COLUMN language TEXT")
+
+    try:
+        assert any_store._apply_migrations() == ["m999_test_language"]
+        any_store.ensure_chat("telegram", "1", "private", None, T0)
+        assert any_store._rows("SELECT language FROM chats") == [(None,)]
+    finally:
+        mig.MIGRATIONS.pop()

@@ -424,6 +424,8 @@ class SQLStore:
                 self._migration_lock()
                 if self._one("SELECT name FROM schema_migrations WHERE name = ?", [m.name]):
                     continue
+                if m.fn is not None:
+                    m.fn(self._migration_db())
                 for stmt in m.statements(self.dialect):
                     self._run(stmt)
                 self._run("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
@@ -431,5 +433,27 @@ class SQLStore:
                 applied.append(m.name)
         return applied
 
+    def _migration_db(self) -> Any:
+        """What an old-style (decorated function) migration is given: execute / executescript."""
+        return _MigrationDB(self)
+
     def _migration_lock(self) -> None:
         """Serialise concurrent migrators (inside the migration's transaction)."""
+
+
+class _MigrationDB:
+    """execute()/executescript() for decorated migrations, with the store's dialect rewriting."""
+
+    def __init__(self, store: SQLStore):
+        self.store = store
+
+    def execute(self, sql: str, params: Sequence = ()) -> None:
+        from bot.store.migrations import adapt
+
+        self.store._run(adapt(sql, self.store.dialect), params)
+
+    def executescript(self, sql: str) -> None:
+        from bot.store.migrations import adapt, split
+
+        for stmt in split(adapt(sql, self.store.dialect)):
+            self.store._run(stmt)

@@ -79,6 +79,12 @@ class SQLiteStore(SQLStore):
         finally:
             self._depth = 0
 
+    def _migration_db(self) -> Any:
+        # Old-style migrations were written against sqlite-utils: give them the real thing.
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
     def _adopt_sqlite_utils_records(self) -> None:
         # Files created before bot/store/migrations.py became a SQL list were migrated by
         # sqlite-utils, which recorded names in _sqlite_migrations: keep them applied.
