@@ -395,3 +395,19 @@ def test_an_old_style_decorated_migration_runs_on_both(any_store):
         assert any_store._rows("SELECT language FROM chats") == [(None,)]
     finally:
         mig.MIGRATIONS.pop()
+
+
+def test_methods_ported_from_main_answer_alike(any_store):
+    """series_since, rule hashes, meta, save_states and prune (main's additions, in the shared base)."""
+    any_store.add_observations("RRP", [("2026-06-01", 1.0e9), ("2026-06-02", 2.0e9)], source="f", vintage="v1")
+    assert any_store.series_since("RRP", "2026-06-02") == [("2026-06-02", 2.0e9)]
+    any_store.save_states([("r1", Alert(), "h1"), ("r2", Alert(), None)], T0)
+    any_store.save_states([("r1", Alert(), "h2")], T0)
+    assert any_store.rule_hashes() == {"r1": "h2", "r2": None}
+    any_store.set_meta("evaluated_at", T0)
+    any_store.set_meta("evaluated_at", "later")
+    assert any_store.get_meta("evaluated_at") == "later" and any_store.get_meta("nope") is None
+    alert(any_store, ["1"])
+    any_store.mark_sent(any_store.due_outbox("telegram", T0)[0].id, T0)
+    any_store.log_fetch(FetchRecord("fred", T0, T0, 1, None, None))
+    assert any_store.prune("2027-01-01") == {"outbox": 1, "alert_events": 1, "fetch_log": 1}

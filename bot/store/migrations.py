@@ -97,6 +97,14 @@ MIGRATIONS: list[Migration] = [
     Migration("m004_event_payload", "ALTER TABLE alert_events ADD COLUMN payload TEXT"),
     # due_outbox asks, for every due row, whether an earlier row of the same chat is waiting.
     Migration("m005_outbox_chat_index", "CREATE INDEX outbox_chat ON outbox (platform, chat_id, status, id)"),
+    # Ported from main (526f024) as plain SQL, same name, so files main migrated adopt it.
+    # A rule's definition hash beside its state: a changed rule is replayed (silently) from
+    # scratch, an unchanged one continues incrementally. `meta` holds small facts such as when
+    # rules were last evaluated.
+    Migration("m006_rule_hash_and_meta", """
+        ALTER TABLE alert_state ADD COLUMN rule_hash TEXT;
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+    """),
     # --- pg ---
     # Replicas claim outbox rows for a lease: a claimed row whose replica died is claimable again
     # once `claimed_until` has passed.
