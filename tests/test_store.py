@@ -411,3 +411,39 @@ def test_methods_ported_from_main_answer_alike(any_store):
     any_store.mark_sent(any_store.due_outbox("telegram", T0)[0].id, T0)
     any_store.log_fetch(FetchRecord("fred", T0, T0, 1, None, None))
     assert any_store.prune("2027-01-01") == {"outbox": 1, "alert_events": 1, "fetch_log": 1}
+
+
+async def test_only_the_leader_long_polls_telegram(store, catalog):
+    """A follower's Telegram adapter starts without getUpdates; leadership switches polling on and off."""
+    from bot.chat.telegram import TelegramAdapter
+    from bot.commands import CommandService
+    from bot.config import Settings
+    from tests.fakes.http import FakeServer
+    from tests.fakes.telegram import FakeTelegram
+
+    token = "777777777:AALeaderPollingTestToken_abcdefghijk"
+    with FakeServer() as server:
+        fake = FakeTelegram(server, token)
+        polls: list[float] = []
+        real = fake.m_getUpdates
+        fake.m_getUpdates = lambda p, f: polls.append(time.monotonic()) or real(p, f)
+        tg = TelegramAdapter(CommandService(store, catalog, lambda: [], datetime.now),
+                             Settings(telegram_bot_token=token, telegram_api_url=server.url))
+        tg.poll_updates = False  # what App.start sets on a replica before it knows it leads
+        await tg.start()
+        try:
+            assert not tg.app.updater.running and polls == []
+            await tg.set_polling(True)  # became leader
+            fake.user_sends(5, "/help")
+            await asyncio.to_thread(fake.wait_for, lambda s: bool(fake.to(5)), 10)
+            assert tg.app.updater.running and polls
+            await tg.set_polling(False)  # lost leadership
+            assert not tg.app.updater.running
+            n = len(polls)
+            fake.user_sends(5, "/list")
+            deadline = time.monotonic() + 1.5  # a follower must not consume updates meant for the leader
+            while time.monotonic() < deadline:
+                assert len(polls) == n
+                await asyncio.sleep(0.1)
+        finally:
+            await tg.stop()
