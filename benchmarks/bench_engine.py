@@ -92,11 +92,11 @@ def main() -> None:
         print(f"an evaluation with nothing new: {(time.perf_counter() - t3) * 1000:.0f} ms")
 
         # 100,000 subscribers, one alert.
-        with store.db.atomic():
-            store.db.conn.executemany(
+        with store.transaction():
+            store._many(
                 "INSERT INTO chats (platform, chat_id, kind, created_at) VALUES ('telegram', ?, 'private', 't')",
                 [(str(100_000 + i),) for i in range(100_000)])
-            store.db.conn.executemany(
+            store._many(
                 "INSERT INTO subscriptions (platform, chat_id, topic, created_at) VALUES ('telegram', ?, 'rrp', 't')",
                 [(str(100_000 + i),) for i in range(100_000)])
         alert_rule = Rule.model_validate({"id": "rrp_below_1_5b", "topic": "rrp", "message": "ON RRP {value}",
@@ -108,7 +108,7 @@ def main() -> None:
         t4 = time.perf_counter()
         ids = fan.evaluate(datetime(2026, 8, 4, 21), {"RRPONTSYD": min(added)})
         dt = time.perf_counter() - t4
-        rows = store.db.execute("SELECT count(*) FROM outbox WHERE event_id = ?", [ids[0]]).fetchone()[0] if ids else 0
+        rows = store._one("SELECT count(*) FROM outbox WHERE event_id = ?", [ids[0]])[0] if ids else 0
         print(f"100,000 subscribers: {rows} outbox rows for one alert written in {dt:.2f} s (goal <= 1 s)")
         print(f"peak RSS of this process: {rss_mb():.0f} MB")
         store.close()

@@ -40,7 +40,7 @@ def one(chats: int, rate: float) -> None:
         (tmp / "data").mkdir()
         shutil.copy(WRESBAL, tmp / "data" / "WRESBAL.csv")
         store = Store(tmp / "fan.db")
-        with store.db.atomic():
+        with store.transaction():
             for i in range(chats):
                 store.ensure_chat("telegram", str(10_000 + i), "private", None, "t")
                 store.subscribe("telegram", str(10_000 + i), "reserves", "t")

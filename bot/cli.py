@@ -30,9 +30,10 @@ def _date(text: str) -> date:
 
 
 def _store(settings: Settings):
-    from bot.store import Store
+    """The configured store: PostgreSQL when DATABASE_URL is set, else the SQLite file (--- pg ---)."""
+    from bot.store import open_store
 
-    return Store(settings.database_path)
+    return open_store(settings)
 
 
 def cmd_fetch(args, settings: Settings) -> int:
@@ -52,7 +53,7 @@ def cmd_fetch(args, settings: Settings) -> int:
         print("  " + report.summary(), flush=True)
         for r in report.errors:
             print(f"    {r.series}: {r.error}", flush=True)
-    print(f"done: +{total} rows into {settings.database_path} ({store.observation_count()} stored)")
+    print(f"done: +{total} rows into {store.describe()} ({store.observation_count()} stored)")
     store.close()
     if failed_series:
         print(f"failed: {len(failed_series)} series ({', '.join(failed_series)})", file=sys.stderr)
@@ -79,7 +80,7 @@ def cmd_status(args, settings: Settings) -> int:
         print(json.dumps(to_json(rows), indent=2))
         return 0
     if not rows:
-        print(f"No data in {settings.database_path} yet: run `liquidity-bot fetch` (or `run`) first.")
+        print(f"No data in {store.describe()} yet: run `liquidity-bot fetch` (or `run`) first.")
         return 1
     print(render_table(rows, {m: c.cadence_days * 2 + 3 for m, c in catalog.metrics.items()}))
     fetches = store.last_fetches()

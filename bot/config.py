@@ -21,7 +21,7 @@ from bot.sources.fred import DEFAULT_CSV_URL as FRED_CSV_DEFAULT
 from bot.sources.nyfed import DEFAULT_URL as NYFED_DEFAULT
 
 SECRET_FIELDS = ("fred_api_key", "telegram_bot_token", "telegram_webhook_secret", "slack_bot_token",
-                 "slack_app_token", "slack_signing_secret")
+                 "slack_app_token", "slack_signing_secret")  # database_url: only its password (see secrets())
 REPO_RULES = Path(__file__).resolve().parent.parent / "rules"
 Port = int
 
@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     admin_ids: frozenset[str] = frozenset()
     retention_days: int = Field(90, ge=1, le=36500)
     release_poll_seconds: str = ""  # "5" or "nyfed=5,fred=10": poll interval inside release windows
+    database_url: SecretStr | None = None  # postgresql://user:password@host:port/db; wins over database_path
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -117,8 +118,15 @@ class Settings(BaseSettings):
         return v.get_secret_value() if v else None
 
     def secrets(self) -> list[str]:
-        """Secret values set, for log and error-text redaction."""
-        return [s for s in (self.secret(n) for n in SECRET_FIELDS) if s]
+        """Secret values set, for log and error-text redaction (of DATABASE_URL only the
+        password: the host stays readable in logs)."""
+        out = [s for s in (self.secret(n) for n in SECRET_FIELDS) if s]
+        if self.database_url:
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.secret("database_url") or "").password
+            out += [password] if password else []
+        return out
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed, validated again (ConfigError names the variable)."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Literal, Protocol
 
 from bot.format import AlertMessage
@@ -129,6 +131,7 @@ class Deliverer:
         self.limiters = {a.platform: getattr(a, "limiter", None) or RateLimiter(a.limits) for a in adapters}
         self.now = now
         self.wake = asyncio.Event()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"  # --- pg --- who holds a claim
         self.sent = 0
         self.failed = 0
 
@@ -136,7 +139,7 @@ class Deliverer:
         """Send every due row once; return how many were handled."""
         handled = 0
         for platform, adapter in self.adapters.items():
-            rows = self.store.due_outbox(platform, self.now().isoformat(timespec="seconds"))
+            rows = self._due(platform, adapter)
             if not rows:
                 continue
             by_chat: OrderedDict[str, list[OutboxRow]] = OrderedDict()
@@ -147,17 +150,49 @@ class Deliverer:
             handled += len(rows)
         return handled
 
+    # --- pg ---
+    LEASE_SECONDS = 30.0
+
+    def _due(self, platform: str, adapter: Adapter) -> list[OutboxRow]:
+        """Single instance: every due row. Replicas (shared store): claim a batch of about two
+        seconds' worth under a lease, so the others take the rest and a dead replica's rows
+        come back after the lease."""
+        now = self.now()
+        if not getattr(self.store, "shared", False):
+            return self.store.due_outbox(platform, now.isoformat(timespec="seconds"))
+        batch = max(10, int(adapter.limits.per_second * 2))
+        until = (now + timedelta(seconds=self.LEASE_SECONDS)).isoformat(timespec="seconds")
+        return self.store.claim_outbox(platform, now.isoformat(timespec="seconds"), self.owner, until, batch)
+
+    #: Replicas together send at this share of a platform's limit (a margin for network jitter).
+    SHARED_PACE = 0.92
+
+    async def _shared_slot(self, adapter: Adapter) -> None:
+        """Replicas: wait for this message's slot in the platform's pace shared in the database."""
+        if not getattr(self.store, "shared", False):
+            return
+        interval = 1.0 / (adapter.limits.per_second * self.SHARED_PACE)
+        at = self.store.reserve_send_slot(adapter.platform, time.time(), interval)
+        delay = at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    # --- end pg ---
+
     async def _chat_worker(self, adapter: Adapter, sem: asyncio.Semaphore, chat_rows: list[OutboxRow]) -> None:
         """One chat's due rows, in order; stops at the first that must wait for a retry."""
         async with sem:
-            for row in chat_rows:
+            for i, row in enumerate(chat_rows):
                 if not await self._deliver(adapter, row):
-                    break  # keep this chat's order: later rows wait for the retry
+                    # keep this chat's order: later rows wait for the retry (and lose their claim)
+                    if getattr(self.store, "shared", False) and chat_rows[i + 1:]:
+                        self.store.release_claims([r.id for r in chat_rows[i + 1:]])
+                    break
 
     async def _deliver(self, adapter: Adapter, row: OutboxRow) -> bool:
         """Send one row and record the outcome; True if the chat may continue with its next row."""
         limiter = self.limiters[adapter.platform]
         await limiter.acquire(row.chat_id)
+        await self._shared_slot(adapter)  # --- pg ---
         message = AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state)
         try:
             res = await adapter.send(row.chat_id, message)
@@ -194,9 +229,12 @@ class Deliverer:
         """Drain until `stop` is set; wakes early when the engine records new events."""
         while not stop.is_set():
             try:
-                await self.drain_once()
+                handled = await self.drain_once()
             except Exception:
                 log.exception("delivery loop error; retrying")
+                handled = 0
+            if handled and getattr(self.store, "shared", False):
+                continue  # --- pg --- replicas claim in batches: take the next one at once
             self.wake.clear()
             waiter = asyncio.ensure_future(self.wake.wait())
             stopper = asyncio.ensure_future(stop.wait())

@@ -35,7 +35,8 @@ from bot.rules.loader import LoadedRules, load_rules
 from bot.schedule import BACKGROUND, Window, poll_trigger, window_done
 from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- polling ---
 from bot.sources import Source, SourceError
-from bot.store import Store
+from bot.leader import PgLeader, Solo
+from bot.store import AlreadyRunning, SQLStore, open_store
 from bot.wiring import build_sources
 
 log = logging.getLogger("bot.runtime")
@@ -67,7 +68,7 @@ class App:
     settings: Settings
     catalog: Catalog
     loaded: LoadedRules
-    store: Store                 # the loop's connection (commands, delivery, health)
+    store: SQLStore              # the loop's connection (commands, delivery, health)
     engine: Engine               # runs only on `engine_thread`, with its own connection
     sources: list[Source]
     commands: CommandService
@@ -91,6 +92,8 @@ class App:
         self._unserved = set(self.catalog.series) - served  # nothing will ever come for these
         self._settled: set[str] = set(self._unserved)
         self.engine.settled = lambda: set(self._settled)
+        # Replicas on PostgreSQL: one leader (advisory lock) fetches and evaluates; all deliver.
+        self.leader = PgLeader(self.settings.secret("database_url") or "") if self.store.shared else Solo()
 
     # ---- engine thread -------------------------------------------------------------------
     async def in_engine(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -116,7 +119,11 @@ class App:
         print(line, file=self.out, flush=True)
 
     async def start(self) -> None:
+        if not self.store.shared:
+            self.store.claim_instance()  # a second `run` on one SQLite file: AlreadyRunning, exit 1
         for a in self.adapters:
+            if a.platform == "telegram" and self.store.shared and not self.settings.telegram_webhook_url:
+                a.poll_updates = False  # Telegram allows one long poller: the leader's (_leadership)
             start = getattr(a, "start", None)
             if start:
                 try:
@@ -134,6 +141,8 @@ class App:
         self.scheduler.start()
         await self._start_health()
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
+        if self.store.shared:
+            self._tasks.append(asyncio.create_task(self.leader.run(self.stop_event, self._leadership), name="leader"))
         # --- polling --- precise polling around each release (bot/schedule.py ReleasePoller)
         if not self.settings.poll_seconds:
             for src in self.sources:
@@ -146,6 +155,18 @@ class App:
         self._tasks += first
         if any(a.platform == "console" for a in self.adapters):
             self._tasks.append(asyncio.create_task(self._console_snapshot(first), name="first-snapshot"))
+
+    async def _leadership(self, leader: bool) -> None:
+        """Replicas: a new leader fetches at once and takes Telegram long polling; a follower lets go."""
+        for a in self.adapters:
+            if a.platform == "telegram" and hasattr(a, "set_polling") and not self.settings.telegram_webhook_url:
+                try:
+                    await a.set_polling(leader)
+                except Exception:
+                    log.exception("telegram: switching long polling %s", "on" if leader else "off")
+        if leader:
+            self._tasks += [asyncio.create_task(self.poll(src), name=f"leader-fetch-{src.name}")
+                            for src in self.sources]
 
     async def _start_health(self) -> None:
         s = self.settings
@@ -180,7 +201,7 @@ class App:
 
     def _summary(self) -> None:
         s, loaded = self.settings, self.loaded
-        self.say(f"liquidity-bot: database {s.database_path} ({self.store.observation_count()} observations stored)")
+        self.say(f"liquidity-bot: database {self.store.describe()} ({self.store.observation_count()} observations stored)")
         self.say(f"liquidity-bot: {len(loaded.rules)} rules from {s.rules_dir}"
                  + (f" ({len(loaded.problems)} problem(s) skipped)" if loaded.problems else ""))
         names = ", ".join(f"{a.platform} ({a.mode} mode)" if hasattr(a, "mode") else a.platform for a in self.adapters)
@@ -230,6 +251,8 @@ class App:
         """Fetch one source (respecting its outage backoff and, inside a release window, skipping
         once the window's series arrived); evaluate rules if data is new."""
         h = self.health[src.name]
+        if not self.leader.is_leader:  # replicas: followers neither fetch nor evaluate
+            return None
         if time.monotonic() < h.next_try or self.stop_event.is_set():
             return None
         if window and window_done(window, h.new_data_at, datetime.now(timezone.utc)):
@@ -288,6 +311,8 @@ class App:
     async def evaluate(self, changed: dict[str, str] | None = None) -> None:
         """Evaluate on the engine thread: `changed` maps series -> first new date ({} or None:
         only staleness and rules still waiting for their first evaluation)."""
+        if not self.leader.is_leader:
+            return
         async with self._eval_lock:
             try:
                 ids = await self.in_engine(self.engine.evaluate, self.clock(), changed or {})
@@ -300,6 +325,8 @@ class App:
 
     async def prune(self) -> None:
         """Daily: delete sent outbox rows, alert events and fetch log rows past RETENTION_DAYS."""
+        if not self.leader.is_leader:
+            return
         cutoff = (self.clock() - timedelta(days=self.settings.retention_days)).isoformat(timespec="seconds")
         counts = await self.in_engine(self.engine.store.prune, cutoff)
         log.info("pruned rows older than %s: %s", cutoff[:10], counts)
@@ -320,6 +347,9 @@ class App:
             if self.engine.last_evaluated else None,
             "firing": self.store.firing_rules(),
             "adapters": [a.platform for a in self.adapters],
+            "store": self.store.kind,
+            "role": "leader" if self.leader.is_leader else "follower",
+            "outbox_claimed": self.store.claimed_count(self.clock().isoformat(timespec="seconds")),
         }
 
     def prometheus(self) -> str:
@@ -362,8 +392,8 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
         sources = build_sources(settings, catalog, data_dirs)
     except SourceError as exc:
         raise StartupError(str(exc)) from None
-    store = Store(settings.database_path)
-    engine = Engine(Store(settings.database_path), catalog, loaded.rules)
+    store = open_store(settings)
+    engine = Engine(open_store(settings), catalog, loaded.rules)
     commands = CommandService(store, catalog, lambda: engine.rules, clock)
     adapters = _adapters(settings, commands, lambda: holder["app"].reload_rules(), out)
     engine.feeds = [("console", CONSOLE_CHAT)] if any(a.platform == "console" for a in adapters) else []
@@ -410,6 +440,10 @@ async def serve(settings: Settings, data_dirs: list[str] | None = None, skip_bad
         pass
     try:
         await app.start()
+    except AlreadyRunning as exc:  # a second `run` on the same SQLite file
+        log.error("%s", exc)
+        await app.shutdown()
+        return 1
     except StartupError as exc:
         log.error("%s", exc)
         await app.shutdown()

@@ -80,3 +80,25 @@ def history_store(tmp_path_factory, shared_data):
     assert not report.errors, report.summary()
     yield s
     s.close()
+
+
+# --- pg ---
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the session (tests/pgserver.py); skip when the binaries are absent,
+    fail when REQUIRE_SHARED_DATA=1 (CI, where .ci/install-postgres installs them)."""
+    from tests.pgserver import PgServer, pg_bin
+
+    if pg_bin() is None:
+        if os.environ.get("REQUIRE_SHARED_DATA") == "1":
+            pytest.fail("REQUIRE_SHARED_DATA=1 but PostgreSQL (initdb, pg_ctl) is not installed")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found")
+    server = PgServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """The URL of a fresh, empty database on the session's server."""
+    return pg_server.new_database()

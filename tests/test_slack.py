@@ -168,7 +168,7 @@ async def test_alerts_reach_feed_and_subscribed_channels_once_with_errors_handle
         clock["t"] = datetime(2026, 6, 11, 0, 0, 10 * i)
         await d.drain_once()
     assert len(fake.to("CFEED")) == 1 and len(fake.to("CSUB")) == 1 and fake.to("CGONE") == []
-    attempts = store.db.execute("SELECT attempts FROM outbox WHERE chat_id = 'CSUB'").fetchone()[0]
+    attempts = store._one("SELECT attempts FROM outbox WHERE chat_id = 'CSUB'")[0]
     assert attempts == 4  # three 429s and the delivery: each try once, never retried twice over
     post_ = fake.to("CFEED")[0]
     assert post_.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "⚠️ FIRING: reserves_below_3t",

@@ -118,11 +118,22 @@ class TelegramAdapter:
             await self._webhook.start()
             await self.app.bot.set_webhook(s.telegram_webhook_url, secret_token=secret,
                                            allowed_updates=Update.ALL_TYPES)
-        else:
+        elif getattr(self, "poll_updates", True):  # --- pg --- replicas: only the leader polls
             await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES,
                                                  error_callback=self._polling_error)
         log.info("telegram: @%s connected (%s)", self.app.bot.username,
                  "webhook" if s.telegram_webhook_url else "long polling")
+
+    # --- pg ---
+    async def set_polling(self, on: bool) -> None:
+        """Start or stop long polling (replicas: Telegram allows one getUpdates consumer)."""
+        self.poll_updates = on
+        if on and not self.app.updater.running:
+            await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES,
+                                                 error_callback=self._polling_error)
+        elif not on and self.app.updater.running:
+            await self.app.updater.stop()
+    # --- end pg ---
 
     def _polling_error(self, exc: TelegramError) -> None:
         log.warning("telegram: polling error: %s", exc)
