@@ -375,3 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as exc:  # e.g. a --data folder that does not exist
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        from bot.store.errors import describe, is_database_error
+
+        if not is_database_error(exc):
+            raise
+        msg = str(exc) if type(exc).__name__ == "StoreError" else describe(exc, settings.database_path)
+        print(f"error: {msg}", file=sys.stderr)
+        return 1

@@ -134,12 +134,29 @@ class Deliverer:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"  # --- pg --- who holds a claim
         self.sent = 0
         self.failed = 0
+        # Rows the platform accepted but whose "sent" could not be written (full disk, lost
+        # database): never sent again by this process; recorded as soon as the store allows.
+        self._unrecorded: dict[int, str] = {}
+        self.degraded: str | None = None
+        self._loop_error: str | None = None
+
+    def _flush_unrecorded(self) -> None:
+        for row_id, at in list(self._unrecorded.items()):
+            try:
+                self.store.mark_sent(row_id, at)
+            except Exception:
+                return  # still failing: try again next round
+            del self._unrecorded[row_id]
+        if self.degraded and not self._unrecorded:
+            log.warning("delivery: the store records again; %s", "delivery is back to normal")
+            self.degraded = None
 
     async def drain_once(self) -> int:
         """Send every due row once; return how many were handled."""
         handled = 0
+        self._flush_unrecorded()
         for platform, adapter in self.adapters.items():
-            rows = self._due(platform, adapter)
+            rows = [r for r in self._due(platform, adapter) if r.id not in self._unrecorded]
             if not rows:
                 continue
             by_chat: OrderedDict[str, list[OutboxRow]] = OrderedDict()
@@ -201,8 +218,16 @@ class Deliverer:
             res = SendResult("retry", f"{type(exc).__name__}: {exc}")
         now = self.now()
         if res.kind == "ok":
-            self.store.mark_sent(row.id, now.isoformat(timespec="seconds"))
             self.sent += 1
+            try:
+                self.store.mark_sent(row.id, now.isoformat(timespec="seconds"))
+            except Exception as exc:  # sent, but not recorded: hold the row, never send it again
+                self._unrecorded[row.id] = now.isoformat(timespec="seconds")
+                if self.degraded is None:
+                    log.error("delivery: %s %s was delivered but cannot be recorded (%s); it will not be sent "
+                              "again, and delivery is degraded until the store accepts writes",
+                              adapter.platform, row.id, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                self.degraded = f"deliveries cannot be recorded: {str(exc).splitlines()[0] if str(exc) else exc!r}"
             return True
         if res.kind == "migrated" and res.new_chat_id:
             log.info("%s: chat %s moved to %s; subscriptions follow", adapter.platform, row.chat_id, res.new_chat_id)
@@ -230,8 +255,12 @@ class Deliverer:
         while not stop.is_set():
             try:
                 handled = await self.drain_once()
-            except Exception:
-                log.exception("delivery loop error; retrying")
+                self._loop_error = None
+            except Exception as exc:  # the store is unreadable: one line per distinct error
+                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                if msg != self._loop_error:
+                    log.error("delivery: cannot read the outbox (%s); retrying every second", msg)
+                self._loop_error = msg
                 handled = 0
             if handled and getattr(self.store, "shared", False):
                 continue  # --- pg --- replicas claim in batches: take the next one at once

@@ -36,7 +36,7 @@ from bot.schedule import BACKGROUND, Window, poll_trigger, window_done
 from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- polling ---
 from bot.sources import Source, SourceError
 from bot.leader import PgLeader, Solo
-from bot.store import AlreadyRunning, SQLStore, open_store
+from bot.store import AlreadyRunning, SQLStore, StoreError, open_store
 from bot.wiring import build_sources
 
 log = logging.getLogger("bot.runtime")
@@ -87,6 +87,7 @@ class App:
         self.healthsrv: HealthServer | None = None
         self._tasks: list[asyncio.Task] = []
         self._eval_lock = asyncio.Lock()
+        self._told: list[str] = []  # the problems /healthz last logged (each logged once)
         self.pollers: dict[str, ReleasePoller] = {}  # --- polling --- release windows per source
         served = {s.id for src in self.sources for s in src.series()}
         self._unserved = set(self.catalog.series) - served  # nothing will ever come for these
@@ -138,6 +139,8 @@ class App:
                                max_instances=1, misfire_grace_time=300)
         self.scheduler.add_job(self.prune, "cron", hour=3, minute=17, id="prune", coalesce=True,
                                max_instances=1, misfire_grace_time=3600)
+        self.scheduler.add_job(self.problems, "interval", seconds=30, id="check-store", coalesce=True,
+                               max_instances=1)
         self.scheduler.start()
         await self._start_health()
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
@@ -332,11 +335,27 @@ class App:
         log.info("pruned rows older than %s: %s", cutoff[:10], counts)
 
     # ---- health --------------------------------------------------------------------------
+    def problems(self) -> list[str]:
+        """What is wrong with the store or delivery now; each new problem is logged once, loudly."""
+        problems = [p for p in (self.store.problem(), self.deliverer.degraded, self.deliverer._loop_error) if p]
+        if problems != self._told:
+            for p in problems:
+                if p not in self._told:
+                    log.error("health: %s", p)
+            self._told = problems
+        return problems
+
     def healthz(self) -> dict:
-        counts = self.store.outbox_counts()
+        problems = self.problems()
+        try:
+            counts = self.store.outbox_counts()
+        except Exception as exc:
+            problems = [*problems, f"the store cannot be read: {str(exc).splitlines()[0] if str(exc) else exc!r}"]
+            counts = {"pending": None, "failed": None, "sent": None}
         failing = [n for n, h in self.health.items() if h.failures]
         return {
-            "status": "degraded" if failing else "ok",
+            "status": "degraded" if failing or problems else "ok",
+            "problems": problems,
             "uptime_seconds": round(time.monotonic() - self.started, 1),
             "sources": {n: {"last_success": h.last_success, "data_date": h.data_date, "failures": h.failures,
                             "last_error": h.last_error, **release_health(self.pollers.get(n))}
@@ -424,6 +443,9 @@ async def serve(settings: Settings, data_dirs: list[str] | None = None, skip_bad
     except StartupError as exc:
         log.error("%s", exc)
         return 2
+    except StoreError as exc:
+        log.error("%s", exc)
+        return 1
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.store.base import FetchRecord, OutboxRow, SQLStore
+from bot.store.errors import StoreError
 from bot.store.sqlite import AlreadyRunning, SQLiteStore, Store
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
-__all__ = ["AlreadyRunning", "FetchRecord", "OutboxRow", "SQLStore", "SQLiteStore", "Store", "open_store"]
+__all__ = ["AlreadyRunning", "FetchRecord", "OutboxRow", "SQLStore", "SQLiteStore", "Store", "StoreError",
+           "open_store"]
 
 
 def open_store(settings: "Settings") -> SQLStore:

@@ -67,6 +67,10 @@ class SQLStore:
     #: True when several processes may share the store (replicas): delivery then claims rows.
     shared = False
 
+    def problem(self) -> str | None:
+        """Something wrong with the database that health should report (None: fine)."""
+        return None
+
     # ---- connection layer (subclasses) ---------------------------------------------------
     @contextmanager
     def _cursor(self) -> Iterator[Any]:  # pragma: no cover - abstract

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from psycopg_pool import ConnectionPool
 
+from bot.store.errors import StoreError, describe
 from bot.store.base import _OUTBOX_COLS, OutboxRow, SQLStore
 
 #: Advisory lock keys (arbitrary constants, one per purpose).
@@ -45,8 +46,12 @@ class PostgresStore(SQLStore):
         self._local = threading.local()
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, kwargs={"autocommit": True},
                                    open=True, timeout=15, name="liquidity-bot")
-        self.pool.wait(timeout=15)
-        self._apply_migrations()
+        try:
+            self.pool.wait(timeout=15)
+            self._apply_migrations()
+        except Exception as exc:  # PoolTimeout, OperationalError: one clear line
+            self.pool.close()
+            raise StoreError(describe(exc, redact(url))) from None
 
     def describe(self) -> str:
         return redact(self.url)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store.base import FetchRecord, OutboxRow, SQLStore
+from bot.store.errors import StoreError, describe
 
 __all__ = ["FetchRecord", "OutboxRow", "Store", "SQLiteStore", "AlreadyRunning"]
 
@@ -31,17 +32,40 @@ class SQLiteStore(SQLStore):
 
     def __init__(self, path: str | Path):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit; `transaction()` opens BEGIN IMMEDIATE itself so writers never deadlock on upgrade.
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
         self._depth = 0
         self._lock_fd: int | None = None
-        if self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self._adopt_sqlite_utils_records()
-        self._apply_migrations()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit; `transaction()` opens BEGIN IMMEDIATE itself so writers never deadlock on upgrade.
+            self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
+            if self.path != ":memory:":
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self._adopt_sqlite_utils_records()
+            self._apply_migrations()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(describe(exc, self.path)) from None
+        self._inode = self._stat()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def problem(self) -> str | None:
+        """A database file deleted or replaced under a running bot keeps taking writes that
+        vanish at exit: say so loudly (health is degraded) instead of carrying on silently."""
+        if self.path == ":memory:":
+            return None
+        now = self._stat()
+        if now is None:
+            return f"{self.path} was deleted while the bot runs: new data and alerts are not being kept"
+        if self._inode is not None and now != self._inode:
+            return f"{self.path} was replaced while the bot runs: restart the bot to use the new file"
+        return None
 
     def describe(self) -> str:
         return self.path
