@@ -14,14 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.catalog import default_catalog  # noqa: E402
-from bot.ingest import ingest_source  # noqa: E402
-from bot.metrics import compute_metrics, needed_series  # noqa: E402
-from bot.rules.evaluate import signal  # noqa: E402
-from bot.rules.loader import load_rules  # noqa: E402
-from bot.rules.replay import backtest  # noqa: E402
-from bot.sources.files import FileSource  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.catalog import default_catalog
+from bot.ingest import ingest_source
+from bot.metrics import compute_metrics, needed_series
+from bot.rules.evaluate import signal
+from bot.rules.loader import load_rules
+from bot.rules.replay import backtest
+from bot.sources.files import FileSource
+from bot.store import Store
 
 DATA = ROOT.parent / "shared" / "data"
 

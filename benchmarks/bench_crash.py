@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.crash import run_kill_restart  # noqa: E402
+from tests.crash import run_kill_restart
 
 WRESBAL = ROOT.parent / "shared" / "data" / "fred" / "WRESBAL.csv"
 

@@ -19,13 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.catalog import default_catalog  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.ingest import ingest_source  # noqa: E402
-from bot.rules.loader import load_rules  # noqa: E402
-from bot.rules.model import Rule  # noqa: E402
-from bot.sources.files import FileSource  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.catalog import default_catalog
+from bot.engine import Engine
+from bot.ingest import ingest_source
+from bot.rules.loader import load_rules
+from bot.rules.model import Rule
+from bot.sources.files import FileSource
+from bot.store import Store
 
 DATA = ROOT.parent / "shared" / "data"
 NOW = datetime(2026, 9, 1, 21)

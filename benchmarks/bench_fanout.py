@@ -17,11 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.store import Store  # noqa: E402
-from tests.crash import _wait_rows  # noqa: E402
-from tests.fakes.http import FakeServer  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.proc import recent_wednesday, BotProcess  # noqa: E402
+from bot.store import Store
+from tests.crash import _wait_rows
+from tests.fakes.http import FakeServer
+from tests.fakes.telegram import FakeTelegram
+from tests.proc import recent_wednesday, BotProcess
 
 WRESBAL = ROOT.parent / "shared" / "data" / "fred" / "WRESBAL.csv"
 TOKEN = "333333333:AAFanOutBenchmarkFakeToken_abcdefghijk"

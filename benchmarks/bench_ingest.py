@@ -15,14 +15,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.catalog import default_catalog  # noqa: E402
-from bot.ingest import ingest_source  # noqa: E402
-from bot.sources.files import FileSource  # noqa: E402
-from bot.sources.fred import FredCsvSource  # noqa: E402
-from bot.sources.http import make_client  # noqa: E402
-from bot.store import Store  # noqa: E402
-from tests.fakes.http import FakeServer  # noqa: E402
-from tests.fakes.sources import FakeFred  # noqa: E402
+from bot.catalog import default_catalog
+from bot.ingest import ingest_source
+from bot.sources.files import FileSource
+from bot.sources.fred import FredCsvSource
+from bot.sources.http import make_client
+from bot.store import Store
+from tests.fakes.http import FakeServer
+from tests.fakes.sources import FakeFred
 
 DATA = ROOT.parent / "shared" / "data"
 NOW = lambda: datetime(2026, 11, 1)  # noqa: E731

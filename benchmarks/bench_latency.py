@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.http import FakeServer  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.proc import BotProcess, free_port  # noqa: E402
+from tests.fakes.http import FakeServer
+from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
+from tests.proc import BotProcess, free_port
 
 DATA = ROOT.parent / "shared" / "data"
 TOKEN = "111111111:AABenchmarkTokenForLocalFakeOnly_xyzxyz"
@@ -79,7 +79,7 @@ def main(samples: int = 20) -> None:
                 lat.append(time.monotonic() - t)
                 time.sleep(1.1)  # the per-chat limit: one message a second
             lat.sort()
-            p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+            p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
             print(f"release-to-alert over {len(lat)} alerts: p50 {statistics.median(lat):.2f} s, p99 {p99:.2f} s, "
                   f"max {lat[-1]:.2f} s (goal p50 < 2 s, p99 < 3 s)")
             print(f"rate-limit violations at the fake: {len(fake.violations)}")

@@ -16,15 +16,15 @@ import asyncio
 import random
 import statistics
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.release import ET, RELEASES, publishes_on  # noqa: E402
-from bot.schedule import ReleasePoller  # noqa: E402
+from bot.release import ET, RELEASES, publishes_on
+from bot.schedule import ReleasePoller
 
 WEEK = date(2026, 11, 30)  # Monday; H.4.1 on Thursday 2026-12-03
 
@@ -74,7 +74,7 @@ class FakeWorld:
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def simulate(seed: int, request_seconds: float) -> None:

@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.store.postgres import PostgresStore  # noqa: E402
-from tests.fakes.http import FakeServer  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.pgserver import PgServer  # noqa: E402
-from tests.proc import BotProcess, free_port  # noqa: E402
+from bot.store.postgres import PostgresStore
+from tests.fakes.http import FakeServer
+from tests.fakes.telegram import FakeTelegram
+from tests.pgserver import PgServer
+from tests.proc import BotProcess, free_port
 
 WRESBAL = ROOT.parent / "shared" / "data" / "fred" / "WRESBAL.csv"
 TOKEN = "555555555:AAReplicaBenchmarkFakeToken_abcdefghij"

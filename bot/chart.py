@@ -37,7 +37,7 @@ def render_chart(series: pd.Series, title: str, unit: str, lines: list[tuple[flo
         edges = [b.below for b in bands[:-1]]
         lows = [min(ymin, edges[0] / scale)] + [e / scale for e in edges]
         highs = [e / scale for e in edges] + [max(ymax, edges[-1] / scale)]
-        for i, (b, lo, hi) in enumerate(zip(bands, lows, highs)):
+        for i, (b, lo, hi) in enumerate(zip(bands, lows, highs, strict=False)):
             ax.axhspan(lo, hi, color=BAND_COLOURS[i % len(BAND_COLOURS)], alpha=0.5, zorder=0, label=b.name)
         ax.set_ylim(ymin, ymax)
     for value, label in lines or []:

@@ -182,7 +182,8 @@ def cmd_backtest(args, settings: Settings) -> int:
         sig = signal(rules[rid], frames, catalog.units)
         span = max(1.0, (sig["known"].max() - sig["known"].min()).days / 365.25)
         total = sum(years.values())
-        print(f"  {rid:<26} {total:>3} in {span:4.1f} years = {total / span:.1f}/yr, most {max(years.values())} in {max(years, key=years.get)}")
+        busiest = max(years, key=lambda y: years[y])
+        print(f"  {rid:<26} {total:>3} in {span:4.1f} years = {total / span:.1f}/yr, most {years[busiest]} in {busiest}")
     skipped = [r.id for r in loaded.rules if r.condition.kind == "stale"]
     if skipped:
         print(f"(not replayed: {', '.join(skipped)} - staleness is about live sources, not history)")

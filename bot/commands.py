@@ -73,7 +73,7 @@ class CommandService:
         return self._rules()
 
     def topics(self) -> list[str]:
-        return sorted({r.topic for r in self.rules}) + ["all"]
+        return [*sorted({r.topic for r in self.rules}), "all"]
 
     def help(self, prefix: str = "/") -> Reply:
         return Reply(HELP.format(p=prefix, topics=", ".join(self.topics()), periods=", ".join(PERIODS)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -100,7 +99,7 @@ async def _run(fast: bool, out) -> int:
             if engine.evaluate(sim_now["t"]):
                 await deliverer.drain_once()
             if not fast:
-                time.sleep(0.12)
+                await asyncio.sleep(0.12)
         store.close()
     print(f"Demo finished: {console.count} alerts printed. This was a simulation; run `liquidity-bot run` for real data.",
           file=out)

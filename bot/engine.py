@@ -99,7 +99,7 @@ class Engine:
             rows = self.store.series_since(sid, since)
             if not rows:
                 continue
-            dates, values = zip(*rows)
+            dates, values = zip(*rows, strict=False)
             new = pd.Series(values, index=pd.DatetimeIndex(dates), dtype=float, name=sid)
             old = raw.get(sid)
             raw[sid] = new if old is None else pd.concat([old[old.index < new.index[0]], new])

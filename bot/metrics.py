@@ -88,6 +88,7 @@ def _formula(m: MetricDef, frames: Frames, catalog: Catalog) -> pd.DataFrame:
 
 
 def _spread(m: MetricDef, frames: Frames, catalog: Catalog) -> pd.DataFrame:
+    assert m.spread is not None
     a_name, b_name = m.spread
     a = frames[a_name]
     if a.empty:
@@ -99,6 +100,7 @@ def _spread(m: MetricDef, frames: Frames, catalog: Catalog) -> pd.DataFrame:
 
 
 def _change(m: MetricDef, frames: Frames, catalog: Catalog) -> pd.DataFrame:
+    assert m.change is not None
     cur = frames[m.change]
     if cur.empty:
         return _empty()

@@ -18,5 +18,11 @@ def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
         if s and len(s) >= 4:
             text = text.replace(s, "***")
     for p in TOKEN_PATTERNS:
-        text = p.sub(lambda m: (m.group(1) if m.groups() else "") + "***" + (m.group(2) if (m.groups() and len(m.groups()) > 1) else ""), text)
+        text = p.sub(_mask, text)
     return text
+
+
+def _mask(m: re.Match[str]) -> str:
+    """Keep a pattern's context groups (`api_key=`, `postgresql://user:` ... `@`), mask the rest."""
+    groups = m.groups()
+    return (groups[0] if groups else "") + "***" + (groups[1] if len(groups) > 1 else "")

@@ -136,7 +136,7 @@ class ReleasePoller:
             day = today + timedelta(days=offset)
             for r in self.releases:
                 exp = self.expected(r, day)
-                if exp is None or (r.key, day) in self._days and self._days[(r.key, day)].done:
+                if exp is None or ((r.key, day) in self._days and self._days[(r.key, day)].done):
                     continue
                 st = self._days.get((r.key, day))
                 floor = max(now - timedelta(seconds=1), st.last_poll + timedelta(milliseconds=1)) \

@@ -55,7 +55,7 @@ def test_duplicate_id_in_one_file_is_reported_at_the_duplicate(tmp_path, catalog
 
 def test_an_alias_bomb_and_deep_nesting_answer_within_seconds(tmp_path, catalog, capsys):
     bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for prev, name in zip("abcdefgh", "bcdefghi"):
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=False):
         bomb.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
     (tmp_path / "bomb.yaml").write_text("\n".join(bomb) + "\nrules: *i\n")
     (tmp_path / "deep.yaml").write_text("rules: " + "[" * 50_000 + "]" * 50_000 + "\n")

@@ -36,7 +36,7 @@ def test_crossing_fires_on_the_cross_only(catalog):
 def test_spike_needs_a_multiple_of_the_median_and_the_floor(catalog):
     days = pd.bdate_range("2025-01-01", periods=12)
     values = [1e9] * 10 + [4e9, 6e9]
-    f = frames(catalog, srf_usage=dict(zip(days.strftime("%Y-%m-%d"), values)))
+    f = frames(catalog, srf_usage=dict(zip(days.strftime("%Y-%m-%d"), values, strict=False)))
     sig = signal(rule({"spike": {"metric": "srf_usage", "multiple": 5, "window": 10, "floor": 5e9}}), f, units(catalog))
     assert sig["holds"].tolist()[-2:] == [False, True]          # 4x is not a spike; 6x above the floor is
     assert sig["median"].iloc[-1] == pytest.approx(1e9)

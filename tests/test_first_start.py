@@ -37,7 +37,7 @@ def test_slow_fred_on_a_fresh_database_sends_only_news(tmp_path, shared_data):
     store.subscribe("telegram", "42", "all", "t")
     store.close()
     week = recent_wednesday()
-    fred = {"WRESBAL": _csv(shared_data / "fred" / "WRESBAL.csv") + [(week, "2950000")],
+    fred = {"WRESBAL": [*_csv(shared_data / "fred" / "WRESBAL.csv"), (week, "2950000")],
             "SOFR": _csv(shared_data / "fred" / "SOFR.csv"), "IORB": _csv(shared_data / "fred" / "IORB.csv"),
             "IOER": _csv(shared_data / "fred" / "IOER.csv"), "EFFR": _csv(shared_data / "fred" / "EFFR.csv")}
     days = _business_days(12)

@@ -137,7 +137,7 @@ def test_conditional_requests_make_an_empty_poll_a_few_hundred_bytes(server, cat
     assert client.stats[host].not_modified == 1
     assert client.stats[host].last_bytes < 400 < full
     # A new publication changes the validator: the full body comes back with the new row.
-    _conditional_nyfed(server, ops + [nyfed_operation("2026-11-30", "Reverse Repo", 5e9, op_id="30")], '"v2"',
+    _conditional_nyfed(server, [*ops, nyfed_operation("2026-11-30", "Reverse Repo", 5000000000.0, op_id="30")], '"v2"',
                       "Mon, 30 Nov 2026 18:16:05 GMT")
     newest = src.fetch(catalog.series["NYFED_RRP"], date(2026, 11, 1))
     assert newest[-1] == ("2026-11-30", 5e9)

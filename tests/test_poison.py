@@ -48,7 +48,7 @@ def test_each_kind_of_poisoned_row_is_refused_and_the_rest_kept(server, store, c
     assert any("negative" in m for m in refusals) and any("finite" in m for m in refusals)
     # The series itself did not fail, and the next fetch still asks from October.
     assert not [r for r in report.errors if r.series == "WRESBAL"]
-    FakeFred(server, {"WRESBAL": rows + [("2026-10-28", "2889000")]})
+    FakeFred(server, {"WRESBAL": [*rows, ("2026-10-28", "2889000")]})
     ingest_source(store, src, NOW)
     assert store.last_date("WRESBAL") == "2026-10-28"
     asked = [h.query for h in server.hits("/graph/fredgraph.csv") if h.query["id"] == "WRESBAL"]

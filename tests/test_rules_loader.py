@@ -25,7 +25,7 @@ def test_bad_fixtures_report_every_problem_with_its_line(path, catalog):
     want = expectations(path)
     assert want, "fixture has no # expect: lines"
     assert len(got) == len(want), got
-    for (line, text), (gline, gmsg) in zip(want, got):
+    for (line, text), (gline, gmsg) in zip(want, got, strict=False):
         assert (gline, gmsg[: len(text)]) == (line, text)
     assert all(str(p).startswith(f"{path}:") for p in loaded.problems)
 

@@ -14,6 +14,7 @@ from bot.cli import main
 from bot.release import ET, RELEASES, expected_at, h41_day, learned_time, plan, poll_times
 from bot.schedule import ReleasePoller, _et_time
 from bot.store import Store
+import itertools
 
 RRP = next(r for r in RELEASES if r.key == "nyfed.rrp")
 H41 = next(r for r in RELEASES if r.key == "fred.h41")
@@ -44,7 +45,7 @@ def test_on_rrp_is_polled_every_5_s_from_before_1_15_pm_then_backs_off():
     ats = [p.at for p in polls]
     assert ats[0] == datetime(2026, 12, 1, 13, 13, tzinfo=ET)
     assert datetime(2026, 12, 1, 13, 15, 5, tzinfo=ET) in ats
-    gaps = [(b - a).total_seconds() for a, b in zip(ats, ats[1:])]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ats)]
     assert set(gaps[:140]) == {5.0} and 30.0 in gaps and gaps[-1] == 300.0
     assert ats[-1] == datetime(2026, 12, 1, 15, 15, tzinfo=ET)  # nothing after two hours
 

@@ -67,7 +67,7 @@ async def post(url: str, body: str, headers: dict) -> httpx.Response:
 
 
 async def test_signed_status_is_answered_and_the_chart_uploaded(http_mode, fake):
-    adapter, url = http_mode
+    _adapter, url = http_mode
     body = slash("status")
     resp = await post(url, body, signed(body))
     assert resp.status_code == 200
@@ -111,7 +111,7 @@ async def test_subcommands_subscriptions_belong_to_the_channel(http_mode):
 
 
 async def test_app_mention_answers_in_the_thread(http_mode, fake):
-    adapter, url = http_mode
+    _adapter, url = http_mode
     body = json.dumps({"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
                        "event_id": "Ev1", "event_time": int(time.time()),
                        "event": {"type": "app_mention", "user": "U1", "text": "<@UBOT> list", "ts": "1.2",

@@ -57,7 +57,7 @@ def test_fredapi_http_error_and_timeout_are_clear_and_keyless(server, catalog):
         src.fetch(catalog.series["WRESBAL"], None)
     assert "HTTP 500" in str(err.value) and "SECRETKEY" not in str(err.value)
     server.faults["/fred/series"] = [Reply(200, "<x/>", "text/xml", delay=2)]
-    with pytest.raises(SourceError, match="network error|timed out"):
+    with pytest.raises(SourceError, match=r"network error|timed out"):
         src.fetch(catalog.series["WRESBAL"], None)
 
 

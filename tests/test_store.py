@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 import urllib.request
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 
@@ -367,7 +367,7 @@ async def test_two_replicas_deliver_every_message_once_within_the_shared_rate(pg
         for a in adapters:
             await a.app.initialize()
         stop = asyncio.Event()
-        ds = [Deliverer(s, [a], datetime.now) for s, a in zip(stores, adapters)]
+        ds = [Deliverer(s, [a], datetime.now) for s, a in zip(stores, adapters, strict=False)]
         ds[1].owner = "replica-2"  # same process here: tell the claims apart
         tasks = [asyncio.create_task(d.run(stop, idle=0.2)) for d in ds]
         await asyncio.to_thread(fake.wait_for, lambda s: len({x.chat_id for x in s}) == len(chats), 30)

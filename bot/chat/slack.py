@@ -79,6 +79,7 @@ class SlackAdapter:
         self._socket = None
         self.port: int | None = None
         self._warned: set[str] = set()
+        self._uploads: set[asyncio.Task] = set()
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -158,8 +159,10 @@ class SlackAdapter:
         reply, chart = await self.run_command(command.get("text", ""), command["channel_id"],
                                               command.get("channel_name"))
         await ack(text=_code(reply), response_type="in_channel" if chart else "ephemeral")
-        if chart:
-            asyncio.create_task(self._upload_chart(command["channel_id"]))
+        if chart:  # after the ack (Slack's 3 s): keep a reference so the task is not collected mid-upload
+            task = asyncio.create_task(self._upload_chart(command["channel_id"]))
+            self._uploads.add(task)
+            task.add_done_callback(self._uploads.discard)
 
     async def on_mention(self, event: dict, say) -> None:
         """`@bot status` in a channel: the same subcommands, answered in the thread."""

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta, without a warning
 
-from telegram import BotCommand, Update  # noqa: E402
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode  # noqa: E402
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError  # noqa: E402
-from telegram.ext import (  # noqa: E402
+from telegram import BotCommand, Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CommandHandler,
@@ -30,10 +30,10 @@ from telegram.ext import (  # noqa: E402
     filters,
 )
 
-from bot.commands import CommandError, CommandService, Reply  # noqa: E402
-from bot.delivery import Limits, RateLimiter, SendResult  # noqa: E402
-from bot.format import AlertMessage, split_message  # noqa: E402
-from bot.throttle import Throttle  # noqa: E402
+from bot.commands import CommandError, CommandService, Reply
+from bot.delivery import Limits, RateLimiter, SendResult
+from bot.format import AlertMessage, split_message
+from bot.throttle import Throttle
 
 if TYPE_CHECKING:
     from bot.config import Settings

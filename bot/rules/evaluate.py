@@ -11,10 +11,12 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bot.calendar import busday_offset
 from bot.metrics import Frames, asof
 from bot.rules.model import Band, Rule, Window, parse_duration
 
@@ -34,8 +36,8 @@ def windowed(f: pd.DataFrame, window: Window) -> pd.DataFrame:
     if window.days:
         back = f.index - pd.Timedelta(days=window.days)
     else:
-        back = pd.DatetimeIndex(np.busday_offset(f.index.values.astype("datetime64[D]"), -window.business_days,
-                                                 roll="backward").astype("datetime64[ns]"))
+        back = pd.DatetimeIndex(busday_offset(f.index.values.astype("datetime64[D]"), -(window.business_days or 0),
+                                              roll="backward").astype("datetime64[ns]"))
     # Tolerate a holiday or two at the far end of the window, not a missing month.
     past = asof(f, back, tolerance_days=5)
     past.index = f.index
@@ -74,9 +76,9 @@ class SignalInputs:
 
     def __init__(self, frames: Frames, units: dict[str, str]):
         self.frames, self.units = frames, units
-        self._memo: dict[tuple, pd.DataFrame] = {}
-        self._ordered: dict[tuple, Ordered] = {}
-        self._tails: dict[tuple, np.ndarray] = {}
+        self._memo: dict[tuple[Any, ...], pd.DataFrame] = {}
+        self._ordered: dict[tuple[Any, ...], Ordered] = {}
+        self._tails: dict[tuple[Any, ...], np.ndarray] = {}
 
     def ordered(self, rule: Rule) -> Ordered:
         """`base(rule)` as arrays in publication order (cached per input)."""
@@ -163,7 +165,7 @@ def thresholds(rule: Rule, value: np.ndarray, prev: np.ndarray,
     return holds, ~holds
 
 
-def _input_key(rule: Rule) -> tuple:
+def _input_key(rule: Rule) -> tuple[Any, ...]:
     kind, c = rule.condition.kind, rule.condition.body
     if kind == "spread":
         return ("spread", c.a, c.b)

@@ -63,7 +63,8 @@ class Transition:
 def _held_long_enough(a: Alert, v: Verdict, rule: Rule) -> bool:
     if rule.for_observations is not None:
         return a.count >= rule.for_observations
-    return a.since is not None and (v.data_date - a.since) >= rule.for_duration
+    need = rule.for_duration
+    return a.since is not None and need is not None and (v.data_date - a.since) >= need
 
 
 def _cooling(a: Alert, rule: Rule, now: datetime) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def _plain(node: Any, budget: list[int] | None = None, depth: int = 0) -> Any:
     return node
 
 
-def line_of(root: Any, loc: tuple) -> int:
+def line_of(root: Any, loc: tuple[Any, ...]) -> int:
     """1-based line of the deepest node `loc` reaches in a round-trip YAML tree."""
     node, line = root, 1
     for part in loc:
@@ -110,7 +111,7 @@ def _unreadable(path: Path) -> str | None:
     return None
 
 
-def _describe(err: dict) -> str:
+def _describe(err: dict[str, Any]) -> str:
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if err["type"] == "extra_forbidden":
         return f"unknown field {err['loc'][-1]!r}"
@@ -120,16 +121,17 @@ def _describe(err: dict) -> str:
     return f"{field}: {msg}"
 
 
-def _semantic(rule: Rule, catalog: Catalog) -> list[tuple[tuple, str]]:
+def _semantic(rule: Rule, catalog: Catalog) -> list[tuple[tuple[Any, ...], str]]:
     """Checks pydantic cannot do alone: metric names, units, templates, clear direction."""
-    out: list[tuple[tuple, str]] = []
+    out: list[tuple[tuple[Any, ...], str]] = []
     cond = rule.condition
     base = ("condition", cond.kind)
     for key in ("metric", "a", "b"):
         name = getattr(cond.body, key, None)
-        if name is not None and name not in catalog.metrics:
-            close = sorted(catalog.metrics, key=lambda m: -_similar(m, name))[:3]
-            out.append((base + (key,), f"unknown metric {name!r} (did you mean {', '.join(close)}?)"))
+        if isinstance(name, str) and name not in catalog.metrics:
+            wrong: str = name
+            close = sorted(catalog.metrics, key=lambda m: -_similar(m, wrong))[:3]
+            out.append(((*base, key), f"unknown metric {name!r} (did you mean {', '.join(close)}?)"))
     if cond.kind == "spread" and not out:
         ua, ub = catalog.metrics[cond.body.a].unit, catalog.metrics[cond.body.b].unit
         if ua != ub:
@@ -181,7 +183,9 @@ def _load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProbl
         return [], [RuleProblem(shown, 1, f"nested deeper than {MAX_DEPTH} levels")], []
     if not isinstance(root, CommentedMap) or "rules" not in root:
         return [], [RuleProblem(shown, 1, "expected a mapping with a `rules:` list")], []
-    rules, problems, lines = [], [], []
+    rules: list[Rule] = []
+    problems: list[RuleProblem] = []
+    lines: list[int] = []
     items = root["rules"] if isinstance(root["rules"], CommentedSeq) else None
     if items is None:
         return [], [RuleProblem(shown, line_of(root, ("rules",)), "`rules` must be a list")], []
@@ -190,10 +194,10 @@ def _load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProbl
         try:
             rule = Rule.model_validate(_plain(node, budget))
         except TooBig as exc:
-            return rules, problems + [RuleProblem(shown, line_of(root, ("rules", i)), str(exc))], lines
+            return rules, [*problems, RuleProblem(shown, line_of(root, ("rules", i)), str(exc))], lines
         except RecursionError:
-            return rules, problems + [RuleProblem(shown, line_of(root, ("rules", i)),
-                                                  f"nested deeper than {MAX_DEPTH} levels")], lines
+            deep = RuleProblem(shown, line_of(root, ("rules", i)), f"nested deeper than {MAX_DEPTH} levels")
+            return rules, [*problems, deep], lines
         except ValidationError as exc:
             seen = set()
             for err in exc.errors():
@@ -206,18 +210,18 @@ def _load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProbl
                 if key in seen:
                     continue
                 seen.add(key)
-                problems.append(RuleProblem(shown, line_of(root, ("rules", i) + loc), msg))
+                problems.append(RuleProblem(shown, line_of(root, ("rules", i, *loc)), msg))
             continue
         bad = _semantic(rule, catalog)
         for loc, msg in bad:
-            problems.append(RuleProblem(shown, line_of(root, ("rules", i) + loc), f"rule {rule.id}: {msg}"))
+            problems.append(RuleProblem(shown, line_of(root, ("rules", i, *loc)), f"rule {rule.id}: {msg}"))
         if not bad:
             rules.append(rule)
             lines.append(line_of(root, ("rules", i)))
     return rules, problems, lines
 
 
-def load_rules(targets: list[str | Path] | str | Path, catalog: Catalog) -> LoadedRules:
+def load_rules(targets: Sequence[str | Path] | str | Path, catalog: Catalog) -> LoadedRules:
     """Load every rules file under the targets; all problems at once, duplicates included."""
     if isinstance(targets, (str, Path)):
         targets = [targets]
@@ -233,7 +237,7 @@ def load_rules(targets: list[str | Path] | str | Path, catalog: Catalog) -> Load
             continue
         rules, probs, lines = _load_file(f, catalog)
         problems.extend(probs)
-        for r, line in zip(rules, lines):
+        for r, line in zip(rules, lines, strict=False):
             if r.id in seen:
                 problems.append(RuleProblem(str(f), line, f"rule id {r.id!r} already defined at {seen[r.id]}"))
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
@@ -106,8 +106,8 @@ class Regime(Strict):
     @field_validator("bands")
     @classmethod
     def _ordered(cls, bands: list[Band]) -> list[Band]:
-        limits = [b.below for b in bands[:-1]]
-        if any(x is None for x in limits) or bands[-1].below is not None:
+        limits = [b.below for b in bands[:-1] if b.below is not None]
+        if len(limits) != len(bands) - 1 or bands[-1].below is not None:
             raise ValueError("every band but the last needs `below`; the last has none")
         if limits != sorted(limits) or len(set(limits)) != len(limits):
             raise ValueError("band limits must increase")
@@ -152,7 +152,8 @@ class Condition(Strict):
         return next(iter(self.model_fields_set))
 
     @property
-    def body(self):
+    def body(self) -> Any:
+        """The one condition set (Level, Crossing, Change, Spread, Spike, Regime or Stale)."""
         return getattr(self, self.kind)
 
     def metrics(self) -> list[str]:

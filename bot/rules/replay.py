@@ -46,10 +46,12 @@ class _Rows:
         return len(self.dates)
 
     def day(self, i: int) -> date:
-        return pd.Timestamp(self.dates[i]).date()
+        day: date = pd.Timestamp(self.dates[i]).date()
+        return day
 
     def at(self, i: int) -> datetime:
-        return pd.Timestamp(self.known[i]).to_pydatetime()
+        at: datetime = pd.Timestamp(self.known[i]).to_pydatetime()
+        return at
 
     def extra(self, i: int) -> tuple[tuple[str, float], ...]:
         if self.median is None or self.median[i] != self.median[i]:
@@ -127,7 +129,8 @@ def _jump(rule: Rule, r: _Rows, a: Alert) -> RuleRun:
         if rule.for_observations is not None:
             k = i + max(0, rule.for_observations - base - 1)
         else:
-            need = np.datetime64(first, "D") + np.timedelta64(int(rule.for_duration.total_seconds()), "s")
+            held = rule.for_duration or timedelta(0)
+            need = np.datetime64(first, "D") + np.timedelta64(int(held.total_seconds()), "s")
             k = i + int(np.searchsorted(r.dates[i:e].astype("datetime64[s]"), need))
         if fired is not None and cooldown > timedelta(0):
             k = max(k, int(np.searchsorted(r.known, np.datetime64(fired + cooldown, "ns"))))

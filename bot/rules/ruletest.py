@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from ruamel.yaml import YAML
@@ -23,7 +24,7 @@ class CaseResult:
     problems: list[str]
 
 
-def _series(points) -> pd.Series:
+def _series(points: Any) -> pd.Series:
     if isinstance(points, dict):
         items = [(str(k), v) for k, v in points.items()]
     else:
@@ -31,7 +32,7 @@ def _series(points) -> pd.Series:
     return pd.Series([float(v) for _, v in items], index=pd.DatetimeIndex([d for d, _ in items]))
 
 
-def _expected(e: dict) -> tuple:
+def _expected(e: dict[str, Any]) -> tuple[Any, ...]:
     return (e["rule"], e["state"], str(e["date"]), e.get("from"), e.get("to"))
 
 

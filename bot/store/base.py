@@ -103,7 +103,7 @@ class SQLStore:
         with self._cursor() as cur:
             cur.execute(self._sql(sql), list(params))
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+            return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
     def _run(self, sql: str, params: Sequence = ()) -> int:
         """Execute a statement; return the number of rows it changed."""
@@ -171,7 +171,7 @@ class SQLStore:
         for sid in series:
             rows = self._rows("SELECT date, value FROM latest WHERE series = ? ORDER BY date", [sid])
             if rows:
-                dates, values = zip(*rows)
+                dates, values = zip(*rows, strict=False)
                 out[sid] = pd.Series(values, index=pd.DatetimeIndex(dates), dtype=float, name=sid)
         return out
 

@@ -17,7 +17,7 @@ from typing import Any
 from bot.store.base import FetchRecord, OutboxRow, SQLStore
 from bot.store.errors import StoreError, describe
 
-__all__ = ["FetchRecord", "OutboxRow", "Store", "SQLiteStore", "AlreadyRunning"]
+__all__ = ["AlreadyRunning", "FetchRecord", "OutboxRow", "SQLiteStore", "Store"]
 
 
 class AlreadyRunning(RuntimeError):
@@ -132,7 +132,7 @@ class SQLiteStore(SQLStore):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise AlreadyRunning(f"liquidity-bot is already running on {self.path} (lock {self.path}.lock)")
+            raise AlreadyRunning(f"liquidity-bot is already running on {self.path} (lock {self.path}.lock)") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd

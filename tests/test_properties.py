@@ -1,0 +1,59 @@
+"""Property-based: generated rule documents and chat commands never raise, only explain."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.commands import CommandError, CommandService, Reply
+from bot.rules.loader import load_file
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
+                    st.text(max_size=20), st.sampled_from(["reserves", "rrp", "<", ">", "7d", "99999999999w", "1e400"]))
+KEYS = st.sampled_from(["id", "topic", "condition", "level", "spread", "change", "metric", "op", "value", "for",
+                        "cooldown", "clear", "message", "why", "window", "days", "a", "b", "bands", "name", "below",
+                        "stale", "max_age", "spike", "multiple", "regime", "hysteresis", "x"])
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(KEYS, inner, max_size=5)), max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(VALUES, max_size=4))
+def test_generated_rule_documents_give_problems_not_tracebacks(tmp_path, catalog, rules):
+    path = tmp_path / "gen.yaml"
+    path.write_text("rules: " + json.dumps(rules) + "\n")  # JSON is YAML (flow style), NaN included
+    loaded, problems = load_file(path, catalog)
+    for p in problems:
+        assert p.line >= 1 and p.message and "Traceback" not in p.message
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_generated_rule_file_text_never_raises(tmp_path, catalog, text):
+    path = tmp_path / "raw.yaml"
+    path.write_text(text, encoding="utf-8")
+    load_file(path, catalog)
+
+
+ARGS = st.one_of(st.none(), st.text(max_size=80), st.sampled_from(["reserves", "all", "rrp", "2y", "max", "Ω" * 500]))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["subscribe", "unsubscribe", "list", "chart", "history", "help", "rules"]), ARGS, ARGS)
+def test_generated_chat_commands_answer_with_a_reply_or_a_clear_message(store, catalog, name, a, b):
+    svc = CommandService(store, catalog, lambda: [], lambda: datetime(2026, 11, 20, 12))
+    calls = {"subscribe": lambda: svc.subscribe("telegram", "1", a, "private", None),
+             "unsubscribe": lambda: svc.unsubscribe("telegram", "1", a),
+             "list": lambda: svc.list("telegram", "1"), "history": lambda: svc.history(a),
+             "help": lambda: svc.help(), "rules": lambda: svc.rules_text(),
+             "chart": lambda: asyncio.run(svc.chart(a, b))}
+    try:
+        reply = calls[name]()
+    except CommandError as exc:
+        assert str(exc) and len(str(exc)) < 2000
+        return
+    assert isinstance(reply, Reply) and reply.text is not None and len(reply.text) < 8000
