@@ -26,7 +26,7 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=
 def test_generated_rule_documents_give_problems_not_tracebacks(tmp_path, catalog, rules):
     path = tmp_path / "gen.yaml"
     path.write_text("rules: " + json.dumps(rules) + "\n")  # JSON is YAML (flow style), NaN included
-    loaded, problems = load_file(path, catalog)
+    _, problems = load_file(path, catalog)
     for p in problems:
         assert p.line >= 1 and p.message and "Traceback" not in p.message
 
