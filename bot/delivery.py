@@ -13,7 +13,7 @@ import random
 import socket
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -66,9 +66,11 @@ class RateLimiter:
     WINDOW = 1.0
     PACE = 0.97
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.limits = limits
         self.clock = clock
+        self.sleep = sleep  # tests inject a fake clock and sleep
         self.cap = max(1, int(limits.per_second) - 1)
         self.gap = 1.0 / (limits.per_second * self.PACE)
         self._sent: deque[float] = deque()
@@ -95,7 +97,7 @@ class RateLimiter:
         async with lock:
             wait = self._chat_next.get(chat_id, 0.0) - self.clock()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
             async with self._lock:  # FIFO: the window is shared by every chat
                 while True:
                     now = self.clock()
@@ -108,7 +110,7 @@ class RateLimiter:
                         wait = max(wait, self._sent[0] + self.WINDOW - now)
                     if wait <= 0:
                         break
-                    await asyncio.sleep(wait)
+                    await self.sleep(wait)
                 self._sent.append(now)
             self._chat_next[chat_id] = now + self.limits.interval(chat_id)
         if len(self._chat_next) > 50_000:  # forget chats not seen for a while

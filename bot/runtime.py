@@ -104,7 +104,11 @@ class App:
     # ---- rules ---------------------------------------------------------------------------
     async def reload_rules(self) -> str:
         """Reload rules off the loop; on errors keep the last good set. Returns a one-line report."""
-        loaded = await self.in_engine(load_rules, self.settings.rules_dir, self.catalog)
+        try:
+            loaded = await self.in_engine(load_rules, self.settings.rules_dir, self.catalog)
+        except Exception as exc:  # the loader reports path:line problems; anything else is one line too
+            log.error("rules: reload failed: %s: %s", type(exc).__name__, exc)
+            return f"kept the {len(self.engine.rules)} current rules: reload failed ({type(exc).__name__}: {exc})"
         for p in loaded.problems:
             log.error("rules: %s", p)
         if loaded.problems:

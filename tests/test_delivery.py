@@ -135,3 +135,26 @@ async def test_rate_limiter_paces_overall_and_per_chat():
     assert max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps) <= 29
     assert (stamps[-1] - stamps[0]) / 89 < 1 / 28  # but not much slower than the limit
     assert mine[1] - mine[0] >= 1.0 and mine[2] - mine[1] >= 1.0
+
+
+async def test_the_limiter_paces_on_a_fake_clock():
+    from bot.delivery import Limits, RateLimiter
+
+    now = [100.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    lim = RateLimiter(Limits(per_second=30, per_chat_interval=1.05, group_interval=3.05, group_prefixes=("-",)),
+                      clock=lambda: now[0], sleep=fake_sleep)
+    sent = []
+    for chat in ["1", "1", "1", "-5", "-5", "2"]:
+        await lim.acquire(chat)
+        sent.append((chat, round(now[0], 3)))
+    one = [t for c, t in sent if c == "1"]
+    group = [t for c, t in sent if c == "-5"]
+    eps = 1e-6
+    assert one[1] - one[0] >= 1.05 - eps and one[2] - one[1] >= 1.05 - eps   # per chat, from real sends
+    assert group[1] - group[0] >= 3.05 - eps                                  # groups: 20 a minute
+    times = [t for _, t in sent]
+    assert times == sorted(times)
