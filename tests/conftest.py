@@ -102,3 +102,13 @@ def pg_server():
 def pg_url(pg_server) -> str:
     """The URL of a fresh, empty database on the session's server."""
     return pg_server.new_database()
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    """Run the CLI as a user would, in an empty folder with its own database and no stray settings."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "cli.db"))
+    for var in ("FRED_API_KEY", "POLL_SECONDS", "LOG_FORMAT", "DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path

@@ -10,15 +10,6 @@ from bot.cli import main
 from bot.units import fmt_change, fmt_pct, fmt_usd, fmt_value
 
 
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "cli.db"))
-    for var in ("FRED_API_KEY", "POLL_SECONDS", "LOG_FORMAT"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
-
-
 def test_fetch_then_status_json_matches_the_files(cli_env, shared_data, capsys):
     fred, tsy = str(shared_data / "fred"), str(shared_data / "treasury")
     assert main(["fetch", "--data", fred, "--data", tsy]) == 0

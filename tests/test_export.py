@@ -14,15 +14,6 @@ from tests.fakes.sources import FakeFred
 
 
 @pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "cli.db"))
-    for var in ("FRED_API_KEY", "POLL_SECONDS", "LOG_FORMAT"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
-
-
-@pytest.fixture
 def filled(cli_env, shared_data, capsys):
     assert main(["fetch", "--data", str(shared_data / "fred"), "--data", str(shared_data / "treasury")]) == 0
     capsys.readouterr()

@@ -15,14 +15,6 @@ from bot.rules.lifecycle import Alert
 from bot.store import Store
 
 
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for var in ("FRED_API_KEY", "POLL_SECONDS", "LOG_FORMAT", "DATABASE_URL"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
-
-
 def test_a_corrupt_database_is_one_line(cli_env, monkeypatch, capsys):
     db = cli_env / "broken.db"
     db.write_bytes(b"this is not sqlite at all" * 100)
