@@ -113,25 +113,21 @@ async def test_firing_then_resolved_arrive_in_order_even_across_a_429(tg, store)
 
 async def test_rate_limiter_paces_overall_and_per_chat():
     now = {"t": 0.0}
-    lim = RateLimiter(Limits(per_second=30, per_chat_interval=1.0, group_interval=3.0), clock=lambda: now["t"])
-    real_sleep = asyncio.sleep
 
     async def fake_sleep(s):
         now["t"] += s
-        await real_sleep(0)
+        await asyncio.sleep(0)
 
-    asyncio.sleep = fake_sleep
-    try:
-        stamps = []
-        for i in range(90):
-            await lim.acquire(str(i))
-            stamps.append(now["t"])
-        mine = []
-        for _ in range(3):
-            await lim.acquire("same")
-            mine.append(now["t"])
-    finally:
-        asyncio.sleep = real_sleep
+    lim = RateLimiter(Limits(per_second=30, per_chat_interval=1.0, group_interval=3.0), clock=lambda: now["t"],
+                      sleep=fake_sleep)
+    stamps = []
+    for i in range(90):
+        await lim.acquire(str(i))
+        stamps.append(now["t"])
+    mine = []
+    for _ in range(3):
+        await lim.acquire("same")
+        mine.append(now["t"])
     assert max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps) <= 29
     assert (stamps[-1] - stamps[0]) / 89 < 1 / 28  # but not much slower than the limit
     assert mine[1] - mine[0] >= 1.0 and mine[2] - mine[1] >= 1.0
