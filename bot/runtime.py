@@ -32,7 +32,7 @@ from bot.engine import Engine
 from bot.health import HealthServer, Metrics
 from bot.ingest import SourceReport, ingest_source_async
 from bot.rules.loader import LoadedRules, load_rules
-from bot.schedule import BACKGROUND, Window, poll_trigger, window_done
+from bot.schedule import BACKGROUND, poll_trigger
 from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- polling ---
 from bot.sources import Source, SourceError
 from bot.leader import PgLeader, Solo
@@ -57,7 +57,6 @@ class SourceHealth:
     data_date: str | None = None
     last_error: str | None = None
     attempted: bool = False  # the first fetch attempt in this process has finished
-    new_data_at: dict[str, datetime] = field(default_factory=dict)  # series -> when it last brought news
     series_errors: dict[str, str] = field(default_factory=dict)  # series failing on their own
 
 
@@ -136,8 +135,8 @@ class App:
                 except Exception as exc:
                     raise StartupError(f"{a.platform}: cannot start ({type(exc).__name__}: {exc})") from None
         for src in self.sources:
-            for job_id, trigger, window in self._jobs(src):
-                self.scheduler.add_job(self.poll, trigger, args=[src, window], id=job_id, replace_existing=True,
+            for job_id, trigger in self._jobs(src):
+                self.scheduler.add_job(self.poll, trigger, args=[src], id=job_id, replace_existing=True,
                                        coalesce=True, max_instances=1, misfire_grace_time=300)
         self.scheduler.add_job(self.evaluate, "interval", minutes=15, id="evaluate", coalesce=True,
                                max_instances=1, misfire_grace_time=300)
@@ -193,13 +192,12 @@ class App:
             reply = self.commands.status_text()
             self.say("liquidity-bot: latest data\n" + reply.text)
 
-    def _jobs(self, src: Source) -> list[tuple[str, object, Window | None]]:
-        """(job id, trigger, release window) for one source: a fixed interval with POLL_SECONDS
-        (and for --data files), else each release window plus the slow background poll."""
+    def _jobs(self, src: Source) -> list[tuple[str, object]]:
+        """(job id, trigger) for one source: a fixed interval with POLL_SECONDS (and for --data
+        files), else the slow background poll; release windows are polled by ReleasePoller tasks."""
         if self.settings.poll_seconds or src.name == "files":
-            return [(f"fetch-{src.name}", poll_trigger(self.settings.poll_seconds or FILE_POLL_SECONDS), None)]
-        # --- polling --- release windows are polled by ReleasePoller tasks (see start), not cron jobs
-        return [(f"fetch-{src.name}", BACKGROUND, None)]
+            return [(f"fetch-{src.name}", poll_trigger(self.settings.poll_seconds or FILE_POLL_SECONDS))]
+        return [(f"fetch-{src.name}", BACKGROUND)]
 
     def _next_fetch(self, src: Source) -> str:
         times = [j.next_run_time for j in self.scheduler.get_jobs()
@@ -253,16 +251,13 @@ class App:
         self.store.close()
 
     # ---- jobs ----------------------------------------------------------------------------
-    async def poll(self, src: Source, window: Window | None = None,
-                   series: tuple[str, ...] | None = None) -> SourceReport | None:
-        """Fetch one source (respecting its outage backoff and, inside a release window, skipping
-        once the window's series arrived); evaluate rules if data is new."""
+    async def poll(self, src: Source, series: tuple[str, ...] | None = None) -> SourceReport | None:
+        """Fetch one source, or only `series` of it (a release poll), respecting its outage
+        backoff; evaluate rules if data is new."""
         h = self.health[src.name]
         if not self.leader.is_leader:  # replicas: followers neither fetch nor evaluate
             return None
         if time.monotonic() < h.next_try or self.stop_event.is_set():
-            return None
-        if window and window_done(window, h.new_data_at, datetime.now(timezone.utc)):
             return None
         fetched = SeriesSubset(src, series) if series else src  # --- polling --- a release poll asks only for its series
         report = await ingest_source_async(self.store, fetched, self.clock, self.settings.secrets())
@@ -301,9 +296,6 @@ class App:
         h.failures, h.next_try, h.last_error = 0, 0.0, None
         h.last_success = self.clock().isoformat(timespec="seconds")
         h.data_date = report.last_date or h.data_date
-        if report.added:
-            stamp = datetime.now(timezone.utc)
-            h.new_data_at.update({r.series: stamp for r in report.results if r.added})
 
     def _log_series_errors(self, source: str, h: SourceHealth, report: SourceReport) -> None:
         """A series failing while its source works: one line when it starts, one when it recovers."""

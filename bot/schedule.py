@@ -245,7 +245,7 @@ def release_poller(app, src) -> ReleasePoller:
     from datetime import timezone
 
     async def fetch(series: tuple[str, ...]) -> set[str]:
-        report = await app.poll(src, None, series)
+        report = await app.poll(src, series)
         return {r.series for r in report.results if r.added} if report else set()
 
     async def sleep(seconds: float) -> bool:
