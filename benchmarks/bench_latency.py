@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import statistics
+from datetime import date, timedelta
 import sys
 import tempfile
 import time
@@ -67,13 +68,15 @@ def main(samples: int = 20) -> None:
             print(f"cold start to 'ready': {ready:.2f} s; first chat command answered at {first_data:.2f} s")
             print(f"idle RSS with Telegram and Slack (HTTP mode) enabled: {idle:.0f} MB (goal < 150 MB)")
             lat = []
-            day = 1
+            # The bot never alerts on data older than 7 days (daily metrics) nor accepts rows dated
+            # after tomorrow, so each sample is one of the last few days, oldest first.
+            samples = min(samples, 8)
+            first_day = date.today() - timedelta(days=samples - 1)
             for i in range(samples):
                 value = 11.0 if i % 2 == 0 else 1.0  # alternately fires and resolves
                 before = len(fake.to(42))
                 with open(data / "SOFR.csv", "a") as f:
-                    f.write(f"2026-08-{day:02d},{value}\n" if day <= 31 else f"2026-09-{day - 31:02d},{value}\n")
-                day += 1
+                    f.write(f"{first_day + timedelta(days=i)},{value}\n")
                 t = time.monotonic()
                 fake.wait_for(lambda s, n=before: len([x for x in s if x.chat_id == "42"]) > n, 15)
                 lat.append(time.monotonic() - t)
