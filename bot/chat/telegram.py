@@ -7,11 +7,9 @@ another Bot API server (self-hosted, or a local fake in tests).
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import os
-from collections import defaultdict
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -22,17 +20,16 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CommandHandler,
     ContextTypes,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
 from bot.commands import CommandError, CommandService, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage, split_message
+from bot.chat.telegram_order import ChatOrderedProcessor, Verdict
 from bot.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -85,9 +82,6 @@ class TelegramAdapter:
                              group_prefixes=("-",))  # group and channel ids are negative
         self.limiter = RateLimiter(self.limits)  # shared with the delivery loop
         self.throttle = Throttle()
-        # Updates run concurrently; one chat's commands run one after another, so its replies
-        # keep their order (asyncio locks are FIFO, taken in the order updates arrive).
-        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._webhook = None
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
@@ -98,7 +92,8 @@ class TelegramAdapter:
                 .connect_timeout(10).read_timeout(20).write_timeout(20).get_updates_read_timeout(15)
                 # At most 64 sends in flight (see _concurrency), plus command replies and polling.
                 .connection_pool_size(72)
-                .concurrent_updates(256)
+                # Updates run concurrently; one chat's run one after another, in arrival order.
+                .concurrent_updates(ChatOrderedProcessor(256, self._admit, self._slow_down))
                 .build())
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -148,48 +143,35 @@ class TelegramAdapter:
         await self.app.shutdown()
 
     # ---- commands ------------------------------------------------------------------------
-    async def _gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Before any handler: the per-user throttle (one notice, then silence for a while)."""
+    def _admit(self, update: Update) -> Verdict:
+        """The per-user throttle, for commands only: ok, warn (send the notice only) or drop."""
         msg, user = update.effective_message, update.effective_user
         if msg is None or not (msg.text or "").startswith("/"):
-            return
+            return "ok"
         key = str(user.id if user else msg.chat_id)
         verdict = self.throttle.check(key)
-        if verdict == "ok":
-            return
         if verdict == "warn":
             log.info("telegram: user %s throttled for %gs", key, self.throttle.quiet)
-            try:
-                async with self._chat_locks[str(msg.chat_id)]:  # after the replies already queued
-                    await self._reply(update, Reply(
-                        f"Slow down: more than {self.throttle.limit} commands a minute. "
-                        f"I will ignore your commands for {self.throttle.quiet:.0f} seconds."))
-            except TelegramError as exc:
-                log.info("telegram: slow-down notice to %s not sent: %s", key, exc)
-        raise ApplicationHandlerStop
+        return verdict
 
-    def _in_order(self, fn):
-        """Run a handler while holding its chat's lock (replies to one chat stay in order)."""
-        async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            chat = update.effective_chat
-            key = str(chat.id) if chat else "?"
-            async with self._chat_locks[key]:
-                await fn(update, context)
-            if len(self._chat_locks) > 10_000:  # forget idle chats
-                for k in [k for k, lock in self._chat_locks.items() if not lock.locked()]:
-                    del self._chat_locks[k]
-        return run
+    async def _slow_down(self, update: Update) -> None:
+        """The one notice a throttled user gets, after the replies already queued for the chat."""
+        try:
+            await self._reply(update, Reply(
+                f"Slow down: more than {self.throttle.limit} commands a minute. "
+                f"I will ignore your commands for {self.throttle.quiet:.0f} seconds."))
+        except TelegramError as exc:
+            log.info("telegram: slow-down notice to %s not sent: %s", update.effective_chat.id, exc)
 
     def _register(self) -> None:
         kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
-        self.app.add_handler(TypeHandler(Update, self._gate), group=-1)
         for name, fn in (("start", self.cmd_start), ("help", self.cmd_help), ("subscribe", self.cmd_subscribe),
                          ("unsubscribe", self.cmd_unsubscribe), ("list", self.cmd_list), ("status", self.cmd_status),
                          ("chart", self.cmd_chart), ("rules", self.cmd_rules), ("history", self.cmd_history),
                          ("reload", self.cmd_reload)):
-            self.app.add_handler(CommandHandler(name, self._in_order(fn), filters=kinds))
+            self.app.add_handler(CommandHandler(name, fn, filters=kinds))
         self.app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
-        self.app.add_handler(MessageHandler(filters.COMMAND & kinds, self._in_order(self.cmd_unknown)))
+        self.app.add_handler(MessageHandler(filters.COMMAND & kinds, self.cmd_unknown))
         self.app.add_error_handler(self.on_error)
 
     async def _reply(self, update: Update, reply: Reply) -> None:
