@@ -29,6 +29,7 @@ class SeriesDef:
     start: str | None = None   # first date the series exists: earlier rows are refused
     signed: bool = False       # dollar amounts are non-negative unless the series says otherwise
     jumps: bool = False        # take-up volumes go from ~0 to billions: no 100x jump check
+    publisher: str = ""        # who publishes it, for alerts' source line ("Fed H.4.1")
 
     @property
     def nonnegative(self) -> bool:
@@ -58,6 +59,11 @@ class MetricDef:
     window_days: int = 0
     # Operation volumes: a day with no observation means nothing was taken up, i.e. zero.
     absent_is_zero: bool = False
+    short: str = ""            # the label in a 40-character status table ("Reserves")
+
+    @property
+    def name_short(self) -> str:
+        return self.short or self.label
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -80,6 +86,24 @@ class Catalog:
     def units(self) -> dict[str, str]:
         """metric -> unit ("usd", "percent", "bp"), as rule evaluation needs it."""
         return {name: m.unit for name, m in self.metrics.items()}
+
+    def source_text(self, metric: str) -> str:
+        """Where a metric's numbers come from, for humans: "Fed H.4.1 via FRED WRESBAL",
+        "NY Fed ON RRP results"; derived metrics name their inputs' sources."""
+        m = self.metrics.get(metric)
+        if m is None:
+            return metric
+        if not m.series:
+            parts: list[str] = []
+            for dep in m.inputs:
+                for p in self.source_text(dep).split("; "):
+                    if p not in parts:
+                        parts.append(p)
+            return "; ".join(parts)
+        s = self.series[m.series[0]]
+        if s.source == "fred":
+            return f"{s.publisher} via FRED {s.id}" if s.publisher else f"FRED {s.id}"
+        return s.publisher or f"{s.source} {s.id}"
 
     def series_for_source(self, source: str) -> list[SeriesDef]:
         return [s for s in self.series.values() if s.source == source]
@@ -137,7 +161,7 @@ def parse_window_days(text: str | int) -> int:
 
 def _metric(name: str, d: dict) -> MetricDef:
     common = dict(name=name, unit=d["unit"], label=d.get("label", name), cadence_days=int(d.get("cadence_days", 1)),
-                  absent_is_zero=bool(d.get("absent_is_zero", False)))
+                  absent_is_zero=bool(d.get("absent_is_zero", False)), short=d.get("short", ""))
     if "series" in d:
         return MetricDef(series=tuple(d["series"]), **common)
     if "formula" in d:

@@ -1,7 +1,8 @@
-"""Chat commands as plain functions returning data; adapters only translate.
+"""Chat commands: one registry, shared by Telegram and Slack; adapters only translate.
 
-Shared by Telegram and Slack: subscribe / unsubscribe / list / status / rules / history /
-chart / help. Nothing here knows a platform's payloads.
+Each command is defined once (`COMMANDS`: name, arguments, help text, who may run it, handler
+returning `Reply` data). The Telegram handlers and menu, the Slack subcommands and both help
+texts are built from it. Nothing here knows a platform's payloads.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,51 +18,79 @@ from datetime import datetime
 import pandas as pd
 
 from bot.catalog import Catalog
-from bot.format import fmt, rule_unit
+from bot.format import STATE_WORD, fmt, metric_label, rule_unit
+from bot.i18n import DEFAULT, LANGUAGES, N_, normalise, tr
 from bot.rules.model import Rule
-from bot.status import current_regimes, snapshot
+from bot.status import rule_marks, slack_fields, table_lines, table_rows, verdict_lines
 from bot.store.sqlite import Store
-from bot.units import fmt_change, fmt_value
 
 # Charts render in at most two threads (matplotlib is CPU-bound), and a chart of the same data
-# is rendered once: the cache key includes the newest data date.
+# is rendered once: the cache key includes the newest data date and the language.
 CHART_POOL = ThreadPoolExecutor(2, thread_name_prefix="chart")
 CHART_CACHE_SIZE = 64
 PERIODS = {"1m": 31, "3m": 92, "6m": 183, "1y": 366, "2y": 731, "3y": 1096, "5y": 1827, "10y": 3653, "max": 100000}
+PERIOD_WORDS = {"1m": N_("last month"), "3m": N_("last 3 months"), "6m": N_("last 6 months"),
+                "1y": N_("last year"), "2y": N_("last 2 years"), "3y": N_("last 3 years"),
+                "5y": N_("last 5 years"), "10y": N_("last 10 years"), "max": N_("all history")}
 MAX_ARG = 64  # longer arguments are cut before they reach a reply
 
 
 @dataclass(frozen=True)
 class Reply:
     text: str
-    preformatted: bool = False   # a table: the adapter keeps its spacing (Telegram <pre>, Slack ```)
+    preformatted: bool = False   # the whole text is a table (Telegram <pre>, Slack ```)
     photo: bytes | None = None
     caption: str | None = None
+    table: str | None = None     # a fixed-width block after the text
+    footer: str | None = None    # plain lines after the table
+    fields: tuple[tuple[str, str], ...] = ()   # the table as Slack Block Kit fields
+    chart: tuple[str, str] | None = None       # (metric, period): render and attach after the text
 
 
 class CommandError(Exception):
     """A user mistake with a helpful message (unknown topic, missing argument)."""
 
 
-HELP = """Liquidity Bot watches bank reserves, ON RRP, the TGA, repo rates vs IORB and SRF usage, and tells you when they change.
+@dataclass(frozen=True)
+class Ctx:
+    """Who asks, where, in which language; `may_change` asks the platform whether this user
+    may change the chat's settings (group admins), only when a command needs it."""
 
-{p}subscribe <topic> - get alerts for a topic ({topics})
-{p}unsubscribe <topic|all> - stop them
-{p}list - this chat's subscriptions
-{p}status - latest values, 1-week changes, regimes, firing alerts (+ chart)
-{p}chart <metric> [period] - a chart, e.g. {p}chart reserves 2y (periods: {periods})
-{p}rules - the alert rules and their thresholds
-{p}history [topic] - recent alerts
-{p}help - this text"""
+    platform: str
+    chat_id: str
+    kind: str = "private"
+    title: str | None = None
+    user_id: str | None = None
+    lang: str = DEFAULT
+    prefix: str = "/"
+    may_change: Callable[[], Awaitable[bool]] | None = None
+
+
+Handler = Callable[["CommandService", Ctx, list[str]], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str            # usage after the name, e.g. "<topic>"
+    help: str            # marked with N_, translated when shown
+    handler: Handler
+    changes_chat: bool = False   # in groups and channels only their admins may run it
+    bot_admin: bool = False      # only ADMIN_IDS may run it
+    menu: bool = True            # listed in help and the Telegram menu
 
 
 class CommandService:
     """What the chat commands do, over the store and the current rules."""
 
-    def __init__(self, store: Store, catalog: Catalog, rules: Callable[[], list[Rule]], now: Callable[[], datetime]):
+    def __init__(self, store: Store, catalog: Catalog, rules: Callable[[], list[Rule]], now: Callable[[], datetime],
+                 admin_ids: frozenset[str] = frozenset()):
         self.store, self.catalog, self._rules, self.now = store, catalog, rules, now
+        self.admin_ids = admin_ids
+        self.reload_rules: Callable[[], Awaitable[str]] | None = None
         self._frames_cache = None
         self._charts: OrderedDict[tuple, bytes] = OrderedDict()
+        self._langs: dict[tuple[str, str], str | None] = {}
 
     def invalidate(self) -> None:
         """New data or new alert states (called from the engine's thread after an evaluation):
@@ -72,98 +101,187 @@ class CommandService:
     def rules(self) -> list[Rule]:
         return self._rules()
 
+    # ---- the registry ----------------------------------------------------------------------
+    async def dispatch(self, ctx: Ctx, name: str, args: list[str]) -> list[Reply]:
+        """Run one command for one chat; every user mistake becomes a clear reply."""
+        _ = tr(ctx.lang)
+        cmd = REGISTRY.get(name.lower())
+        if cmd is None:
+            shown = name[:40]
+            return [Reply(_("Unknown command {cmd}.").format(cmd=f"{ctx.prefix}{shown}") + "\n\n" + self.help_text(ctx))]
+        if cmd.bot_admin and (ctx.user_id is None or ctx.user_id not in self.admin_ids):
+            return [Reply(_("Sorry, {cmd} is for the bot's administrators.").format(cmd=f"{ctx.prefix}{cmd.name}"))]
+        if cmd.changes_chat and ctx.may_change is not None and not await ctx.may_change():
+            return [Reply(_("Sorry, only this chat's administrators can change its subscriptions and settings."))]
+        try:
+            return await cmd.handler(self, ctx, [a[:MAX_ARG] for a in args])
+        except CommandError as exc:
+            return [Reply(str(exc))]
+
+    def language(self, platform: str, chat_id: str, hint: str | None = None) -> str:
+        """The chat's language: set with /lang, else the user's app language if we speak it."""
+        key = (platform, chat_id)
+        if key not in self._langs:
+            if len(self._langs) > 50_000:
+                self._langs.clear()
+            self._langs[key] = self.store.language(platform, chat_id)
+        return self._langs[key] or normalise(hint) or DEFAULT
+
+    def help_text(self, ctx: Ctx) -> str:
+        _ = tr(ctx.lang)
+        lines = [_("Liquidity Bot watches bank reserves, ON RRP, the TGA, repo rates vs IORB and SRF usage, "
+                   "and tells you when they change."), ""]
+        for cmd in COMMANDS:
+            if cmd.menu:
+                usage = f"{ctx.prefix}{cmd.name}" + (f" {cmd.args}" if cmd.args else "")
+                lines.append(f"{usage} - {_(cmd.help)}")
+        lines += ["", _("Topics: {topics}").format(topics=", ".join(self.topics())),
+                  _("Periods: {periods}").format(periods=", ".join(PERIODS))]
+        return "\n".join(lines)
+
+    def help(self, prefix: str = "/", lang: str = DEFAULT) -> Reply:
+        return Reply(self.help_text(Ctx("", "", lang=lang, prefix=prefix)))
+
+    # ---- subscriptions ---------------------------------------------------------------------
     def topics(self) -> list[str]:
         return [*sorted({r.topic for r in self.rules}), "all"]
 
-    def help(self, prefix: str = "/") -> Reply:
-        return Reply(HELP.format(p=prefix, topics=", ".join(self.topics()), periods=", ".join(PERIODS)))
-
-    def _topic(self, raw: str | None, allow_all: bool = True) -> str:
+    def _topic(self, raw: str | None, lang: str = DEFAULT) -> str:
+        _ = tr(lang)
         if not raw:
-            raise CommandError(f"Which topic? One of: {', '.join(self.topics())}")
+            raise CommandError(_("Which topic? One of: {topics}").format(topics=", ".join(self.topics())))
         topic = raw.strip().lower()[:MAX_ARG]
         if topic in self.topics():
             return topic
         close = difflib.get_close_matches(topic, self.topics(), n=1)
-        hint = f" Did you mean {close[0]}?" if close else ""
-        raise CommandError(f"Unknown topic {topic!r}.{hint} Topics: {', '.join(self.topics())}")
+        hint = " " + _("Did you mean {word}?").format(word=close[0]) if close else ""
+        raise CommandError(_("Unknown topic {topic!r}.").format(topic=topic) + hint + " "
+                           + _("Topics: {topics}").format(topics=", ".join(self.topics())))
 
-    def subscribe(self, platform: str, chat_id: str, raw: str | None, kind: str, title: str | None) -> Reply:
-        topic = self._topic(raw)
+    def subscribe(self, platform: str, chat_id: str, raw: str | None, kind: str, title: str | None,
+                  lang: str = DEFAULT) -> Reply:
+        _ = tr(lang)
+        topic = self._topic(raw, lang)
         stamp = self.now().isoformat(timespec="seconds")
         self.store.ensure_chat(platform, chat_id, kind, title, stamp)
         added = self.store.subscribe(platform, chat_id, topic, stamp)
-        what = "every alert" if topic == "all" else f"{topic} alerts"
-        return Reply(f"Subscribed to {what}." if added else f"Already subscribed to {topic}.")
+        if not added:
+            return Reply(_("Already subscribed to {topic}.").format(topic=topic))
+        if topic == "all":
+            return Reply(_("Subscribed to every alert."))
+        return Reply(_("Subscribed to {topic} alerts.").format(topic=topic))
 
-    def unsubscribe(self, platform: str, chat_id: str, raw: str | None) -> Reply:
-        topic = self._topic(raw)
+    def unsubscribe(self, platform: str, chat_id: str, raw: str | None, lang: str = DEFAULT) -> Reply:
+        _ = tr(lang)
+        topic = self._topic(raw, lang)
         n = self.store.unsubscribe(platform, chat_id, None if topic == "all" else topic)
         if topic == "all":
-            return Reply(f"Unsubscribed from everything ({n} topic(s)).")
-        return Reply(f"Unsubscribed from {topic}." if n else f"This chat was not subscribed to {topic}.")
+            return Reply(_("Unsubscribed from everything ({n} topic(s)).").format(n=n))
+        if n:
+            return Reply(_("Unsubscribed from {topic}.").format(topic=topic))
+        return Reply(_("This chat was not subscribed to {topic}.").format(topic=topic))
 
-    def list(self, platform: str, chat_id: str) -> Reply:
+    def list(self, platform: str, chat_id: str, lang: str = DEFAULT, prefix: str = "/") -> Reply:
+        _ = tr(lang)
         subs = self.store.subscriptions(platform, chat_id)
         if not subs:
-            return Reply("No subscriptions yet. Try /subscribe reserves (topics: " + ", ".join(self.topics()) + ").")
-        return Reply("This chat is subscribed to: " + ", ".join(subs))
+            return Reply(_("No subscriptions yet. Try {cmd} (topics: {topics}).").format(
+                cmd=f"{prefix}subscribe reserves", topics=", ".join(self.topics())))
+        return Reply(_("This chat is subscribed to: {topics}").format(topics=", ".join(subs)))
 
+    def set_language(self, ctx: Ctx, raw: str | None) -> Reply:
+        lang = normalise(raw)
+        if lang is None:
+            _ = tr(ctx.lang)
+            choices = ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+            return Reply(_("Which language? {choices}. Example: {cmd}").format(
+                choices=choices, cmd=f"{ctx.prefix}lang zh"))
+        self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, self.now().isoformat(timespec="seconds"))
+        self.store.set_language(ctx.platform, ctx.chat_id, lang)
+        self._langs[(ctx.platform, ctx.chat_id)] = lang
+        _ = tr(lang)  # the answer in the language just chosen
+        return Reply(_("This chat now gets replies and alerts in English."))
+
+    # ---- status ----------------------------------------------------------------------------
     def _frames(self):
         frames = self._frames_cache
         if frames is None:  # read once per evaluation, not per request
             frames = self._frames_cache = self.store.frames(self.catalog)
         return frames
 
-    def status_text(self) -> Reply:
+    def _regime(self) -> str | None:
+        """The reserves regime as the regime rule itself holds it (with its hysteresis)."""
+        states = self.store.regimes()
+        for r in self.rules:
+            c = r.condition
+            if c.kind == "regime" and c.body.metric == "reserves" and c.body.change is None and r.id in states:
+                return states[r.id]
+        return None
+
+    def status_text(self, lang: str = DEFAULT) -> Reply:
+        """The verdict first, then the 40-character table, firing alerts and failing sources."""
+        _ = tr(lang)
         frames = self._frames()
-        rows = snapshot(self.catalog, frames, self.now().date(), current_regimes(self.rules, frames, self.catalog.units))
+        rows = table_rows(self.catalog, frames, self.now().date(), self.rules)
         if not rows:
-            return Reply("No data yet: the bot has not fetched anything. Try again in a minute.")
-        show = [r for r in rows if r.metric in ("reserves", "fed_assets", "tga", "tga_daily", "rrp", "net_liquidity",
-                                                  "sofr", "effr", "iorb", "sofr_iorb_spread", "effr_iorb_spread",
-                                                  "srf_usage")]
-        lines = [f"{'metric':<17}{'value':>10}{'1w':>10}  as of"]
-        for r in show:
-            chg = fmt_change(r.change_1w, r.unit) if r.change_1w is not None else "n/a"
-            age = f" ({r.age_days}d old)" if r.age_days > 7 else ""
-            regime = f" [{r.regime}]" if r.regime else ""
-            lines.append(f"{r.metric:<17}{fmt_value(r.value, r.unit):>10}{chg:>10}  {r.date}{age}{regime}")
-        firing = self.store.firing_rules()
-        lines.append("")
-        lines.append("Firing: " + (", ".join(firing) if firing else "nothing"))
+            return Reply(_("No data yet: the bot has not fetched anything. Try again in a minute."))
+        verdict = verdict_lines(frames, self._regime(), lang)
+        tail = []
+        firing = set(self.store.firing_rules())
+        titles = [r.heading(lang) for r in self.rules if r.id in firing]
+        tail.append(_("Firing:") if titles else _("Firing: nothing"))
+        tail += [f"• {t}"[:40] for t in titles]
         for source, f in sorted(self.store.last_fetches().items()):
             if f["last_error"] and f["last_rows"] == 0:
-                since = f["last_success"] or "never"
-                lines.append(f"Source {source}: failing (last success {since[:16]}): {f['last_error'][:80]}")
-        return Reply("\n".join(lines), preformatted=True)
+                since = (f["last_success"] or _("never"))[:10]
+                tail.append(_("{source} failing; last OK {since}").format(source=source, since=since)[:40])
+        text = "\n".join(verdict)
+        return Reply(text, table="\n".join(table_lines(rows, lang)), fields=tuple(slack_fields(rows, lang)),
+                     footer="\n".join(tail))
 
-    async def reserves_chart(self) -> bytes | None:
-        """The /status chart: reserves over 3 years with the $3T line and regime bands."""
-        return await self.chart_png("reserves", "3y")
+    # ---- charts ----------------------------------------------------------------------------
+    def _chart_spec(self, metric: str, period: str, lang: str):
+        from bot.chart import ChartSpec, Threshold
 
-    async def chart_png(self, metric: str, period: str) -> bytes | None:
+        _ = tr(lang)
+        f = self._frames().get(metric)
+        if f is None or f.empty:
+            return None, None
+        days = PERIODS.get(period, 731)
+        end = pd.Timestamp(self.now().date())
+        s = f["value"][f.index >= end - pd.Timedelta(days=days)]
+        m = self.catalog.metrics[metric]
+        ended = None
+        if (end - f.index[-1]).days > 2 * m.cadence_days + 7:
+            ended = _("series ended {date}").format(date=f.index[-1].date().isoformat())
+            if s.empty:  # show the last stretch there is, and say so
+                s = f["value"][f.index >= f.index[-1] - pd.Timedelta(days=days)]
+        thresholds, bands = [], ()
+        for r in self.rules:
+            c = r.condition
+            if c.kind == "regime" and c.body.metric == metric and c.body.change is None:
+                bands = tuple(c.body.bands)
+            elif metric in rule_marks([r], self.catalog) and c.kind != "regime":
+                value = float(c.body.value)
+                thresholds.append(Threshold(value, f"{r.heading(lang)}: {fmt(value, rule_unit(r, self.catalog))}"))
+        spec = ChartSpec(series=s, title=metric_label(self.catalog, metric, lang), unit=m.unit,
+                         period=_(PERIOD_WORDS[period]), source=_("Source: {source}").format(
+                             source=self.catalog.source_text(metric)),
+                         thresholds=tuple(thresholds), bands=bands, last_word=_("Last"), ended_note=ended)
+        return spec, str(f.index[-1].date())
+
+    async def chart_png(self, metric: str, period: str, lang: str = DEFAULT) -> bytes | None:
         """Read the data here (the store stays on the loop's thread); render in a worker thread."""
         from bot.chart import render_chart
 
-        f = self._frames().get(metric)
-        if f is None or f.empty:
+        spec, last = self._chart_spec(metric, period, lang)
+        if spec is None:
             return None
-        days = PERIODS.get(period, 731)
-        s = f["value"][f.index >= f.index[-1] - pd.Timedelta(days=days)]
-        m = self.catalog.metrics[metric]
-        lines, bands = [], None
-        for r in self.rules:
-            c = r.condition
-            if c.kind == "level" and c.body.metric == metric:
-                lines.append((float(c.body.value), f"{r.id}: {fmt_value(c.body.value, m.unit)}"))
-            if c.kind == "regime" and c.body.metric == metric and c.body.change is None:
-                bands = c.body.bands
-        key = (metric, period, str(f.index[-1].date()), tuple(lines), tuple(b.name for b in bands or ()))
+        key = (metric, period, last, lang, spec.thresholds, spec.bands, spec.ended_note)
         png = self._charts.get(key)
         if png is None:
             loop = asyncio.get_running_loop()
-            png = await loop.run_in_executor(CHART_POOL, render_chart, s, f"{m.label} ({period})", m.unit, lines, bands)
+            png = await loop.run_in_executor(CHART_POOL, render_chart, spec)
             self._charts[key] = png
             if len(self._charts) > CHART_CACHE_SIZE:
                 self._charts.popitem(last=False)
@@ -171,49 +289,141 @@ class CommandService:
             self._charts.move_to_end(key)
         return png
 
-    async def chart(self, raw_metric: str | None, raw_period: str | None) -> Reply:
-        metric = (raw_metric or "reserves").strip().lower()[:MAX_ARG]
+    def chart_caption(self, metric: str, period: str, lang: str = DEFAULT) -> str:
+        """"Bank reserves, last 3 years" in the chat's language."""
+        words = tr(lang)(PERIOD_WORDS[period]) if period in PERIOD_WORDS else period
+        return f"{metric_label(self.catalog, metric, lang)}, {words}"[:1024]
+
+    async def reserves_chart(self, lang: str = DEFAULT) -> bytes | None:
+        """The /status chart: reserves over 3 years with the $3T line and regime bands."""
+        return await self.chart_png("reserves", "3y", lang)
+
+    def _metric(self, raw: str | None, lang: str) -> str:
+        _ = tr(lang)
+        metric = (raw or "reserves").strip().lower()[:MAX_ARG]
         if metric not in self.catalog.metrics:
             close = difflib.get_close_matches(metric, list(self.catalog.metrics), n=1)
-            raise CommandError(f"Unknown metric {metric!r}." + (f" Did you mean {close[0]}?" if close else "")
-                               + f" Metrics: {', '.join(self.catalog.metrics)}")
+            hint = " " + _("Did you mean {word}?").format(word=close[0]) if close else ""
+            raise CommandError(_("Unknown metric {metric!r}.").format(metric=metric) + hint + " "
+                               + _("Metrics: {metrics}").format(metrics=", ".join(self.catalog.metrics)))
+        return metric
+
+    async def chart(self, raw_metric: str | None, raw_period: str | None, lang: str = DEFAULT) -> Reply:
+        _ = tr(lang)
+        metric = self._metric(raw_metric, lang)
         period = (raw_period or "2y").strip().lower()[:MAX_ARG]
         if period not in PERIODS:
-            raise CommandError(f"Unknown period {period!r}. Use one of: {', '.join(PERIODS)}")
-        png = await self.chart_png(metric, period)
+            raise CommandError(_("Unknown period {period!r}. Use one of: {periods}").format(
+                period=period, periods=", ".join(PERIODS)))
+        png = await self.chart_png(metric, period, lang)
+        label = metric_label(self.catalog, metric, lang)
         if png is None:
-            return Reply(f"No data for {metric} yet.")
-        return Reply(f"{self.catalog.metrics[metric].label}, last {period}", photo=png,
-                     caption=f"{self.catalog.metrics[metric].label}, last {period}")
+            return Reply(_("No data for {metric} yet.").format(metric=label))
+        caption = self.chart_caption(metric, period, lang)
+        return Reply(caption, photo=png, caption=caption)
 
-    def rules_text(self) -> Reply:
+    # ---- rules and history -----------------------------------------------------------------
+    def rules_text(self, lang: str = DEFAULT) -> Reply:
+        _ = tr(lang)
         lines = []
         for r in self.rules:
             c = r.condition
             unit = rule_unit(r, self.catalog)
             if c.kind in ("level", "change", "spread"):
                 metric = f"{c.body.a} - {c.body.b}" if c.kind == "spread" else c.body.metric
-                extra = f" over {c.body.window.describe()}" if c.kind == "change" else ""
+                extra = f" ({c.body.window.describe()})" if c.kind == "change" else ""
                 cond = f"{metric}{extra} {c.body.op} {fmt(c.body.value, unit)}"
                 if r.clear is not None:
-                    cond += f" (clears at {fmt(r.clear, unit)})"
+                    cond += " " + _("(clears at {value})").format(value=fmt(r.clear, unit))
             elif c.kind == "regime":
-                cond = f"{c.body.metric} regime: " + ", ".join(
+                cond = f"{c.body.metric}: " + ", ".join(
                     f"{b.name} < {fmt(b.below, unit)}" if b.below is not None else b.name for b in c.body.bands)
             elif c.kind == "spike":
-                cond = f"{c.body.metric} > {c.body.multiple:g}x its {c.body.window}-day median (min {fmt(c.body.floor, unit)})"
+                cond = _("{metric} > {multiple}x its {window}-day median (min {floor})").format(
+                    metric=c.body.metric, multiple=f"{c.body.multiple:g}", window=c.body.window,
+                    floor=fmt(c.body.floor, unit))
             elif c.kind == "stale":
-                cond = f"{c.body.metric} older than {c.body.max_age}"
+                cond = _("{metric} older than {age}").format(metric=c.body.metric, age=c.body.max_age)
             else:
-                cond = f"{c.body.metric} crosses {c.body.direction} {fmt(c.body.value, unit)}"
-            lines.append(f"• {r.id} [{r.topic}, {r.severity}]: {cond}")
-        return Reply("\n".join(lines))
+                cond = f"{c.body.metric} {c.body.direction} {fmt(c.body.value, unit)}"
+            lines.append(f"• {r.heading(lang)} [{r.topic}, {r.severity}]: {cond}")
+        return Reply("\n".join(lines) or _("No rules loaded."))
 
-    def history(self, raw_topic: str | None) -> Reply:
-        topic = self._topic(raw_topic) if raw_topic else None
+    def history(self, raw_topic: str | None, lang: str = DEFAULT) -> Reply:
+        _ = tr(lang)
+        topic = self._topic(raw_topic, lang) if raw_topic else None
         events = self.store.recent_events(None if topic == "all" else topic, limit=10)
         if not events:
-            return Reply("No alerts yet" + (f" for {topic}." if topic else "."))
-        lines = [f"{e['created_at'][:16].replace('T', ' ')} UTC  {e['state']:<8} {e['rule_id']} (data {e['data_date']})"
-                 for e in events]
+            return Reply(_("No alerts yet."))
+        words = {k: _(v) for k, v in STATE_WORD.items()}
+        lines = [f"{e['created_at'][:16].replace('T', ' ')} {words.get(e['state'], e['state'])} {e['rule_id']}"
+                 f" ({e['data_date']})" for e in events]
         return Reply("\n".join(lines), preformatted=True)
+
+
+# ---- the commands ------------------------------------------------------------------------
+def _arg(args: list[str], i: int) -> str | None:
+    return args[i] if len(args) > i else None
+
+
+async def _start(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    _ = tr(ctx.lang)
+    return [Reply(_("Welcome to Liquidity Bot.") + "\n\n" + s.help_text(ctx))]
+
+
+async def _help(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [Reply(s.help_text(ctx))]
+
+
+async def _subscribe(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.subscribe(ctx.platform, ctx.chat_id, _arg(args, 0), ctx.kind, ctx.title, ctx.lang)]
+
+
+async def _unsubscribe(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.unsubscribe(ctx.platform, ctx.chat_id, _arg(args, 0), ctx.lang)]
+
+
+async def _list(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.list(ctx.platform, ctx.chat_id, ctx.lang, ctx.prefix)]
+
+
+async def _status(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.status_text(ctx.lang), Reply("", chart=("reserves", "3y"))]
+
+
+async def _chart(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [await s.chart(_arg(args, 0), _arg(args, 1), ctx.lang)]
+
+
+async def _rules(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.rules_text(ctx.lang)]
+
+
+async def _history(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.history(_arg(args, 0), ctx.lang)]
+
+
+async def _lang(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.set_language(ctx, _arg(args, 0))]
+
+
+async def _reload(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    _ = tr(ctx.lang)
+    text = await s.reload_rules() if s.reload_rules else _("Reload is not available here.")
+    return [Reply(text)]
+
+
+COMMANDS: list[Command] = [
+    Command("start", "", N_("welcome and how to subscribe"), _start, menu=False),
+    Command("help", "", N_("what the bot does and its commands"), _help),
+    Command("status", "", N_("the verdict, latest values, 1- and 4-week changes (+ chart)"), _status),
+    Command("chart", "<metric> [period]", N_("a chart, e.g. chart reserves 2y"), _chart),
+    Command("subscribe", "<topic>", N_("get alerts for a topic"), _subscribe, changes_chat=True),
+    Command("unsubscribe", "<topic|all>", N_("stop alerts for a topic, or all"), _unsubscribe, changes_chat=True),
+    Command("list", "", N_("this chat's subscriptions"), _list),
+    Command("rules", "", N_("the alert rules and their thresholds"), _rules),
+    Command("history", "[topic]", N_("recent alerts"), _history),
+    Command("lang", "<en|zh>", N_("reply and alert language (English, 简体中文)"), _lang, changes_chat=True),
+    Command("reload", "", N_("reload the rules from disk (bot admins)"), _reload, bot_admin=True),
+]
+REGISTRY: dict[str, Command] = {c.name: c for c in COMMANDS}

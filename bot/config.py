@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     slack_feed_channel: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_port: Port = Field(3000, ge=0, le=65535)
+    slack_admin_only: bool = False  # channel settings: only ADMIN_IDS and workspace admins
     admin_ids: frozenset[str] = frozenset()
     retention_days: int = Field(90, ge=1, le=36500)
     release_poll_seconds: str = ""  # "5" or "nyfed=5,fred=10": poll interval inside release windows

@@ -212,7 +212,8 @@ class Deliverer:
         limiter = self.limiters[adapter.platform]
         await limiter.acquire(row.chat_id)
         await self._shared_slot(adapter)  # --- pg ---
-        message = AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state)
+        message = AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state,
+                                             row.language)
         try:
             res = await adapter.send(row.chat_id, message)
         except Exception as exc:  # an adapter bug is a retryable failure, never a crash

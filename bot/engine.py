@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from bot.catalog import Catalog
-from bot.format import render
+from bot.format import payload, render_all
 from bot.metrics import Frames, compute_metrics, needed_series
 from bot.rules.evaluate import SignalInputs
 from bot.rules.lifecycle import Alert, Transition
@@ -134,11 +135,11 @@ class Engine:
         seen = {(p, c) for p, c, _ in subs}
         return subs + [(p, c, "feed") for p, c in self.feeds if (p, c) not in seen]
 
-    def _event(self, rule: Rule, t: Transition) -> dict:
-        msg = render(rule, t, self.catalog)
+    def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict:
+        messages = render_all(rule, t, self.catalog, previous_print(rule, t, inputs))
         return {"topic": rule.topic, "severity": rule.severity, "state": t.state,
                 "data_date": t.data_date.isoformat(), "value": t.value, "from_regime": t.from_regime,
-                "to_regime": t.to_regime, "text": msg.to_text(), "payload": msg.to_json()}
+                "to_regime": t.to_regime, "text": messages["en"].to_text(), "payload": payload(messages)}
 
     def _worth_telling(self, rule: Rule, t: Transition, today: date) -> bool:
         if t.state == "resolved" and not rule.notify_resolved:
@@ -198,7 +199,7 @@ class Engine:
             if not notify:
                 states.append((rule.id, run.alert, h))
                 continue
-            events = [(self._event(rule, t), self._destinations(rule)) for t in notify]
+            events = [(self._event(rule, t, inputs), self._destinations(rule)) for t in notify]
             ids += self.store.record(rule.id, run.alert, events, stamp, h)
             for t in notify:
                 log.info("alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)
@@ -220,3 +221,14 @@ class Engine:
     def set_rules(self, rules: list[Rule]) -> None:
         """Swap the rule set (called on the engine's thread, between evaluations)."""
         self.rules = rules
+
+
+def previous_print(rule: Rule, t: Transition, inputs: SignalInputs) -> float | None:
+    """The rule's signal at the observation before the one a transition is about."""
+    if rule.condition.kind == "stale":
+        return None
+    o = inputs.ordered(rule)
+    at = np.flatnonzero(o.dates == np.datetime64(t.data_date, "D"))
+    if not len(at) or np.isnan(o.prev[at[-1]]):
+        return None
+    return float(o.prev[at[-1]])

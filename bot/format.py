@@ -14,11 +14,12 @@ from datetime import date, timedelta
 from bot.catalog import Catalog
 from bot.rules.lifecycle import Transition
 from bot.rules.model import Rule
-from bot.units import fmt_value
+from bot.i18n import LANGUAGES, N_, tr
+from bot.units import fmt_bp, fmt_value
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
-STATE_WORD = {"firing": "FIRING", "resolved": "RESOLVED", "regime": "REGIME CHANGE"}
+STATE_WORD = {"firing": N_("FIRING"), "resolved": N_("RESOLVED"), "regime": N_("REGIME CHANGE")}
 
 
 @dataclass(frozen=True)
@@ -33,33 +34,60 @@ class AlertMessage:
     source: str
     note: str | None = None
     raw_text: str | None = None   # set only for rows stored before structured payloads
+    heading: str = ""             # the rule's human title
+    facts: str = ""               # value, threshold, change since the previous print
+    context: str = ""             # the rule's record: "last fired 2025-10-02; 6 times since 2019"
+    chart: str | None = None      # a metric to attach a chart of (rules with `chart: true`)
+    lang: str = "en"
 
     @property
     def title(self) -> str:
-        return f"{SEVERITY_MARK.get(self.severity, '')} {STATE_WORD.get(self.state, self.state)}: {self.rule_id}".strip()
+        _ = tr(self.lang)
+        word = _(STATE_WORD[self.state]) if self.state in STATE_WORD else self.state
+        return f"{SEVERITY_MARK.get(self.severity, '')} {word}: {self.heading or self.rule_id}".strip()
+
+    def label(self, text: str) -> str:
+        """A fixed label ("Why it matters") in the message's language."""
+        return tr(self.lang)(text)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_stored(cls, payload: str | None, text: str, rule_id: str, topic: str, state: str) -> "AlertMessage":
-        """Rebuild from an outbox row; rows written before payloads existed keep their text."""
+    def from_stored(cls, payload: str | None, text: str, rule_id: str, topic: str, state: str,
+                    lang: str | None = None) -> "AlertMessage":
+        """Rebuild from an outbox row in the chat's language (payloads hold every language;
+        older rows hold one message, older still only text)."""
         if payload:
-            return cls(**json.loads(payload))
+            data = json.loads(payload)
+            if "en" in data and isinstance(data["en"], dict):
+                data = data.get(lang or "en") or data["en"]
+            known = {f for f in cls.__dataclass_fields__}
+            return cls(**{k: v for k, v in data.items() if k in known})
         title, _, rest = text.partition("\n")
         return cls(rule_id, topic, "warning", state, rest or title, "", "", "", None, raw_text=text)
 
     def to_text(self) -> str:
-        """Plain text: title, headline, why it matters, calendar note, source line."""
+        """Plain text: title, headline, facts, why it matters, record, calendar note, source."""
         if self.raw_text:
             return self.raw_text
+        _ = tr(self.lang)
         lines = [self.title, self.headline]
-        if self.state != "resolved":
-            lines.append(f"Why it matters: {self.why}")
+        if self.facts:
+            lines.append(self.facts)
+        if self.state != "resolved" and self.why:
+            lines.append(_("Why it matters: {why}").format(why=self.why))
+        if self.context:
+            lines.append(self.context)
         if self.note:
-            lines.append(f"Note: {self.note}")
-        lines.append(f"Source: {self.source}; data as of {self.data_date}.")
+            lines.append(_("Note: {note}").format(note=self.note))
+        lines.append(_("Source: {source}; data as of {date}.").format(source=self.source, date=self.data_date))
         return "\n".join(lines)
+
+
+def payload(messages: dict[str, AlertMessage]) -> str:
+    """One event's messages in every language, as stored with the event."""
+    return json.dumps({lang: asdict(m) for lang, m in messages.items()}, ensure_ascii=False)
 
 
 def rule_unit(rule: Rule, catalog: Catalog) -> str:
@@ -96,34 +124,60 @@ def _business_days_from(d: date, n: int) -> date:
     return d
 
 
-def calendar_note(d: date) -> str | None:
+def calendar_note(d: date, lang: str = "en") -> str | None:
     """Quarter-ends and tax dates bring routine funding spikes; say so when an alert lands on one."""
+    _ = tr(lang)
     if d.month in (3, 6, 9, 12):
         quarter_end = (date(d.year, d.month % 12 + 1, 1) if d.month != 12 else date(d.year + 1, 1, 1)) - timedelta(days=1)
         if _business_days_from(quarter_end, -2) <= d <= quarter_end:
-            return f"{'year' if d.month == 12 else 'quarter'}-end: repo and reserves often move for a few days around it."
+            if d.month == 12:
+                return _("year-end: repo and reserves often move for a few days around it.")
+            return _("quarter-end: repo and reserves often move for a few days around it.")
     if d.month in (1, 4, 7, 10) and d <= _business_days_from(date(d.year, d.month, 1) - timedelta(days=1), 2):
-        return "first days after a quarter-end: funding markets are often still normalising."
+        return _("first days after a quarter-end: funding markets are often still normalising.")
     if d.month in (4, 6, 9) and 15 <= d.day <= 18:
-        return "tax date: corporate tax payments move cash into the TGA and drain reserves for a few days."
+        return _("tax date: corporate tax payments move cash into the TGA and drain reserves for a few days.")
     return None
 
 
-def render(rule: Rule, t: Transition, catalog: Catalog) -> AlertMessage:
-    """The message for one transition of one rule."""
+def metric_label(catalog: Catalog, metric: str, lang: str = "en") -> str:
+    """A metric's human name in a language (catalog labels are in the message catalogue)."""
+    m = catalog.metrics.get(metric)
+    return tr(lang)(m.label) if m else metric
+
+
+def record_line(history: tuple[int, date | None, date | None] | None, lang: str = "en") -> str:
+    """The rule's record before this firing: "Last fired 2025-10-02; 6 times since 2019."."""
+    if history is None:
+        return ""
+    _ = tr(lang)
+    n, first, last = history
+    if n == 0 or last is None or first is None:
+        return _("First time this alert has fired in the data on record.")
+    if n == 1:
+        return _("Last fired {date} (once before).").format(date=last.isoformat())
+    return _("Last fired {date}; {n} times since {year}.").format(date=last.isoformat(), n=n, year=first.year)
+
+
+def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
+           previous: float | None = None) -> AlertMessage:
+    """The message for one transition of one rule, in one language. `previous` is the value
+    of the rule's signal at the print before this one (for "change since the previous print")."""
+    _ = tr(lang)
     c = rule.condition
     unit = rule_unit(rule, catalog)
     metric = c.body.a if c.kind == "spread" else c.body.metric
-    label = catalog.metrics[metric].label if metric in catalog.metrics else metric
+    label = metric_label(catalog, metric, lang)
     if c.kind == "spread":
-        label = f"{catalog.metrics[c.body.a].label} - {catalog.metrics[c.body.b].label}"
+        label = f"{metric_label(catalog, c.body.a, lang)} - {metric_label(catalog, c.body.b, lang)}"
     extra = dict(t.extra)
-    threshold = rule.threshold
-    if c.kind == "crossing":
-        threshold = c.body.value
+    threshold = c.body.value if c.kind == "crossing" else rule.threshold
+    change = None if previous is None or t.value is None else t.value - previous
     values = {
         "value": fmt(t.value, unit), "threshold": fmt(threshold, unit) if threshold is not None else "n/a",
         "clear": fmt(rule.clear, unit) if rule.clear is not None else "n/a",
+        "amount": _magnitude(t.value, unit), "change": _signed(change, unit) if change is not None else "n/a",
+        "previous": fmt(previous, unit) if previous is not None else "n/a",
         "date": t.data_date.isoformat(), "metric": metric, "label": label, "rule": rule.id,
         "from": t.from_regime or "", "to": t.to_regime or "", "severity": rule.severity, "topic": rule.topic,
         "window": c.body.window.describe() if c.kind == "change" else "",
@@ -131,14 +185,56 @@ def render(rule: Rule, t: Transition, catalog: Catalog) -> AlertMessage:
         "median": fmt(extra.get("median"), unit) if "median" in extra else "n/a",
         "age": fmt(t.value, "days") if c.kind == "stale" else "",
     }
-    template = rule.resolved_message if t.state == "resolved" and rule.resolved_message else rule.message
-    if t.state == "resolved" and not rule.resolved_message:
-        template = "Resolved: {label} is {value} (data {date})."
-    headline = _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+    resolved = t.state == "resolved"
+    template = rule.text("resolved_message", lang) if resolved else rule.text("message", lang)
+    if resolved and not rule.resolved_message:
+        template = _("Resolved: {label} is {value} (data {date}).")
+    headline = _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template or "")
     if c.kind == "stale" and t.value is None and t.state == "firing":
-        headline = f"No {label} data stored yet: the source has not delivered anything (network down, or no --data file)."
-    return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.why, t.data_date.isoformat(),
-                        label, calendar_note(t.data_date))
+        headline = _("No {label} data stored yet: the source has not delivered anything "
+                     "(network down, or no --data file).").format(label=label)
+    facts = _facts(values, threshold, change, c.kind, lang)
+    return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.text("why", lang) or "",
+                        t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
+                        heading=rule.heading(lang), facts=facts,
+                        context=record_line(t.history, lang) if t.state == "firing" else "",
+                        chart=metric if rule.chart and metric in catalog.metrics else None, lang=lang)
+
+
+def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None) -> dict[str, AlertMessage]:
+    """The message in every language the bot speaks."""
+    return {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
+
+
+def _facts(values: dict[str, str], threshold: float | None, change: float | None, kind: str, lang: str) -> str:
+    _ = tr(lang)
+    if kind == "stale":
+        return ""
+    parts = [_("Value {value}").format(value=values["value"])]
+    if threshold is not None:
+        parts.append(_("threshold {threshold}").format(threshold=values["threshold"]))
+    if change is not None:
+        parts.append(_("{change} since the previous print").format(change=values["change"]))
+    return " · ".join(parts)
+
+
+def _signed(x: float, unit: str) -> str:
+    if unit == "percent":
+        return fmt_bp(x * 100)
+    if unit in ("days", "pct_change", "bp"):
+        return fmt(x, unit)
+    return fmt_value(x, unit, signed=True)
+
+
+def _magnitude(x: float | None, unit: str) -> str:
+    """The size of a value without its sign ("fell {amount}" reads "fell $170.4B")."""
+    if x is None:
+        return "n/a"
+    if unit == "bp":
+        return fmt_bp(abs(x), signed=False)
+    if unit == "pct_change":
+        return f"{abs(x):.1f}%"
+    return fmt(abs(x), unit)
 
 
 def split_message(text: str, limit: int) -> list[str]:

@@ -409,7 +409,8 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
         raise StartupError(str(exc)) from None
     store = open_store(settings)
     engine = Engine(open_store(settings), catalog, loaded.rules)
-    commands = CommandService(store, catalog, lambda: engine.rules, clock)
+    commands = CommandService(store, catalog, lambda: engine.rules, clock, admin_ids=settings.admin_ids)
+    commands.reload_rules = lambda: holder["app"].reload_rules()
     adapters = _adapters(settings, commands, lambda: holder["app"].reload_rules(), out)
     engine.feeds = [("console", CONSOLE_CHAT)] if any(a.platform == "console" for a in adapters) else []
     if settings.slack_feed_channel and any(a.platform == "slack" for a in adapters):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -11,7 +12,8 @@ from bot.catalog import Catalog
 from bot.metrics import Frames, asof
 from bot.rules.evaluate import classify, signal
 from bot.rules.model import Rule
-from bot.units import fmt_change, fmt_value
+from bot.i18n import N_, tr
+from bot.units import fmt_bp, fmt_change, fmt_value
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,153 @@ def render_table(rows: list[MetricStatus], stale_after: dict[str, int] | None = 
         chg = fmt_change(r.change_1w, r.unit) if r.change_1w is not None else "n/a"
         lines.append(f"{r.metric:<24} {fmt_value(r.value, r.unit):>12} {chg:>12} {r.date:>11} {r.age_days:>5}d  {note}")
     return "\n".join(lines)
+
+
+# ---- the chat /status: a verdict, then a 40-character table ------------------------------
+TABLE = ("reserves", "rrp", "tga_daily", "fed_assets", "net_liquidity", "sofr_iorb_spread", "effr_iorb_spread",
+         "srf_usage")
+WIDTH = 40
+REGIME_WORD = {"scarce": N_("Tight"), "ample": N_("Ample"), "abundant": N_("Abundant")}
+NEARLY_EMPTY = 50e9   # ON RRP below $50B: the buffer that absorbed drains is about gone
+
+
+@dataclass(frozen=True)
+class Row:
+    """One metric in the chat table: value, 1- and 4-week changes, nearest threshold, age."""
+
+    metric: str
+    label: str
+    unit: str
+    value: float
+    date: str
+    age_days: int
+    change_1w: float | None
+    change_4w: float | None
+    nearest: float | None = None     # the rule threshold closest to the value
+
+
+def change_over(f: pd.DataFrame, days: int, cadence_days: int) -> float | None:
+    """The metric's change over `days` calendar days to its last observation."""
+    if f.empty:
+        return None
+    last = f.index[-1]
+    prev = asof(f, pd.DatetimeIndex([last - pd.Timedelta(days=days)]), 2 * cadence_days + 7)
+    pv = prev["value"].iloc[0]
+    return None if pd.isna(pv) else float(f["value"].iloc[-1] - pv)
+
+
+def rule_marks(rules: list[Rule], catalog: Catalog) -> dict[str, list[float]]:
+    """Thresholds per metric, from level / crossing / spread rules and regime band edges."""
+    spreads = {m.spread: name for name, m in catalog.metrics.items() if m.spread}
+    out: dict[str, list[float]] = {}
+    for r in rules:
+        c, b = r.condition, r.condition.body
+        if c.kind in ("level", "crossing"):
+            out.setdefault(b.metric, []).append(float(b.value))
+        elif c.kind == "spread" and (b.a, b.b) in spreads:
+            out.setdefault(spreads[(b.a, b.b)], []).append(float(b.value))
+        elif c.kind == "regime" and b.change is None:
+            out.setdefault(b.metric, []).extend(float(x.below) for x in b.bands if x.below is not None)
+    return out
+
+
+def table_rows(catalog: Catalog, frames: Frames, today: date, rules: list[Rule]) -> list[Row]:
+    """The chat table's rows, in TABLE order, for metrics with data."""
+    marks = rule_marks(rules, catalog)
+    rows = []
+    for name in TABLE:
+        f, m = frames.get(name), catalog.metrics.get(name)
+        if f is None or f.empty or m is None:
+            continue
+        value = float(f["value"].iloc[-1])
+        near = min(marks.get(name, []), key=lambda x: abs(x - value), default=None)
+        rows.append(Row(name, m.name_short, m.unit, value, f.index[-1].date().isoformat(),
+                        max(0, (today - f.index[-1].date()).days), change_over(f, 7, m.cadence_days),
+                        change_over(f, 28, m.cadence_days), near))
+    return rows
+
+
+def _val(x: float, unit: str) -> str:
+    return fmt_value(x, unit, signed=unit == "bp")
+
+
+def _chg(x: float | None, unit: str) -> str:
+    return "n/a" if x is None else fmt_change(x, unit)
+
+
+def distance_text(r: Row, lang: str = "en") -> str:
+    """'$106.0B below the $3.000T line' (or above), in the row's unit."""
+    if r.nearest is None:
+        return ""
+    _ = tr(lang)
+    gap = r.value - r.nearest
+    size = fmt_bp(abs(gap), signed=False) if r.unit == "bp" else fmt_value(abs(gap), r.unit)
+    where = _("{gap} above the {line} line") if gap >= 0 else _("{gap} below the {line} line")
+    return where.format(gap=size, line=_val(r.nearest, r.unit))
+
+
+def table_lines(rows: list[Row], lang: str = "en") -> list[str]:
+    """Three lines per metric, none longer than 40 characters (a phone's width in <pre>)."""
+    _ = tr(lang)
+    out = []
+    for r in rows:
+        label = _(r.label)
+        age = _("{n}d old").format(n=r.age_days)
+        value = _val(r.value, r.unit)
+        gap = WIDTH - display_width(label) - len(value) - 1 - display_width(age)
+        out.append(f"{label}{' ' * max(1, gap)}{value} {age}")
+        out.append(f"  1w {_chg(r.change_1w, r.unit):<10} 4w {_chg(r.change_4w, r.unit)}"[:WIDTH])
+        dist = distance_text(r, lang)
+        if dist:
+            out.append(f"  {dist}"[:WIDTH])
+    return out
+
+
+def display_width(text: str) -> int:
+    """Columns on a monospace screen: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def verdict_lines(frames: Frames, regime: str | None, lang: str = "en") -> list[str]:
+    """The answer first: how tight liquidity is (the regime rule's own state, with its
+    hysteresis) and which way it is going, then the three facts behind it."""
+    _ = tr(lang)
+    res4 = change_over(frames.get("reserves", pd.DataFrame()), 28, 7)
+    net4 = change_over(frames.get("net_liquidity", pd.DataFrame()), 28, 7)
+    drains = [x for x in (res4, net4) if x is not None]
+    if drains and all(x < -50e9 for x in drains):
+        direction = _("tightening")
+    elif drains and all(x > 50e9 for x in drains):
+        direction = _("easing")
+    else:
+        direction = _("little changed")
+    if regime:
+        word = _(REGIME_WORD.get(regime, regime.capitalize()))
+        lines = [_("{regime} and {direction}").format(regime=word, direction=direction)]
+    else:  # the regime rule has not been evaluated yet (or is not loaded)
+        lines = [_("Liquidity {direction}").format(direction=direction)]
+    if res4 is not None:
+        lines.append("• " + _("Reserves {change} in 4 weeks").format(change=fmt_change(res4, "usd")))
+    rrp = frames.get("rrp")
+    if rrp is not None and not rrp.empty:
+        v = float(rrp["value"].iloc[-1])
+        text = _("ON RRP nearly empty ({value})") if v < NEARLY_EMPTY else _("ON RRP at {value}")
+        lines.append("• " + text.format(value=fmt_value(v, "usd")))
+    spread = frames.get("sofr_iorb_spread")
+    if spread is not None and not spread.empty:
+        last = spread["value"].iloc[-20:]
+        lines.append("• " + _("SOFR above IORB {k} of last {n} days").format(k=int((last > 0).sum()), n=len(last)))
+    return [line[:WIDTH] for line in lines]
+
+
+def slack_fields(rows: list[Row], lang: str = "en") -> list[tuple[str, str]]:
+    """The same table as Block Kit fields: (bold label, value / changes / threshold)."""
+    _ = tr(lang)
+    out = []
+    for r in rows:
+        body = [f"{_val(r.value, r.unit)} · " + _("{n}d old").format(n=r.age_days),
+                f"1w {_chg(r.change_1w, r.unit)} · 4w {_chg(r.change_4w, r.unit)}"]
+        if r.nearest is not None:
+            body.append(distance_text(r, lang))
+        out.append((_(r.label), "\n".join(body)))
+    return out

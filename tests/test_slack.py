@@ -35,8 +35,8 @@ def signed(body: str, secret: str = SECRET, ts: int | None = None) -> dict:
             "Content-Type": "application/x-www-form-urlencoded"}
 
 
-def slash(text: str, channel: str = "C1") -> str:
-    return urlencode({"token": "x", "team_id": "T1", "channel_id": channel, "channel_name": "desk", "user_id": "U1",
+def slash(text: str, channel: str = "C1", user: str = "U1") -> str:
+    return urlencode({"token": "x", "team_id": "T1", "channel_id": channel, "channel_name": "desk", "user_id": user,
                       "command": "/liquidity", "text": text, "response_url": "http://127.0.0.1:9/r",
                       "trigger_id": "t1", "api_app_id": "A1"})
 
@@ -72,8 +72,10 @@ async def test_signed_status_is_answered_and_the_chart_uploaded(http_mode, fake)
     resp = await post(url, body, signed(body))
     assert resp.status_code == 200
     reply = resp.json()
-    assert reply["response_type"] == "in_channel" and reply["text"].startswith("```")
-    assert "reserves" in reply["text"] and "$3.014T" in reply["text"]
+    assert reply["response_type"] == "in_channel" and reply["text"].startswith("Liquidity")  # the verdict first
+    fields = [f["text"] for b in reply["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
+    assert any(f.startswith("*Reserves*\n$3.014T") for f in fields)     # Block Kit fields, human labels
+    assert any(f.startswith("*SOFR−IORB*") for f in fields)
     deadline = time.monotonic() + 10
     while not fake.uploads and time.monotonic() < deadline:
         import asyncio
@@ -102,8 +104,9 @@ async def test_subcommands_subscriptions_belong_to_the_channel(http_mode):
     adapter, url = http_mode
     for text, expected in (("subscribe reserves", "Subscribed to reserves alerts."),
                            ("subscribe reservez", "Did you mean reserves?"),
-                           ("list", "reserves"), ("frobnicate", "Unknown subcommand `frobnicate`"),
-                           ("", "/liquidity subscribe <topic>"), ("rules", "reserves_below_3t")):
+                           ("list", "reserves"), ("frobnicate", "Unknown command /liquidity frobnicate"),
+                           ("", "/liquidity subscribe &lt;topic&gt;"), ("rules", "Reserves below $3T"),
+                           ("help", "/liquidity chart &lt;metric&gt; [period]")):
         body = slash(text, channel="CDESK")
         resp = await post(url, body, signed(body))
         assert resp.status_code == 200 and expected in resp.json()["text"], text
@@ -197,3 +200,58 @@ async def test_unsigned_garbage_gets_401_quietly(history_store, catalog, fake, c
     finally:
         await adapter.stop()
     assert "Traceback" not in caplog.text
+
+
+async def _wait_uploads(fake, n: int) -> None:
+    import asyncio
+
+    deadline = time.monotonic() + 15
+    while len(fake.uploads) < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def test_chart_subcommand_uploads_a_png(http_mode, fake):
+    _adapter, url = http_mode
+    body = slash("chart reserves 1y", channel="CCHART")
+    resp = await post(url, body, signed(body))
+    assert resp.status_code == 200 and resp.json()["response_type"] == "in_channel"
+    await _wait_uploads(fake, 1)
+    assert fake.uploads and fake.uploads[0]["channel"] == "CCHART"
+    assert fake.uploads[0]["files"][0]["title"] == "Bank reserves, last year"
+    wrong = slash("chart reservs", channel="CCHART")
+    assert "Did you mean reserves?" in (await post(url, wrong, signed(wrong))).json()["text"]
+
+
+async def test_echoed_user_text_cannot_ping_or_link(http_mode):
+    _adapter, url = http_mode
+    body = slash("subscribe <!channel> <https://evil.example|click>", channel="CESC")
+    text = (await post(url, body, signed(body))).json()["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "<https://" not in text
+
+
+async def test_slack_admin_only_limits_channel_changes(fake, history_store, catalog):
+    adapter = make(history_store, catalog, fake, slack_signing_secret=SECRET, slack_port=free_port(),
+                   slack_admin_only=True, admin_ids=frozenset({"UBOSS"}))
+    fake.workspace_admins.add("UADMIN")
+    await adapter.start()
+    url = f"http://127.0.0.1:{adapter.port}/slack/events"
+    try:
+        for user, expected in (("UNOBODY", "Sorry, only this chat's administrators"),
+                               ("UADMIN", "Subscribed to repo alerts."), ("UBOSS", "Already subscribed to repo.")):
+            body = slash("subscribe repo", channel="CADM", user=user)
+            assert expected in (await post(url, body, signed(body))).json()["text"], user
+        body = slash("list", channel="CADM", user="UNOBODY")  # reading is for everyone
+        assert "repo" in (await post(url, body, signed(body))).json()["text"]
+    finally:
+        await adapter.stop()
+    assert history_store.subscriptions("slack", "CADM") == ["repo"]
+
+
+async def test_a_chinese_channel_gets_chinese_status(http_mode):
+    _adapter, url = http_mode
+    body = slash("lang zh", channel="CZH")
+    assert "简体中文" in (await post(url, body, signed(body))).json()["text"]
+    body = slash("status", channel="CZH")
+    reply = (await post(url, body, signed(body))).json()
+    fields = [f["text"] for b in reply["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
+    assert any(f.startswith("*准备金*\n$3.014T") for f in fields)

@@ -67,7 +67,7 @@ async def test_subscribe_list_unsubscribe_through_real_updates(adapter, fake, st
 async def test_groups_only_admins_change_subscriptions(adapter, fake, store):
     fake.admins["-100"].add(5)
     refused = await ask(fake, -100, "/subscribe repo", user_id=6, chat_type="supergroup", title="Desk")
-    assert refused == ["Sorry, only this group's administrators can change its subscriptions."]
+    assert refused == ["Sorry, only this chat's administrators can change its subscriptions and settings."]
     assert store.subscriptions("telegram", "-100") == []
     ok = await ask(fake, -100, "/subscribe@liquidity_test_bot repo", user_id=5, chat_type="supergroup", title="Desk")
     assert ok == ["Subscribed to repo alerts."]

@@ -19,9 +19,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import CommandError, CommandService, Reply
+from bot.commands import CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
-from bot.format import SEVERITY_MARK, STATE_WORD, AlertMessage
+from bot.format import AlertMessage
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -34,24 +34,57 @@ TEXT_LIMIT = 3000  # a section block's text
 
 
 def blocks_for(m: AlertMessage) -> list[dict]:
-    """Block Kit: header with severity, the headline (value vs threshold, units, date), why it
-    matters, and a context line with the source and any calendar note."""
-    header = f"{SEVERITY_MARK.get(m.severity, '')} {STATE_WORD.get(m.state, m.state)}: {m.rule_id}".strip()
+    """Block Kit: header (severity, state, the rule's title), the headline, the facts (value,
+    threshold, change), why it matters, the rule's record, and a context line with the source."""
     if m.raw_text:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": m.raw_text[:TEXT_LIMIT]}}]
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": header[:150], "emoji": True}},
-              {"type": "section", "text": {"type": "mrkdwn", "text": m.headline[:TEXT_LIMIT]}}]
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": escape(m.raw_text)[:TEXT_LIMIT]}}]
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": m.title[:150], "emoji": True}},
+              {"type": "section", "text": {"type": "mrkdwn", "text": escape(m.headline)[:TEXT_LIMIT]}}]
+    if m.facts:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(m.facts)[:TEXT_LIMIT]}})
     if m.why and m.state != "resolved":
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Why it matters:* {m.why}"[:TEXT_LIMIT]}})
-    context = [f"Source: {m.source}", f"data as of {m.data_date}", f"topic `{m.topic}`"]
+        why = "*" + m.label("Why it matters:") + "* " + escape(m.why)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": why[:TEXT_LIMIT]}})
+    context = [m.label("Source: {source}").format(source=m.source),
+               m.label("data as of {date}").format(date=m.data_date)]
+    if m.context:
+        context.append(m.context)
     if m.note:
         context.append(m.note)
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)[:TEXT_LIMIT]}]})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(" · ".join(context))[:TEXT_LIMIT]}]})
     return blocks
 
 
-def _code(reply: Reply) -> str:
-    return f"```{reply.text}```" if reply.preformatted else reply.text
+def escape(text: str) -> str:
+    """Slack's three control characters: echoed user text can neither ping (<!channel>, <!here>)
+    nor make links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(reply: Reply) -> str:
+    """A reply as one mrkdwn text (the fallback and the ack text)."""
+    if reply.preformatted:
+        return f"```{escape(reply.text)}```"
+    parts = [escape(reply.text)] if reply.text else []
+    if reply.table:
+        parts.append(f"```{escape(reply.table)}```")
+    if reply.footer:
+        parts.append(escape(reply.footer))
+    return "\n".join(parts)[:TEXT_LIMIT * 4] or " "
+
+
+def reply_blocks(reply: Reply) -> list[dict] | None:
+    """Block Kit for replies with a table: the text, the table as fields (ten per section),
+    and the footer as context. Other replies are plain text."""
+    if not reply.fields:
+        return None
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(reply.text)[:TEXT_LIMIT]}}]
+    fields = [{"type": "mrkdwn", "text": f"*{escape(k)}*\n{escape(v)}"[:2000]} for k, v in reply.fields]
+    for i in range(0, len(fields), 10):
+        blocks.append({"type": "section", "fields": fields[i:i + 10]})
+    if reply.footer:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(reply.footer)[:TEXT_LIMIT]}]})
+    return blocks
 
 
 class SlackAdapter:
@@ -62,6 +95,7 @@ class SlackAdapter:
     def __init__(self, commands: CommandService, settings: "Settings"):
         self.commands = commands
         self.settings = settings
+        commands.admin_ids = commands.admin_ids | settings.admin_ids
         self.limiter = RateLimiter(self.limits)
         # No SDK retries: the outbox owns retries (a 429 or a dropped connection is retried
         # once, by the delivery loop, instead of twice over).
@@ -130,57 +164,74 @@ class SlackAdapter:
             return False
 
     # ---- commands ------------------------------------------------------------------------
-    async def run_command(self, text: str, channel: str, title: str | None) -> tuple[Reply, bool]:
-        """`status`, `subscribe reserves`, ...: (reply, whether to upload the status chart)."""
-        words = text.strip().split()
-        sub, arg = (words[0].lower() if words else "help"), (words[1] if len(words) > 1 else None)
-        c = self.commands
+    def _ctx(self, channel: str, title: str | None, user: str | None) -> Ctx:
+        return Ctx("slack", channel, "channel", title, user, self.commands.language("slack", channel),
+                   "/liquidity ", may_change=lambda: self._may_change(user))
+
+    async def _may_change(self, user: str | None) -> bool:
+        """With SLACK_ADMIN_ONLY=1 only ADMIN_IDS and workspace admins change a channel's settings."""
+        if not self.settings.slack_admin_only:
+            return True
+        if user is None:
+            return False
+        if user in self.settings.admin_ids:
+            return True
         try:
-            if sub == "status":
-                return c.status_text(), True
-            if sub == "subscribe":
-                return c.subscribe("slack", channel, arg, "channel", title), False
-            if sub == "unsubscribe":
-                return c.unsubscribe("slack", channel, arg), False
-            if sub == "list":
-                return c.list("slack", channel), False
-            if sub == "rules":
-                return c.rules_text(), False
-            if sub == "history":
-                return c.history(arg), False
-            if sub == "help":
-                return c.help("/liquidity "), False
-        except CommandError as exc:
-            return Reply(str(exc)), False
-        return Reply(f"Unknown subcommand `{sub[:40]}`.\n" + c.help("/liquidity ").text), False
+            info = await self.client.users_info(user=user)
+        except (SlackApiError, ClientError, asyncio.TimeoutError) as exc:
+            log.warning("slack: users.info for %s failed (%s): refusing the change", user, _error(exc))
+            return False
+        u = info.get("user") or {}
+        return bool(u.get("is_admin") or u.get("is_owner"))
+
+    async def run_command(self, text: str, channel: str, title: str | None,
+                          user: str | None = None) -> tuple[list[Reply], str]:
+        """`status`, `subscribe reserves`, ...: the replies and the channel's language."""
+        words = text.strip().split()
+        ctx = self._ctx(channel, title, user)
+        return await self.commands.dispatch(ctx, words[0] if words else "help", words[1:]), ctx.lang
 
     async def on_command(self, ack, command: dict) -> None:
-        """`/liquidity <subcommand>`: answered in the ack (within Slack's 3 s)."""
-        reply, chart = await self.run_command(command.get("text", ""), command["channel_id"],
-                                              command.get("channel_name"))
-        await ack(text=_code(reply), response_type="in_channel" if chart else "ephemeral")
-        if chart:  # after the ack (Slack's 3 s): keep a reference so the task is not collected mid-upload
-            task = asyncio.create_task(self._upload_chart(command["channel_id"]))
+        """`/liquidity <subcommand>`: text answered in the ack (within Slack's 3 s); charts are
+        uploaded after it."""
+        channel = command["channel_id"]
+        replies, lang = await self.run_command(command.get("text", ""), channel, command.get("channel_name"),
+                                               command.get("user_id"))
+        text = [r for r in replies if not (r.chart or r.photo)]
+        files = [r for r in replies if r.chart or r.photo]
+        first = text[0] if text else Reply("")
+        await ack(text=mrkdwn(first), blocks=reply_blocks(first),
+                  response_type="in_channel" if files else "ephemeral")
+        if files:  # after the ack: keep a reference so the task is not collected mid-upload
+            task = asyncio.create_task(self._upload(channel, files, lang))
             self._uploads.add(task)
             task.add_done_callback(self._uploads.discard)
 
     async def on_mention(self, event: dict, say) -> None:
         """`@bot status` in a channel: the same subcommands, answered in the thread."""
         text = MENTION.sub("", event.get("text", ""))
-        reply, chart = await self.run_command(text, event["channel"], None)
-        await say(text=_code(reply), thread_ts=event.get("ts"))
-        if chart:
-            await self._upload_chart(event["channel"])
+        replies, lang = await self.run_command(text, event["channel"], None, event.get("user"))
+        for r in replies:
+            if r.chart or r.photo:
+                await self._upload(event["channel"], [r], lang)
+            else:
+                await say(text=mrkdwn(r), blocks=reply_blocks(r), thread_ts=event.get("ts"))
 
-    async def _upload_chart(self, channel: str) -> None:
-        png = await self.commands.reserves_chart()
-        if not png:
-            return
-        try:
-            await self.client.files_upload_v2(channel=channel, content=png, filename="reserves.png",
-                                              title="Bank reserves, 3 years", request_file_info=False)
-        except (SlackApiError, ClientError, asyncio.TimeoutError) as exc:
-            log.warning("slack: chart upload to %s failed: %s", channel, _error(exc))
+    async def _upload(self, channel: str, replies: list[Reply], lang: str) -> None:
+        for r in replies:
+            if r.chart:
+                metric, period = r.chart
+                png, title = await self.commands.chart_png(metric, period, lang), \
+                    self.commands.chart_caption(metric, period, lang)
+            else:
+                png, title = r.photo, r.caption or "chart"
+            if not png:
+                continue
+            try:
+                await self.client.files_upload_v2(channel=channel, content=png, filename="chart.png",
+                                                  title=title, request_file_info=False)
+            except (SlackApiError, ClientError, asyncio.TimeoutError) as exc:
+                log.warning("slack: chart upload to %s failed: %s", channel, _error(exc))
 
     # ---- alerts --------------------------------------------------------------------------
     async def send(self, chat_id: str, message: AlertMessage) -> SendResult:

@@ -26,9 +26,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import CommandError, CommandService, Reply
+from bot.commands import COMMANDS, CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage, split_message
+from bot.i18n import tr
 from bot.chat.telegram_order import ChatOrderedProcessor, Verdict
 from bot.throttle import Throttle
 
@@ -38,17 +39,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LIMIT = 4096
 CAPTION_LIMIT = 1024
-COMMANDS = [("start", "welcome and how to subscribe"), ("help", "what the bot does"),
-            ("subscribe", "alerts for a topic"), ("unsubscribe", "stop alerts for a topic or all"),
-            ("list", "this chat's subscriptions"), ("status", "latest values and a chart"),
-            ("chart", "a chart: /chart reserves 2y"), ("rules", "alert rules and thresholds"),
-            ("history", "recent alerts"), ("reload", "reload rules (bot admins)")]
-
-
 def to_html(reply_text: str, preformatted: bool) -> str:
     """Escape for Telegram's HTML parse mode; tables go in <pre> to keep their columns."""
     body = html.escape(reply_text, quote=False)
     return f"<pre>{body}</pre>" if preformatted else body
+
+
+def split_html(reply: Reply) -> list[str]:
+    """A reply as Telegram HTML chunks of at most 4096 characters: text, then the table in
+    <pre> (kept whole when it fits), then the footer."""
+    if reply.preformatted:
+        return [to_html(c, True) for c in split_message(reply.text, LIMIT - 11)]
+    parts = [html.escape(reply.text, quote=False)] if reply.text else []
+    if reply.table:
+        parts.append(f"<pre>{html.escape(reply.table, quote=False)}</pre>")
+    if reply.footer:
+        parts.append(html.escape(reply.footer, quote=False))
+    body = "\n".join(parts)
+    if len(body) <= LIMIT:
+        return [body or " "]
+    return [p for part in parts for p in ([part] if len(part) <= LIMIT else
+                                          [html.escape(c, quote=False) for c in split_message(part, LIMIT // 2)])]
 
 
 def alert_html(text: str) -> str:
@@ -74,7 +85,9 @@ class TelegramAdapter:
     def __init__(self, commands: CommandService, settings: "Settings", reload_rules=None):
         self.commands = commands
         self.settings = settings
-        self.reload_rules = reload_rules
+        if reload_rules is not None:
+            commands.reload_rules = reload_rules
+        commands.admin_ids = commands.admin_ids | settings.admin_ids
         # TELEGRAM_MAX_PER_SECOND raises the overall rate for paid broadcasts (up to 1000/s).
         # Per-chat spacing has a small margin: what counts is arrival, after network jitter.
         self.limits = Limits(per_second=settings.telegram_max_per_second, per_chat_interval=1.05,
@@ -101,7 +114,9 @@ class TelegramAdapter:
         await self.app.initialize()  # getMe: fails fast on a bad token
         await self.app.start()
         try:
-            await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+            await self.app.bot.set_my_commands([BotCommand(c.name, c.help) for c in COMMANDS if c.menu])
+            await self.app.bot.set_my_commands([BotCommand(c.name, tr("zh")(c.help)) for c in COMMANDS if c.menu],
+                                               language_code="zh")
         except TelegramError as exc:
             log.warning("telegram: could not set the command menu: %s", exc)
         s = self.settings
@@ -156,37 +171,59 @@ class TelegramAdapter:
 
     async def _slow_down(self, update: Update) -> None:
         """The one notice a throttled user gets, after the replies already queued for the chat."""
+        _ = tr(self.commands.language("telegram", str(update.effective_chat.id)))
         try:
             await self._reply(update, Reply(
-                f"Slow down: more than {self.throttle.limit} commands a minute. "
-                f"I will ignore your commands for {self.throttle.quiet:.0f} seconds."))
+                _("Slow down: more than {n} commands a minute. I will ignore your commands for {s} seconds.").format(
+                    n=self.throttle.limit, s=f"{self.throttle.quiet:.0f}")))
         except TelegramError as exc:
             log.info("telegram: slow-down notice to %s not sent: %s", update.effective_chat.id, exc)
 
     def _register(self) -> None:
         kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
-        for name, fn in (("start", self.cmd_start), ("help", self.cmd_help), ("subscribe", self.cmd_subscribe),
-                         ("unsubscribe", self.cmd_unsubscribe), ("list", self.cmd_list), ("status", self.cmd_status),
-                         ("chart", self.cmd_chart), ("rules", self.cmd_rules), ("history", self.cmd_history),
-                         ("reload", self.cmd_reload)):
-            self.app.add_handler(CommandHandler(name, fn, filters=kinds))
+        for cmd in COMMANDS:  # one registry: the same commands as Slack's subcommands
+            self.app.add_handler(CommandHandler(cmd.name, self._handler(cmd.name), filters=kinds))
         self.app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         self.app.add_handler(MessageHandler(filters.COMMAND & kinds, self.cmd_unknown))
         self.app.add_error_handler(self.on_error)
 
-    async def _reply(self, update: Update, reply: Reply) -> None:
+    def _handler(self, name: str):
+        async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await self._run(update, context, name, list(context.args or []))
+        return run
+
+    def _ctx(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ctx:
+        chat, user = update.effective_chat, update.effective_user
+        chat_id = str(chat.id)
+        lang = self.commands.language("telegram", chat_id, user.language_code if user else None)
+        return Ctx("telegram", chat_id, chat.type, chat.title or chat.username, str(user.id) if user else None,
+                   lang, "/", may_change=lambda: self._may_change(update, context))
+
+    async def _run(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str, args: list[str]) -> None:
+        ctx = self._ctx(update, context)
+        for reply in await self.commands.dispatch(ctx, name, args):
+            await self._reply(update, reply, ctx.lang)
+
+    async def _reply(self, update: Update, reply: Reply, lang: str = "en") -> None:
         msg = update.effective_message
         chat = str(msg.chat_id)
+        if reply.chart:
+            metric, period = reply.chart
+            png = await self.commands.chart_png(metric, period, lang)
+            if png:
+                await self.limiter.acquire(chat)
+                await msg.reply_photo(png, caption=self.commands.chart_caption(metric, period, lang))
+            return
         if reply.photo:
             await self.limiter.acquire(chat)
             await msg.reply_photo(reply.photo, caption=(reply.caption or "")[:CAPTION_LIMIT])
             return
-        for chunk in split_message(reply.text, LIMIT - 11):  # room for <pre></pre>
+        for chunk in split_html(reply):
             await self.limiter.acquire(chat)
-            await msg.reply_text(to_html(chunk, reply.preformatted), parse_mode=ParseMode.HTML)
+            await msg.reply_text(chunk, parse_mode=ParseMode.HTML)
 
     async def _may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-        """In groups only chat administrators change subscriptions (channels: only admins can post)."""
+        """In groups only chat administrators change settings (channels: only admins can post)."""
         chat, user = update.effective_chat, update.effective_user
         if chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
             return True
@@ -195,86 +232,13 @@ class TelegramAdapter:
         member = await context.bot.get_chat_member(chat.id, user.id)
         return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
-    def _chat(self, update: Update) -> tuple[str, str, str | None]:
-        chat = update.effective_chat
-        return str(chat.id), chat.type, chat.title or chat.username
-
-    async def cmd_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Welcome and how to subscribe."""
-        await self._reply(update, Reply("Welcome to Liquidity Bot.\n\n" + self.commands.help().text))
-
-    async def cmd_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """What the bot does and its commands."""
-        await self._reply(update, self.commands.help())
-
-    async def _mutate(self, update: Update, context: ContextTypes.DEFAULT_TYPE, fn) -> None:
-        if not await self._may_change(update, context):
-            await self._reply(update, Reply("Sorry, only this group's administrators can change its subscriptions."))
-            return
-        try:
-            reply = fn()
-        except CommandError as exc:
-            reply = Reply(str(exc))
-        await self._reply(update, reply)
-
-    async def cmd_subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Subscribe this chat to a topic."""
-        chat_id, kind, title = self._chat(update)
-        arg = context.args[0] if context.args else None
-        await self._mutate(update, context, lambda: self.commands.subscribe("telegram", chat_id, arg, kind, title))
-
-    async def cmd_unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Unsubscribe this chat from a topic, or all."""
-        chat_id, _, _ = self._chat(update)
-        arg = context.args[0] if context.args else None
-        await self._mutate(update, context, lambda: self.commands.unsubscribe("telegram", chat_id, arg))
-
-    async def cmd_list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """This chat's subscriptions."""
-        await self._reply(update, self.commands.list("telegram", self._chat(update)[0]))
-
-    async def cmd_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Snapshot table, then a reserves chart rendered off the event loop."""
-        await self._reply(update, self.commands.status_text())
-        png = await self.commands.reserves_chart()
-        if png:
-            await self._reply(update, Reply("", photo=png, caption="Bank reserves, 3 years: $3T line and regime bands"))
-
-    async def cmd_chart(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A chart of one metric over a period."""
-        args = context.args or []
-        try:
-            reply = await self.commands.chart(args[0] if args else None, args[1] if len(args) > 1 else None)
-        except CommandError as exc:
-            reply = Reply(str(exc))
-        await self._reply(update, reply)
-
-    async def cmd_rules(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The rules and their thresholds."""
-        await self._reply(update, self.commands.rules_text())
-
-    async def cmd_history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Recent alerts, optionally for one topic."""
-        try:
-            reply = self.commands.history(context.args[0] if context.args else None)
-        except CommandError as exc:
-            reply = Reply(str(exc))
-        await self._reply(update, reply)
-
-    async def cmd_reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Reload rules from disk (ADMIN_IDS only)."""
-        user = update.effective_user
-        if user is None or str(user.id) not in self.settings.admin_ids:
-            await self._reply(update, Reply("Sorry, /reload is for the bot's administrators."))
-            return
-        text = await self.reload_rules() if self.reload_rules else "reload is not available"
-        log.info("telegram: /reload by %s: %s", user.id, text)
-        await self._reply(update, Reply(text))
-
     async def cmd_unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Any other /command: say so and show help."""
-        text = (update.effective_message.text or "").split()[0][:40]
-        await self._reply(update, Reply(f"Unknown command {text}. " + self.commands.help().text))
+        """Any other /command: say so and show help, unless it is addressed to another bot."""
+        word = (update.effective_message.text or "").split()[0]
+        name, _, bot = word[1:].partition("@")
+        if bot and bot.lower() != (self.app.bot.username or "").lower():
+            return  # "/status@otherbot" in a group is not ours to answer
+        await self._run(update, context, name, [])
 
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup: move its subscriptions to the new id."""
@@ -300,6 +264,8 @@ class TelegramAdapter:
                 await self.app.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                                 text=alert_html(chunk),
                                                 parse_mode=ParseMode.HTML)
+            if message.chart:
+                await self._alert_chart(chat_id, message)
         except RetryAfter as exc:
             return SendResult("retry", f"429 retry after {_retry_seconds(exc):g}s", retry_after=_retry_seconds(exc))
         except Forbidden as exc:
@@ -315,3 +281,20 @@ class TelegramAdapter:
         except TelegramError as exc:
             return SendResult("retry", str(exc))
         return SendResult("ok")
+
+    async def _alert_chart(self, chat_id: str, message: AlertMessage) -> None:
+        """Rules with `chart: true`: a year of the metric after the alert text (best effort:
+        the alert itself is what must arrive)."""
+        try:
+            png = await self.commands.chart_png(message.chart or "", "1y", message.lang)
+        except Exception as exc:
+            log.warning("telegram: chart for alert %s not rendered: %s", message.rule_id, exc)
+            return
+        if not png:
+            return
+        try:  # never retried: a retry would repeat the alert text already delivered
+            await self.app.bot.send_photo(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
+                                          photo=png, caption=self.commands.chart_caption(message.chart or "", "1y",
+                                                                                 message.lang))
+        except TelegramError as exc:
+            log.warning("telegram: chart for alert %s to %s not sent: %s", message.rule_id, chat_id, exc)

@@ -34,6 +34,10 @@ class Alert:
     regime: str | None = None
     pending_regime: str | None = None
     value: float | None = None
+    # The rule's own record, for alerts' context line ("last fired 2025-10-02; 6 times since 2019").
+    fired: int = 0
+    first_fired: date | None = None
+    last_fired: date | None = None    # data date of the newest firing
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,22 @@ class Transition:
     from_regime: str | None = None
     to_regime: str | None = None
     extra: tuple[tuple[str, float], ...] = ()
+    # Firings before this one (count, first and newest data dates): set by `tally`.
+    history: tuple[int, date | None, date | None] | None = None
+
+
+def tally(alert: Alert, transitions: list[Transition]) -> tuple[Alert, list[Transition]]:
+    """Count firings into the alert's record, and give each firing the record before it."""
+    n, first, last = alert.fired, alert.first_fired, alert.last_fired
+    out = []
+    for t in transitions:
+        if t.state == "firing":
+            t = replace(t, history=(n, first, last))
+            n, first, last = n + 1, first or t.data_date, t.data_date
+        out.append(t)
+    if n == alert.fired:
+        return alert, transitions
+    return replace(alert, fired=n, first_fired=first, last_fired=last), out
 
 
 def _held_long_enough(a: Alert, v: Verdict, rule: Rule) -> bool:

@@ -22,7 +22,7 @@ MAX_NODES = 200_000          # YAML nodes after aliases are followed ("billion l
 MAX_DEPTH = 64               # nesting of mappings and lists
 
 PLACEHOLDERS = {"value", "threshold", "clear", "date", "metric", "label", "rule", "from", "to",
-                "window", "severity", "topic", "multiple", "median", "age"}
+                "window", "severity", "topic", "multiple", "median", "age", "amount", "change", "previous"}
 _FIELD = re.compile(r"\{([^{}]*)\}")
 
 
@@ -136,7 +136,7 @@ def _semantic(rule: Rule, catalog: Catalog) -> list[tuple[tuple[Any, ...], str]]
         ua, ub = catalog.metrics[cond.body.a].unit, catalog.metrics[cond.body.b].unit
         if ua != ub:
             out.append((base, f"spread of {cond.body.a} ({ua}) and {cond.body.b} ({ub}): units differ"))
-    for key in ("message", "resolved_message"):
+    for key in ("message", "resolved_message", "message_zh", "resolved_message_zh"):
         text = getattr(rule, key)
         for name in _FIELD.findall(text or ""):
             if name not in PLACEHOLDERS:

@@ -165,6 +165,8 @@ class Rule(Strict):
     id: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
     topic: Literal[TOPICS]  # type: ignore[valid-type]
     severity: Literal["info", "warning", "critical"] = "warning"
+    title: StrictStr | None = Field(None, max_length=80)   # the alert's heading (default: from the id)
+    title_zh: StrictStr | None = Field(None, max_length=80)
     description: StrictStr = ""
     condition: Condition
     for_: StrictInt | StrictStr = Field(1, alias="for")
@@ -174,6 +176,11 @@ class Rule(Strict):
     message: StrictStr
     resolved_message: StrictStr | None = None
     why: StrictStr
+    # Simplified Chinese versions (chats with /lang zh); absent ones fall back to English.
+    message_zh: StrictStr | None = None
+    resolved_message_zh: StrictStr | None = None
+    why_zh: StrictStr | None = None
+    chart: StrictBool = False   # attach a chart of the metric to this rule's alerts
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
@@ -199,6 +206,17 @@ class Rule(Strict):
         if self.clear is not None and self.condition.kind not in ("level", "change", "spread"):
             raise ValueError("`clear` applies to level, change and spread conditions only")
         return self
+
+    def heading(self, lang: str = "en") -> str:
+        """The alert's title in a language: `title` / `title_zh`, else the id made readable."""
+        if lang == "zh" and self.title_zh:
+            return self.title_zh
+        return self.title or self.id.replace("_", " ").capitalize()
+
+    def text(self, field: str, lang: str = "en") -> str | None:
+        """`message`, `resolved_message` or `why` in a language, falling back to English."""
+        zh = getattr(self, f"{field}_zh", None) if lang == "zh" else None
+        return zh or getattr(self, field)
 
     @property
     def for_observations(self) -> int | None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from bot.metrics import Frames
 from bot.rules.evaluate import SignalInputs, signal, stale_verdict, thresholds
-from bot.rules.lifecycle import Alert, AlertState, Transition, Verdict, step
+from bot.rules.lifecycle import Alert, AlertState, Transition, Verdict, step, tally
 from bot.rules.model import Rule
 
 
@@ -150,9 +150,13 @@ def run_rule(rule: Rule, sig: pd.DataFrame, alert: Alert) -> RuleRun:
     """Step one rule (not `stale`) over a signal's observations newer than `alert.data_date`,
     each stamped with the time it became known."""
     r = _rows(sig, alert.data_date)
-    if rule.condition.kind == "regime":
-        return _loop(rule, r, alert)
-    return _jump(rule, r, alert)
+    return _counted(_loop(rule, r, alert) if rule.condition.kind == "regime" else _jump(rule, r, alert))
+
+
+def _counted(run: RuleRun) -> RuleRun:
+    """The run with its firings added to the alert's record (see `lifecycle.tally`)."""
+    alert, transitions = tally(run.alert, run.transitions)
+    return RuleRun(alert, transitions)
 
 
 def stale_run(rule: Rule, frames: Frames, alert: Alert, now: datetime) -> RuleRun:
@@ -161,7 +165,7 @@ def stale_run(rule: Rule, frames: Frames, alert: Alert, now: datetime) -> RuleRu
     last = date.fromisoformat(sv.last_date) if sv.last_date else now.date()
     v = Verdict(last, sv.age_days, sv.holds, not sv.holds, tick=True)
     new, t = step(alert, v, rule, now)
-    return RuleRun(new, [t] if t else [])
+    return _counted(RuleRun(new, [t] if t else []))
 
 
 def tail_rows(rule: Rule, inputs: SignalInputs, after: date) -> _Rows:
@@ -185,7 +189,7 @@ def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, no
     r = tail_rows(rule, inputs or SignalInputs(frames, units), alert.data_date)
     if not len(r):
         return RuleRun(alert, [])
-    return _loop(rule, r, alert) if rule.condition.kind == "regime" else _jump(rule, r, alert)
+    return _counted(_loop(rule, r, alert) if rule.condition.kind == "regime" else _jump(rule, r, alert))
 
 
 def backtest(rules: list[Rule], frames: Frames, units: dict[str, str], start: date | None = None,
@@ -225,5 +229,5 @@ def first_run(rule: Rule, frames: Frames, units: dict[str, str], now: datetime,
 
 def reference_run(rule: Rule, sig: pd.DataFrame, alert: Alert) -> RuleRun:
     """`run_rule` the slow way (one `step` per observation): the equivalence tests' yardstick."""
-    return _loop(rule, _rows(sig, alert.data_date), alert)
+    return _counted(_loop(rule, _rows(sig, alert.data_date), alert))
 

@@ -52,10 +52,16 @@ class OutboxRow:
     topic: str
     state: str
     payload: str | None = None
+    language: str | None = None   # the chat's language (None: the default)
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 _OUTBOX_COLS = ("o.id, o.event_id, o.platform, o.chat_id, o.attempts, e.text, e.rule_id, e.topic, e.state,"
-                " e.payload")
+                " e.payload, (SELECT c.lang FROM chats c WHERE c.platform = o.platform"
+                " AND c.chat_id = o.chat_id) AS language")
 
 
 class SQLStore:
@@ -230,23 +236,27 @@ class SQLStore:
                 data_date=date.fromisoformat(r["data_date"]) if r["data_date"] else None,
                 count=r["count"], since=date.fromisoformat(r["since"]) if r["since"] else None,
                 last_fired_at=datetime.fromisoformat(r["last_fired_at"]) if r["last_fired_at"] else None,
-                regime=r["regime"], pending_regime=r["pending_regime"], value=r["value"])
+                regime=r["regime"], pending_regime=r["pending_regime"], value=r["value"],
+                fired=r["fired"] or 0, first_fired=_day(r["first_fired"]), last_fired=_day(r["last_fired"]))
         return out
 
     _SAVE_ALERT = (
         "INSERT INTO alert_state (rule_id, state, data_date, count, since, last_fired_at, regime,"
-        " pending_regime, value, updated_at, rule_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " pending_regime, value, updated_at, rule_hash, fired, first_fired, last_fired)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (rule_id) DO UPDATE SET state = excluded.state, data_date = excluded.data_date,"
         " count = excluded.count, since = excluded.since, last_fired_at = excluded.last_fired_at,"
         " regime = excluded.regime, pending_regime = excluded.pending_regime, value = excluded.value,"
-        " updated_at = excluded.updated_at, rule_hash = excluded.rule_hash")
+        " updated_at = excluded.updated_at, rule_hash = excluded.rule_hash, fired = excluded.fired,"
+        " first_fired = excluded.first_fired, last_fired = excluded.last_fired")
 
     @staticmethod
     def _alert_row(rule_id: str, a: Alert, now: str, rule_hash: str | None) -> list:
         return [rule_id, a.state.value, a.data_date.isoformat() if a.data_date else None, a.count,
                 a.since.isoformat() if a.since else None,
                 a.last_fired_at.isoformat() if a.last_fired_at else None, a.regime, a.pending_regime, a.value, now,
-                rule_hash]
+                rule_hash, a.fired, a.first_fired.isoformat() if a.first_fired else None,
+                a.last_fired.isoformat() if a.last_fired else None]
 
     def _save_alert(self, rule_id: str, a: Alert, now: str, rule_hash: str | None = None) -> None:
         self._run(self._SAVE_ALERT, self._alert_row(rule_id, a, now, rule_hash))
@@ -300,6 +310,14 @@ class SQLStore:
             " ON CONFLICT (platform, chat_id) DO UPDATE SET kind = excluded.kind, title = excluded.title,"
             " active = 1, inactive_reason = NULL",
             [platform, chat_id, kind, title, now])
+
+    def set_language(self, platform: str, chat_id: str, language: str | None) -> None:
+        """A chat's language for replies and alerts (the chat row must exist: ensure_chat)."""
+        self._run("UPDATE chats SET lang = ? WHERE platform = ? AND chat_id = ?", [language, platform, chat_id])
+
+    def language(self, platform: str, chat_id: str) -> str | None:
+        row = self._one("SELECT lang FROM chats WHERE platform = ? AND chat_id = ?", [platform, chat_id])
+        return row[0] if row else None
 
     def subscribe(self, platform: str, chat_id: str, topic: str, now: str) -> bool:
         """Add a subscription; False if it already existed."""

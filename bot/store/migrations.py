@@ -125,6 +125,14 @@ MIGRATIONS: list[Migration] = [
             release TEXT NOT NULL, day TEXT NOT NULL, seen_at TEXT NOT NULL, delay_seconds REAL,
             PRIMARY KEY (release, day))
     """),
+    # --- ux --- A chat's language (`/lang zh`); NULL means the default (English).
+    Migration("m700_chat_language", "ALTER TABLE chats ADD COLUMN lang TEXT"),
+    # A rule's own record of firings (data dates), for alerts' "last fired ...; N times since ...".
+    Migration("m701_alert_record", """
+        ALTER TABLE alert_state ADD COLUMN fired INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE alert_state ADD COLUMN first_fired TEXT;
+        ALTER TABLE alert_state ADD COLUMN last_fired TEXT
+    """),
 ]
 
 
@@ -133,7 +141,7 @@ class _Decorator:
 
         @migrations()
         def m101_something(db):
-            db.execute("ALTER TABLE chats ADD COLUMN language TEXT")
+            db.execute("ALTER TABLE chats ADD COLUMN lang TEXT")
 
     appends `Migration("m101_something", fn=...)`. On SQLite `db` is a sqlite_utils.Database on the
     store's connection; on PostgreSQL it offers `execute(sql, params)` and `executescript(sql)` with

@@ -42,8 +42,9 @@ class FakeSlack:
         self.posts: list[Posted] = []
         self.uploads: list[dict] = []
         self.faults: dict[str, list[Reply]] = defaultdict(list)
+        self.workspace_admins: set[str] = set()
         for method in ("auth.test", "chat.postMessage", "files.getUploadURLExternal", "files.completeUploadExternal",
-                       "apps.connections.open"):
+                       "apps.connections.open", "users.info"):
             server.routes[f"/api/{method}"] = self._wrap(method)
         server.prefix_routes["/upload/"] = lambda req: Reply(200, f"OK - {len(req.body)}", "text/plain")
 
@@ -78,6 +79,14 @@ class FakeSlack:
         files = json.loads(files) if isinstance(files, str) else files
         self.uploads.append({"channel": p.get("channel_id"), "files": files})
         return Reply(200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]})
+
+    def m_users_info(self, p, token):
+        # The fields of Slack's user object that matter here: https://api.slack.com/methods/users.info
+        user = p.get("user", "")
+        admin = user in self.workspace_admins
+        return Reply(200, {"ok": True, "user": {"id": user, "team_id": "T1", "name": user.lower(), "deleted": False,
+                                                "is_admin": admin, "is_owner": False, "is_primary_owner": False,
+                                                "is_bot": False}})
 
     def m_apps_connections_open(self, p, token):
         if not token.startswith("xapp-"):
