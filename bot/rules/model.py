@@ -216,7 +216,8 @@ class Rule(Strict):
     def text(self, field: str, lang: str = "en") -> str | None:
         """`message`, `resolved_message` or `why` in a language, falling back to English."""
         zh = getattr(self, f"{field}_zh", None) if lang == "zh" else None
-        return zh or getattr(self, field)
+        text: str | None = zh or getattr(self, field)
+        return text
 
     @property
     def for_observations(self) -> int | None:

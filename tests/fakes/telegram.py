@@ -76,6 +76,7 @@ class FakeTelegram:
         self.admins: dict[str, set[int]] = defaultdict(set)   # chat id -> admin user ids
         self.faults: dict[str, list[Reply]] = defaultdict(list)  # chat id -> replies to send instead
         self.violations: list[str] = []
+        self.menus: list[dict] = []   # setMyCommands calls: {"commands": [...], "language_code": ...}
         self._next_update = 1
         self._next_message = 1
         self._cond = threading.Condition()
@@ -134,6 +135,9 @@ class FakeTelegram:
         return ok(True)
 
     def m_setMyCommands(self, p, f):
+        cmds = p.get("commands", "[]")
+        self.menus.append({"commands": json.loads(cmds) if isinstance(cmds, str) else cmds,
+                           "language_code": p.get("language_code")})
         return ok(True)
 
     def m_getUpdates(self, p, f):
