@@ -48,7 +48,7 @@ def run_kill_restart(tmp: Path, wresbal_csv: Path, chats: int = 300, kill_after:
                "HEALTH_PORT": "0", "DATABASE_PATH": str(db), "LOG_LEVEL": "WARNING"}
 
         def alerts() -> list:
-            return [s for s in fake.sent if "reserves_below_3t" in s.text]
+            return [s for s in fake.sent if "Reserves below $3T" in s.text]
 
         bot = BotProcess(["run", "--data", str(data)], tmp, env)
         try:

@@ -43,9 +43,9 @@ def test_subscribe_then_new_data_breaks_a_rule_and_the_chat_is_told(tmp_path, da
             with open(data_dir / "WRESBAL.csv", "a") as f:
                 f.write(f"{recent_wednesday()},2950000\n")
             t0 = time.monotonic()
-            fake.wait_for(lambda s: any(x.chat_id == "42" and "reserves_below_3t" in x.text for x in s), 20)
+            fake.wait_for(lambda s: any(x.chat_id == "42" and "Reserves below $3T" in x.text for x in s), 20)
             latency = time.monotonic() - t0
-            alert = next(x.text for x in fake.to(42) if "reserves_below_3t" in x.text)
+            alert = next(x.text for x in fake.to(42) if "Reserves below $3T" in x.text)
             assert f"Bank reserves are $2.950T, below $3.000T (week ending {recent_wednesday()})" in alert
             assert latency < 5
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
@@ -80,7 +80,7 @@ def test_slack_http_mode_and_telegram_in_one_process(tmp_path, data_dir):
             url = f"http://127.0.0.1:{port}/slack/events"
             body = slash("status")
             ok = urllib.request.urlopen(urllib.request.Request(url, body.encode(), signed(body)), timeout=10)
-            assert ok.status == 200 and "reserves" in json.loads(ok.read())["text"]
+            assert ok.status == 200 and "Reserves" in json.loads(ok.read())["text"]
             try:
                 urllib.request.urlopen(urllib.request.Request(url, body.encode(),
                                                               {"Content-Type": "application/x-www-form-urlencoded"}),
@@ -92,11 +92,11 @@ def test_slack_http_mode_and_telegram_in_one_process(tmp_path, data_dir):
             tg.wait_for(lambda s: any("Subscribed" in x.text for x in s), 20)
             with open(data_dir / "WRESBAL.csv", "a") as f:
                 f.write(f"{recent_wednesday()},2950000\n")
-            tg.wait_for(lambda s: any("reserves_below_3t" in x.text for x in s), 20)
+            tg.wait_for(lambda s: any("Reserves below $3T" in x.text for x in s), 20)
             deadline = time.monotonic() + 20
-            while not any("reserves_below_3t" in p.text for p in slack.to("CFEED")) and time.monotonic() < deadline:
+            while not any("Reserves below $3T" in p.text for p in slack.to("CFEED")) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            feed = [p for p in slack.to("CFEED") if "reserves_below_3t" in p.text]
+            feed = [p for p in slack.to("CFEED") if "Reserves below $3T" in p.text]
             assert len(feed) == 1 and feed[0].blocks[0]["type"] == "header"
         finally:
             code = bot.terminate(15)

@@ -98,6 +98,6 @@ def test_status_reports_a_failing_source(store, catalog):
     store.log_fetch(FetchRecord("fred", "2026-06-04T10:00:00", "2026-06-04T10:00:01", 1, "2026-06-03", None))
     store.log_fetch(FetchRecord("fred", "2026-06-05T10:00:00", "2026-06-05T10:00:20", 0, None,
                                 "WRESBAL: FRED CSV WRESBAL: timed out"))
-    text = CommandService(store, catalog, lambda: [], lambda: datetime(2026, 6, 20)).status_text().text
-    assert "reserves" in text and "(17d old)" in text
-    assert "Source fred: failing (last success 2026-06-04T10:00): WRESBAL: FRED CSV WRESBAL: timed out" in text
+    reply = CommandService(store, catalog, lambda: [], lambda: datetime(2026, 6, 20)).status_text()
+    assert "Reserves" in reply.table and "17d old" in reply.table
+    assert "fred failing; last OK 2026-06-04" in reply.footer

@@ -57,16 +57,17 @@ def test_slow_fred_on_a_fresh_database_sends_only_news(tmp_path, shared_data):
         bot = BotProcess(["run"], tmp_path, env)
         try:
             bot.wait_for("liquidity-bot: ready", 30)
-            tg.wait_for(lambda s: any("reserves_below_3t" in x.text for x in s), 60)
+            tg.wait_for(lambda s: any("Reserves below $3T" in x.text for x in s), 60)
             bot.wait_for(r"fred: \d+/\d+ series ok", 30)
             time.sleep(2.0)  # anything about history would come right after the first evaluations
         finally:
             assert bot.terminate(15) == 0
     texts = [x.text for x in tg.to(42)]
-    reserves = [t for t in texts if "reserves_below_3t" in t]
+    reserves = [t for t in texts if "Reserves below $3T" in t]
     assert len(reserves) == 1 and f"week ending {week}" in reserves[0]
     oldest = (date.today() - timedelta(days=14)).isoformat()
     for t in texts:
-        dates = re.findall(r"\d{4}-\d{2}-\d{2}", t)
+        about = "\n".join(line for line in t.splitlines() if not line.startswith("Last fired"))  # the rule's record
+        dates = re.findall(r"\d{4}-\d{2}-\d{2}", about)
         assert dates and min(dates) >= oldest, t          # nothing about old data
         assert "stored yet" not in t, t                    # no start-up outage alerts

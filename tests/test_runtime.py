@@ -59,8 +59,8 @@ def test_demo_is_labelled_and_alerts_within_seconds():
     text = out.getvalue()
     assert time.monotonic() - t0 < 30
     assert "SIMULATION" in text and "made up" in text
-    for rule in ("reserves_below_3t", "sofr_above_iorb", "srf_usage_spike", "reserves_regime"):
-        assert f": {rule}" in text, rule
+    for title in ("Reserves below $3T", "SOFR above IORB", "Repo / SRF usage spike", "Reserves regime"):
+        assert f": {title}" in text, title
     assert "$" in text and "%" in text and " bp" in text
 
 

@@ -145,7 +145,8 @@ def message(state: str = "firing") -> AlertMessage:
     return AlertMessage("reserves_below_3t", "reserves", "warning", state,
                         "Bank reserves are $2.950T, below $3.000T (week ending 2026-06-10).",
                         "Below about $3T reserves have repeatedly turned scarce.", "2026-06-10", "Bank reserves",
-                        "quarter-end: repo and reserves often move for a few days around it.")
+                        "quarter-end: repo and reserves often move for a few days around it.",
+                        heading="Reserves below $3T", facts="Value $2.950T · threshold $3.000T")
 
 
 async def test_alerts_reach_feed_and_subscribed_channels_once_with_errors_handled(fake, store, catalog, caplog):
@@ -174,12 +175,13 @@ async def test_alerts_reach_feed_and_subscribed_channels_once_with_errors_handle
     attempts = store._one("SELECT attempts FROM outbox WHERE chat_id = 'CSUB'")[0]
     assert attempts == 4  # three 429s and the delivery: each try once, never retried twice over
     post_ = fake.to("CFEED")[0]
-    assert post_.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "⚠️ FIRING: reserves_below_3t",
+    assert post_.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "⚠️ FIRING: Reserves below $3T",
                                                           "emoji": True}}
     assert "$2.950T, below $3.000T" in post_.blocks[1]["text"]["text"]
-    assert post_.blocks[2]["text"]["text"].startswith("*Why it matters:*")
+    assert post_.blocks[2]["text"]["text"].startswith("Value $2.950T · threshold $3.000T")
+    assert post_.blocks[3]["text"]["text"].startswith("*Why it matters:*")
     assert "data as of 2026-06-10" in post_.blocks[-1]["elements"][0]["text"]
-    assert post_.text.startswith("⚠️ FIRING: reserves_below_3t\nBank reserves")  # plain-text fallback
+    assert post_.text.startswith("⚠️ FIRING: Reserves below $3T\nBank reserves")  # plain-text fallback
     assert store.subscribers("reserves") == [("slack", "CFEED"), ("slack", "CSUB")]  # CGONE paused
     assert caplog.text.count("cannot post to CGONE (not_in_channel)") == 1
     assert BOT_TOKEN not in caplog.text

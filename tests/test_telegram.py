@@ -78,8 +78,8 @@ async def test_groups_only_admins_change_subscriptions(adapter, fake, store):
 async def test_status_sends_a_table_and_a_png_chart(adapter, fake, history_store, catalog):
     adapter.commands.store = history_store
     replies = await ask(fake, 42, "/status", n=2)
-    assert replies[0].startswith("<pre>") and "reserves" in replies[0] and "$3.014T" in replies[0]
-    assert "sofr" in replies[0] and "%" in replies[0] and "[ample]" in replies[0]
+    assert replies[0].startswith("Liquidity ") and "<pre>Reserves" in replies[0] and "$3.014T" in replies[0]
+    assert "SOFR−IORB" in replies[0] and "bp" in replies[0] and "Firing:" in replies[0]
     photo = fake.to(42)[-1]
     assert photo.method == "sendPhoto" and photo.photo.startswith(b"\x89PNG") and len(photo.photo) > 5000
     chart = await ask(fake, 42, "/chart sofr_iorb_spread 1y")
@@ -93,7 +93,7 @@ async def test_nonsense_gets_a_short_helpful_reply(adapter, fake):
     assert "Unknown topic" in long and len(long) < 600
     assert "No alerts yet" in (await ask(fake, 42, "/history"))[0]
     rules = (await ask(fake, 42, "/rules"))[0]
-    assert "reserves_below_3t [reserves, warning]: reserves &lt; $3.000T (clears at $3.050T)" in rules
+    assert "Reserves below $3T [reserves, warning]: reserves &lt; $3.000T (clears at $3.050T)" in rules
 
 
 async def test_reload_is_for_bot_admins_only(adapter, fake):

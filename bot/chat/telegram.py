@@ -7,6 +7,7 @@ another Bot API server (self-hosted, or a local fake in tests).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import os
@@ -96,6 +97,7 @@ class TelegramAdapter:
         self.limiter = RateLimiter(self.limits)  # shared with the delivery loop
         self.throttle = Throttle()
         self._webhook = None
+        self._charts: set[asyncio.Task] = set()   # alert charts being rendered and sent
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
@@ -264,8 +266,10 @@ class TelegramAdapter:
                 await self.app.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                                 text=alert_html(chunk),
                                                 parse_mode=ParseMode.HTML)
-            if message.chart:
-                await self._alert_chart(chat_id, message)
+            if message.chart:  # in the background: the alert counts as delivered once its text is
+                task = asyncio.create_task(self._alert_chart(chat_id, message))
+                self._charts.add(task)
+                task.add_done_callback(self._charts.discard)
         except RetryAfter as exc:
             return SendResult("retry", f"429 retry after {_retry_seconds(exc):g}s", retry_after=_retry_seconds(exc))
         except Forbidden as exc:
@@ -293,6 +297,7 @@ class TelegramAdapter:
         if not png:
             return
         try:  # never retried: a retry would repeat the alert text already delivered
+            await self.limiter.acquire(chat_id)   # the chat's 1 message a second holds for photos too
             await self.app.bot.send_photo(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                           photo=png, caption=self.commands.chart_caption(message.chart or "", "1y",
                                                                                  message.lang))
