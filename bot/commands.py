@@ -88,6 +88,7 @@ class CommandService:
         self.store, self.catalog, self._rules, self.now = store, catalog, rules, now
         self.admin_ids = admin_ids
         self.reload_rules: Callable[[], Awaitable[str]] | None = None
+        self.personal_changed: Callable[[], None] | None = None   # the runtime re-evaluates
         self._frames_cache = None
         self._charts: OrderedDict[tuple, bytes] = OrderedDict()
         self._langs: dict[tuple[str, str], str | None] = {}
@@ -184,10 +185,13 @@ class CommandService:
     def list(self, platform: str, chat_id: str, lang: str = DEFAULT, prefix: str = "/") -> Reply:
         _ = tr(lang)
         subs = self.store.subscriptions(platform, chat_id)
+        mutes = self.mutes_text(platform, chat_id, lang)
         if not subs:
-            return Reply(_("No subscriptions yet. Try {cmd} (topics: {topics}).").format(
-                cmd=f"{prefix}subscribe reserves", topics=", ".join(self.topics())))
-        return Reply(_("This chat is subscribed to: {topics}").format(topics=", ".join(subs)))
+            text = _("No subscriptions yet. Try {cmd} (topics: {topics}).").format(
+                cmd=f"{prefix}subscribe reserves", topics=", ".join(self.topics()))
+        else:
+            text = _("This chat is subscribed to: {topics}").format(topics=", ".join(subs))
+        return Reply(text + ("\n" + mutes if mutes else ""))
 
     def set_language(self, ctx: Ctx, raw: str | None) -> Reply:
         lang = normalise(raw)
@@ -201,6 +205,105 @@ class CommandService:
         self._langs[(ctx.platform, ctx.chat_id)] = lang
         _ = tr(lang)  # the answer in the language just chosen
         return Reply(_("This chat now gets replies and alerts in English."))
+
+    # ---- personal alerts and mutes ---------------------------------------------------------
+    def alert_usage(self, lang: str, prefix: str) -> str:
+        _ = tr(lang)
+        return _("Usage: {cmd} <metric> <op> <value> [for N], e.g. {e1}, {e2}, {e3}. "
+                 "Units: T/B/M for dollars, % for rates, bp for spreads. Metrics: {metrics}").format(
+            cmd=f"{prefix}alert", e1=f"{prefix}alert reserves < 2.95T", e2=f"{prefix}alert sofr_iorb_spread > 10bp for 3",
+            e3=f"{prefix}alert rrp < 100B", metrics=", ".join(self.catalog.metrics))
+
+    def add_alert(self, ctx: Ctx, args: list[str]) -> Reply:
+        from bot.personal import MAX_PER_CHAT, AlertSyntaxError, parse
+
+        _ = tr(ctx.lang)
+        try:
+            metric, op, value, n = parse(args, self.catalog, ctx.lang)
+        except AlertSyntaxError as exc:
+            return Reply(f"{exc}\n{self.alert_usage(ctx.lang, ctx.prefix)}")
+        stamp = self.now().isoformat(timespec="seconds")
+        self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
+        pid = self.store.add_personal(ctx.platform, ctx.chat_id, metric, op, value, n, stamp, MAX_PER_CHAT)
+        if pid is None:
+            return Reply(_("This chat already has {n} personal alerts, the most allowed. "
+                           "Delete one first: {cmd}").format(n=MAX_PER_CHAT, cmd=f"{ctx.prefix}alerts"))
+        if self.personal_changed:
+            self.personal_changed()
+        m = self.catalog.metrics[metric]
+        f = self._frames().get(metric)
+        now = (fmt(float(f["value"].iloc[-1]), m.unit) + f" ({f.index[-1].date()})") if f is not None and not f.empty \
+            else _("no data yet")
+        held = " " + _("for {n} prints in a row").format(n=n) if n > 1 else ""
+        return Reply(_("Alert #{id} set: {label} {op} {value}{held}. Now: {now}. I will tell this chat when it "
+                       "happens.").format(id=pid, label=metric_label(self.catalog, metric, ctx.lang), op=op,
+                                          value=fmt(value, m.unit), held=held, now=now))
+
+    def delete_alert(self, ctx: Ctx, raw: str | None) -> Reply:
+        _ = tr(ctx.lang)
+        pid = (raw or "").lstrip("#")
+        if not pid.isdigit():
+            return Reply(_("Which alert? {cmd} shows their numbers.").format(cmd=f"{ctx.prefix}alerts"))
+        if not self.store.delete_personal(ctx.platform, ctx.chat_id, int(pid)):
+            return Reply(_("This chat has no alert #{id}.").format(id=pid))
+        if self.personal_changed:
+            self.personal_changed()
+        return Reply(_("Alert #{id} deleted.").format(id=pid))
+
+    def list_alerts(self, ctx: Ctx) -> Reply:
+        _ = tr(ctx.lang)
+        rows = self.store.personal_rules(ctx.platform, ctx.chat_id)
+        if not rows:
+            return Reply(_("No personal alerts yet. {usage}").format(usage=self.alert_usage(ctx.lang, ctx.prefix)))
+        states = self.store.load_alerts()
+        lines = []
+        for pid, _p, _c, metric, op, value, n in rows:
+            m = self.catalog.metrics.get(metric)
+            a = states.get(f"personal_{pid}")
+            state = _(STATE_WORD["firing"]) if a and a.state.value == "firing" else _("watching")
+            held = f" (×{n})" if n > 1 else ""
+            label = metric_label(self.catalog, metric, ctx.lang)
+            lines.append(f"#{pid} {label} {op} {fmt(value, m.unit if m else 'usd')}{held}: {state}")
+        return Reply("\n".join(lines))
+
+    def mute(self, ctx: Ctx, args: list[str]) -> Reply:
+        from bot.rules.model import parse_duration
+
+        _ = tr(ctx.lang)
+        targets = [*self.topics(), "personal"] + [r.id for r in self.rules]
+        usage = _("Usage: {cmd} <topic|all> <7d|12h|resolved>").format(cmd=f"{ctx.prefix}mute")
+        if len(args) != 2 or args[0].lower() not in targets:
+            return Reply(usage + " " + _("Topics: {topics}").format(topics=", ".join([*self.topics(), "personal"])))
+        target, how = args[0].lower(), args[1].lower()
+        stamp = self.now().isoformat(timespec="seconds")
+        if how == "resolved":
+            self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
+            self.store.mute(ctx.platform, ctx.chat_id, target, None, True, stamp)
+            return Reply(_("Muted {target} until its alert resolves.").format(target=target))
+        try:
+            until = (self.now() + parse_duration(how)).isoformat(timespec="minutes")
+        except ValueError:
+            return Reply(usage)
+        self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
+        self.store.mute(ctx.platform, ctx.chat_id, target, until, False, stamp)
+        return Reply(_("Muted {target} until {until} UTC.").format(target=target, until=until.replace("T", " ")))
+
+    def unmute(self, ctx: Ctx, raw: str | None) -> Reply:
+        _ = tr(ctx.lang)
+        if not raw:
+            return Reply(_("Usage: {cmd} <topic|all>").format(cmd=f"{ctx.prefix}unmute"))
+        target = raw.lower()
+        n = self.store.unmute(ctx.platform, ctx.chat_id, None if target == "all" else target)
+        return Reply(_("Unmuted {target}.").format(target=target) if n else _("{target} was not muted.").format(
+            target=target))
+
+    def mutes_text(self, platform: str, chat_id: str, lang: str) -> str:
+        _ = tr(lang)
+        rows = self.store.mutes(self.now().isoformat(timespec="seconds"), platform, chat_id)
+        resolved = _("until resolved")
+        parts = [f"{t} ({resolved if res else (until or '').replace('T', ' ') + ' UTC'})"
+                 for _p, _c, t, until, res in rows]
+        return _("Muted: {mutes}").format(mutes=", ".join(parts)) if parts else ""
 
     # ---- status ----------------------------------------------------------------------------
     def _frames(self):
@@ -407,6 +510,24 @@ async def _lang(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     return [s.set_language(ctx, _arg(args, 0))]
 
 
+async def _alert(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    if args and args[0].lower() == "delete":
+        return [s.delete_alert(ctx, _arg(args, 1))]
+    return [s.add_alert(ctx, args)]
+
+
+async def _alerts(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.list_alerts(ctx)]
+
+
+async def _mute(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.mute(ctx, args)]
+
+
+async def _unmute(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.unmute(ctx, _arg(args, 0))]
+
+
 async def _reload(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     _ = tr(ctx.lang)
     text = await s.reload_rules() if s.reload_rules else _("Reload is not available here.")
@@ -423,6 +544,11 @@ COMMANDS: list[Command] = [
     Command("list", "", N_("this chat's subscriptions"), _list),
     Command("rules", "", N_("the alert rules and their thresholds"), _rules),
     Command("history", "[topic]", N_("recent alerts"), _history),
+    Command("alert", "<metric> <op> <value> [for N]", N_("your own alert, e.g. alert reserves < 2.95T"), _alert,
+            changes_chat=True),
+    Command("alerts", "", N_("this chat's personal alerts; alert delete N removes one"), _alerts),
+    Command("mute", "<topic|all> <7d|12h|resolved>", N_("hold back alerts for this chat"), _mute, changes_chat=True),
+    Command("unmute", "<topic|all>", N_("let them through again"), _unmute, changes_chat=True),
     Command("lang", "<en|zh>", N_("reply and alert language (English, 简体中文)"), _lang, changes_chat=True),
     Command("reload", "", N_("reload the rules from disk (bot admins)"), _reload, bot_admin=True),
 ]

@@ -67,6 +67,11 @@ class Engine:
         self.stop_requested = False  # set on shutdown: stop at the next rule
         self.busy = False            # an evaluation is running (on the engine thread)
         self._rule_hashes: dict[int, tuple[Rule, str]] = {}
+        self.file_rules: list[Rule] = list(self.rules)   # rules/*.yaml; self.rules adds personal alerts
+        self._personal: list[Rule] = []
+        self.owners: dict[str, tuple[str, str]] = {}     # personal rule id -> (platform, chat_id)
+        self._personal_version: str | None = None
+        self._muted: dict[tuple[str, str], set[str]] = {}
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -130,10 +135,40 @@ class Engine:
         return WEEKLY_MAX_AGE if weekly else DAILY_MAX_AGE
 
     def _destinations(self, rule: Rule) -> list[tuple[str, str, str]]:
-        subs = [(p, c, f"subscribed to {rule.topic}") for p, c in self.store.subscribers(rule.topic)
-                if p in self.platforms]
-        seen = {(p, c) for p, c, _ in subs}
-        return subs + [(p, c, "feed") for p, c in self.feeds if (p, c) not in seen]
+        owner = self.owners.get(rule.id)
+        if owner:
+            out = [(owner[0], owner[1], "personal alert")] if owner[0] in self.platforms else []
+        else:
+            subs = [(p, c, f"subscribed to {rule.topic}") for p, c in self.store.subscribers(rule.topic)
+                    if p in self.platforms]
+            seen = {(p, c) for p, c, _ in subs}
+            out = subs + [(p, c, "feed") for p, c in self.feeds if (p, c) not in seen]
+        kept = [d for d in out if not self._muted.get((d[0], d[1]), set()) & {"all", rule.topic, rule.id}]
+        if len(kept) < len(out):
+            log.info("alert %s: muted in %d chat(s), not sent there", rule.id, len(out) - len(kept))
+        return kept
+
+    def _sync_personal(self, now: datetime) -> None:
+        """Pick up personal alerts added or deleted (by any replica) and the chats' mutes."""
+        from bot.personal import Personal, rule_for
+
+        self._muted = {}
+        for p, c, target, _until, _res in self.store.mutes(now.isoformat(timespec="seconds")):
+            self._muted.setdefault((p, c), set()).add(target)
+        version = self.store.get_meta("personal_version")
+        if version == self._personal_version:
+            return
+        rules, owners = [], {}
+        for row in self.store.personal_rules():
+            pa = Personal(*row)
+            if pa.metric not in self.catalog.metrics:
+                log.warning("personal alert %s: metric %s no longer exists; skipped", pa.id, pa.metric)
+                continue
+            rule = rule_for(pa, self.catalog)
+            rules.append(rule)
+            owners[rule.id] = (pa.platform, pa.chat_id)
+        self._personal, self.owners, self._personal_version = rules, owners, version
+        self.rules = self.file_rules + rules
 
     def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict:
         messages = render_all(rule, t, self.catalog, previous_print(rule, t, inputs))
@@ -162,6 +197,7 @@ class Engine:
             self.busy = False
 
     def _evaluate(self, now: datetime, changed: dict[str, str] | None) -> list[int]:
+        self._sync_personal(now)
         metrics = self.refresh(changed)
         settled = self.settled() if self.settled else None
         units = self.catalog.units
@@ -196,6 +232,8 @@ class Engine:
             if run.alert == prev and not notify and self._hashes.get(rule.id) == h:
                 continue
             self._alerts[rule.id], self._hashes[rule.id] = run.alert, h
+            if any(t.state == "resolved" for t in run.transitions):  # "/mute ... resolved" ends here
+                self.store.end_resolved_mutes([rule.id, rule.topic])
             if not notify:
                 states.append((rule.id, run.alert, h))
                 continue
@@ -219,8 +257,10 @@ class Engine:
         return h[1]
 
     def set_rules(self, rules: list[Rule]) -> None:
-        """Swap the rule set (called on the engine's thread, between evaluations)."""
-        self.rules = rules
+        """Swap the rules from files (called on the engine's thread, between evaluations);
+        personal alerts stay."""
+        self.file_rules = list(rules)
+        self.rules = self.file_rules + self._personal
 
 
 def previous_print(rule: Rule, t: Transition, inputs: SignalInputs) -> float | None:

@@ -409,8 +409,15 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
         raise StartupError(str(exc)) from None
     store = open_store(settings)
     engine = Engine(open_store(settings), catalog, loaded.rules)
-    commands = CommandService(store, catalog, lambda: engine.rules, clock, admin_ids=settings.admin_ids)
+    commands = CommandService(store, catalog, lambda: engine.file_rules, clock, admin_ids=settings.admin_ids)
     commands.reload_rules = lambda: holder["app"].reload_rules()
+    pending: set[asyncio.Task] = set()
+
+    def personal_changed() -> None:  # a new personal alert learns its state (silently) right away
+        task = asyncio.get_running_loop().create_task(holder["app"].evaluate(), name="evaluate-personal")
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    commands.personal_changed = personal_changed
     adapters = _adapters(settings, commands, lambda: holder["app"].reload_rules(), out)
     engine.feeds = [("console", CONSOLE_CHAT)] if any(a.platform == "console" for a in adapters) else []
     if settings.slack_feed_channel and any(a.platform == "slack" for a in adapters):

@@ -16,7 +16,8 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|w|bd)\s*$")
 MAX_DURATION = timedelta(days=3660)   # `for`, `cooldown`, `max_age`: at most ten years
 MAX_WINDOW_DAYS = 3660                # look-back windows: at most ten years
 MAX_OBSERVATIONS = 2600               # about ten years of business days
-TOPICS = ("reserves", "rrp", "tga", "repo", "srf", "balance_sheet", "net_liquidity", "regime", "data")
+TOPICS = ("reserves", "rrp", "tga", "repo", "srf", "balance_sheet", "net_liquidity", "regime", "data",
+          "personal")  # personal: a chat's own /alert rules, delivered only to that chat
 
 
 def parse_duration(text: str) -> timedelta:

@@ -319,6 +319,66 @@ class SQLStore:
         row = self._one("SELECT lang FROM chats WHERE platform = ? AND chat_id = ?", [platform, chat_id])
         return row[0] if row else None
 
+    # ---- personal alerts and mutes ---------------------------------------------------------
+    def add_personal(self, platform: str, chat_id: str, metric: str, op: str, value: float, for_n: int,
+                     now: str, limit: int) -> int | None:
+        """A new personal alert's id, or None when the chat already has `limit` of them."""
+        with self.transaction():
+            n = self._one("SELECT count(*) FROM personal_rules WHERE platform = ? AND chat_id = ?",
+                          [platform, chat_id])
+            if n and n[0] >= limit:
+                return None
+            pid = self._insert_id("INSERT INTO personal_rules (platform, chat_id, metric, op, value, for_n, created_at)"
+                                  " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                  [platform, chat_id, metric, op, value, for_n, now])
+            self._bump_personal()
+        return pid
+
+    def delete_personal(self, platform: str, chat_id: str, pid: int) -> bool:
+        with self.transaction():
+            gone = self._run("DELETE FROM personal_rules WHERE id = ? AND platform = ? AND chat_id = ?",
+                             [pid, platform, chat_id]) > 0
+            if gone:
+                self._run("DELETE FROM alert_state WHERE rule_id = ?", [f"personal_{pid}"])
+                self._bump_personal()
+        return gone
+
+    def personal_rules(self, platform: str | None = None, chat_id: str | None = None) -> list[tuple]:
+        """(id, platform, chat_id, metric, op, value, for_n) rows: one chat's, or everyone's."""
+        cols = "SELECT id, platform, chat_id, metric, op, value, for_n FROM personal_rules"
+        if platform is None:
+            return self._rows(cols + " ORDER BY id")
+        return self._rows(cols + " WHERE platform = ? AND chat_id = ? ORDER BY id", [platform, chat_id])
+
+    def _bump_personal(self) -> None:
+        row = self._one("SELECT value FROM meta WHERE key = 'personal_version'")
+        self.set_meta("personal_version", str(int(row[0]) + 1 if row else 1))
+
+    def mute(self, platform: str, chat_id: str, target: str, until: str | None, until_resolved: bool,
+             now: str) -> None:
+        self._run("INSERT INTO mutes (platform, chat_id, target, until, until_resolved, created_at)"
+                  " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, chat_id, target) DO UPDATE SET"
+                  " until = excluded.until, until_resolved = excluded.until_resolved, created_at = excluded.created_at",
+                  [platform, chat_id, target, until, int(until_resolved), now])
+
+    def unmute(self, platform: str, chat_id: str, target: str | None) -> int:
+        if target is None:
+            return self._run("DELETE FROM mutes WHERE platform = ? AND chat_id = ?", [platform, chat_id])
+        return self._run("DELETE FROM mutes WHERE platform = ? AND chat_id = ? AND target = ?",
+                         [platform, chat_id, target])
+
+    def mutes(self, now: str, platform: str | None = None, chat_id: str | None = None) -> list[tuple]:
+        """Active mutes: (platform, chat_id, target, until, until_resolved)."""
+        sql = ("SELECT platform, chat_id, target, until, until_resolved FROM mutes"
+               " WHERE (until_resolved = 1 OR until > ?)")
+        if platform is None:
+            return self._rows(sql, [now])
+        return self._rows(sql + " AND platform = ? AND chat_id = ? ORDER BY target", [now, platform, chat_id])
+
+    def end_resolved_mutes(self, targets: Sequence[str]) -> int:
+        """Mutes "until resolved" of a rule (or its topic) end when the rule resolves."""
+        return sum(self._run("DELETE FROM mutes WHERE until_resolved = 1 AND target = ?", [t]) for t in targets)
+
     def subscribe(self, platform: str, chat_id: str, topic: str, now: str) -> bool:
         """Add a subscription; False if it already existed."""
         return self._run(

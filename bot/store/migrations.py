@@ -133,6 +133,18 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE alert_state ADD COLUMN first_fired TEXT;
         ALTER TABLE alert_state ADD COLUMN last_fired TEXT
     """),
+    # Personal alerts (/alert) and mutes (/mute). `version` in meta tells every replica's engine
+    # that the personal rules changed.
+    Migration("m702_personal_and_mutes", """
+        CREATE TABLE personal_rules (
+            id INTEGER PRIMARY KEY, platform TEXT NOT NULL, chat_id TEXT NOT NULL, metric TEXT NOT NULL,
+            op TEXT NOT NULL, value REAL NOT NULL, for_n INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL);
+        CREATE INDEX personal_rules_chat ON personal_rules (platform, chat_id, id);
+        CREATE TABLE mutes (
+            platform TEXT NOT NULL, chat_id TEXT NOT NULL, target TEXT NOT NULL, until TEXT,
+            until_resolved INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+            PRIMARY KEY (platform, chat_id, target))
+    """),
 ]
 
 
