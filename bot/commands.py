@@ -270,7 +270,8 @@ class CommandService:
         from bot.rules.model import parse_duration
 
         _ = tr(ctx.lang)
-        targets = [*self.topics(), "personal"] + [r.id for r in self.rules]
+        targets = [*self.topics(), "personal"] + [r.id for r in self.rules] + [
+            f"personal_{row[0]}" for row in self.store.personal_rules(ctx.platform, ctx.chat_id)]
         usage = _("Usage: {cmd} <topic|all> <7d|12h|resolved>").format(cmd=f"{ctx.prefix}mute")
         if len(args) != 2 or args[0].lower() not in targets:
             return Reply(usage + " " + _("Topics: {topics}").format(topics=", ".join([*self.topics(), "personal"])))

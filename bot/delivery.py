@@ -14,7 +14,7 @@ import socket
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -212,8 +212,8 @@ class Deliverer:
         limiter = self.limiters[adapter.platform]
         await limiter.acquire(row.chat_id)
         await self._shared_slot(adapter)  # --- pg ---
-        message = AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state,
-                                             row.language)
+        message = replace(AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state,
+                                                     row.language), event_id=row.event_id)
         try:
             res = await adapter.send(row.chat_id, message)
         except Exception as exc:  # an adapter bug is a retryable failure, never a crash

@@ -39,6 +39,8 @@ class AlertMessage:
     context: str = ""             # the rule's record: "last fired 2025-10-02; 6 times since 2019"
     chart: str | None = None      # a metric to attach a chart of (rules with `chart: true`)
     lang: str = "en"
+    metric: str | None = None     # the rule's metric (the "Chart" button)
+    event_id: int | None = None   # set at delivery (the "Mute" buttons name the event)
 
     @property
     def title(self) -> str:
@@ -198,7 +200,8 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
                         t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
                         heading=rule.heading(lang), facts=facts,
                         context=record_line(t.history, lang) if t.state == "firing" else "",
-                        chart=metric if rule.chart and metric in catalog.metrics else None, lang=lang)
+                        chart=metric if rule.chart and metric in catalog.metrics else None, lang=lang,
+                        metric=metric if metric in catalog.metrics else None)
 
 
 def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None) -> dict[str, AlertMessage]:

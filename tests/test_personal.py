@@ -106,3 +106,36 @@ async def test_mute_holds_an_alert_back_and_unmute_lets_the_next_through(world, 
     await deliver.drain_once()
     assert any("RESOLVED" in s.text for s in fake.to(504))
     assert "Usage: /mute" in (await ask(fake, 504, "/mute reserves forever"))[0]
+
+
+async def test_alert_buttons_chart_and_mute_and_groups_refuse_non_admins(world, fake):
+    import asyncio
+
+    store, engine, _tg, deliver, _ = world
+    for chat in ("505", "-506"):
+        store.ensure_chat("telegram", chat, "private" if chat == "505" else "supergroup", None, "t")
+        store.subscribe("telegram", chat, "reserves", "t")
+    engine.evaluate(NOW)
+    engine.evaluate(datetime(2026, 6, 11, 22), _new_print(store, "2026-06-10", 2.96e12))
+    await deliver.drain_once()
+    alert = next(s for s in fake.to(505) if "FIRING" in s.text)
+    keys = [b["text"] for b in alert.reply_markup["inline_keyboard"][0]]
+    assert keys == ["Chart", "Mute 7d", "Mute until resolved"]
+    data = {b["text"]: b["callback_data"] for b in alert.reply_markup["inline_keyboard"][0]}
+
+    async def press(chat: int, key: str, **kw) -> None:
+        before = len(fake.answers)
+        fake.user_presses(chat, data[key], **kw)
+        await asyncio.to_thread(fake.wait_for, lambda s: len(fake.answers) > before, 20)
+
+    await press(505, "Chart")
+    await asyncio.to_thread(fake.wait_for, lambda s: fake.to(505)[-1].method == "sendPhoto", 20)
+    await press(505, "Mute until resolved")
+    assert "Muted reserves_below_3t until its alert resolves." in fake.answers[-1]["text"]
+    assert store.mutes("2026-06-12T00:00:00", "telegram", "505")[0][2:] == ("reserves_below_3t", None, 1)
+    await press(-506, "Mute 7d", user_id=66, chat_type="supergroup", title="Desk")   # not an admin
+    assert fake.answers[-1]["show_alert"] and "administrators" in fake.answers[-1]["text"]
+    assert store.mutes("2026-06-12T00:00:00", "telegram", "-506") == []
+    # the mute "until resolved" ends when the alert resolves
+    engine.evaluate(datetime(2026, 6, 18, 22), _new_print(store, "2026-06-17", 3.10e12))
+    assert store.mutes("2026-06-19T00:00:00", "telegram", "505") == []

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.chat.slack import SlackAdapter
+from bot.chat.slack import SlackAdapter, blocks_for
 from bot.commands import CommandService
 from bot.config import Settings
 from bot.delivery import Deliverer
@@ -257,3 +257,47 @@ async def test_a_chinese_channel_gets_chinese_status(http_mode):
     reply = (await post(url, body, signed(body))).json()
     fields = [f["text"] for b in reply["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
     assert any(f.startswith("*准备金*\n$3.014T") for f in fields)
+
+
+async def test_alert_buttons_mute_and_chart(http_mode, fake):
+    """Block Kit buttons under an alert (block_actions payloads as Slack posts them:
+    https://api.slack.com/reference/interaction-payloads/block-actions)."""
+    import asyncio
+
+    from tests.fakes.http import Reply as HTTPReply
+
+    adapter, url = http_mode
+    store = adapter.commands.store
+    store.ensure_chat("slack", "CBTN", "channel", None, "t")
+    eid = store.record("reserves_below_3t", Alert(), [({"topic": "reserves", "severity": "warning", "state": "firing",
+                                                       "data_date": "2026-06-10", "value": 2.95e12, "text": "x"}, [])],
+                       "2026-06-11T00:00:00")[0]
+    from dataclasses import replace
+
+    blocks = blocks_for(replace(message(), event_id=eid, metric="reserves"))
+    actions = next(b for b in blocks if b["type"] == "actions")["elements"]
+    assert [a["text"]["text"] for a in actions] == ["Chart", "Mute 7d", "Mute until resolved"]
+    responses: list[dict] = []
+    fake.server.routes["/respond"] = lambda req: (responses.append(json.loads(req.body)), HTTPReply(200, "ok",
+                                                                                                   "text/plain"))[1]
+
+    async def press(action: dict, user: str = "U1") -> None:
+        payload = {"type": "block_actions", "team": {"id": "T1", "domain": "desk"}, "api_app_id": "A1",
+                   "user": {"id": user, "username": "u", "team_id": "T1"}, "token": "x", "trigger_id": "t1",
+                   "container": {"type": "message", "message_ts": "1.1", "channel_id": "CBTN", "is_ephemeral": False},
+                   "channel": {"id": "CBTN", "name": "desk"}, "response_url": fake.server.url + "/respond",
+                   "actions": [{**action, "block_id": f"alert-{eid}", "action_ts": "1.2"}]}
+        body = urlencode({"payload": json.dumps(payload)})
+        assert (await post(url, body, signed(body))).status_code == 200
+
+    await press(actions[2])
+    for _ in range(100):
+        if responses:
+            break
+        await asyncio.sleep(0.05)
+    assert responses[-1]["text"] == "Muted reserves_below_3t until its alert resolves."
+    assert responses[-1]["response_type"] == "ephemeral"
+    assert store.mutes("2026-06-12T00:00:00", "slack", "CBTN")[0][2] == "reserves_below_3t"
+    await press(actions[0])
+    await _wait_uploads(fake, 1)
+    assert fake.uploads[-1]["channel"] == "CBTN"

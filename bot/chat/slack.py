@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage
+from bot.i18n import tr
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -52,7 +53,19 @@ def blocks_for(m: AlertMessage) -> list[dict]:
     if m.note:
         context.append(m.note)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(" · ".join(context))[:TEXT_LIMIT]}]})
+    if m.state != "resolved" and m.event_id is not None:
+        blocks.append({"type": "actions", "block_id": f"alert-{m.event_id}", "elements": action_buttons(m)})
     return blocks
+
+
+def action_buttons(m: AlertMessage) -> list[dict]:
+    """Chart, Mute 7d, Mute until resolved: the same buttons as in Telegram."""
+    def button(action: str, label: str, value: str) -> dict:
+        return {"type": "button", "action_id": action, "value": value,
+                "text": {"type": "plain_text", "text": m.label(label), "emoji": True}}
+    out = [button("liquidity_chart", "Chart", m.metric)] if m.metric else []
+    return [*out, button("liquidity_mute_7d", "Mute 7d", str(m.event_id)),
+            button("liquidity_mute_resolved", "Mute until resolved", str(m.event_id))]
 
 
 def escape(text: str) -> str:
@@ -108,6 +121,7 @@ class SlackAdapter:
                             process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
         self.app.command("/liquidity")(self.on_command)
         self.app.event("app_mention")(self.on_mention)
+        self.app.action(re.compile(r"^liquidity_"))(self.on_action)
         self.mode = "socket" if settings.slack_app_token else ("http" if settings.slack_signing_secret else "post-only")
         self._runner: web.AppRunner | None = None
         self._socket = None
@@ -216,6 +230,30 @@ class SlackAdapter:
                 await self._upload(event["channel"], [r], lang)
             else:
                 await say(text=mrkdwn(r), blocks=reply_blocks(r), thread_ts=event.get("ts"))
+
+    async def on_action(self, ack, body: dict, respond) -> None:
+        """A button under an alert: a chart upload, or a mute (SLACK_ADMIN_ONLY applies)."""
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        user = (body.get("user") or {}).get("id")
+        if not channel:
+            return
+        ctx = self._ctx(channel, None, user)
+        _ = tr(ctx.lang)
+        value, kind = str(action.get("value", "")), action.get("action_id", "")
+        if kind == "liquidity_chart":
+            await self._upload(channel, [Reply("", chart=(value, "1y"))], ctx.lang)
+            return
+        event = self.commands.store.event(int(value)) if value.isdigit() else None
+        if event is None:
+            await respond(text=_("That alert is too old to act on."), response_type="ephemeral", replace_original=False)
+            return
+        if not await self._may_change(user):
+            text = _("Sorry, only this chat's administrators can change its subscriptions and settings.")
+        else:
+            text = self.commands.mute(ctx, [event["rule_id"], "7d" if kind == "liquidity_mute_7d" else "resolved"]).text
+        await respond(text=escape(text), response_type="ephemeral", replace_original=False)
 
     async def _upload(self, channel: str, replies: list[Reply], lang: str) -> None:
         for r in replies:

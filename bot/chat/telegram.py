@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta, without a warning
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -61,6 +62,18 @@ def split_html(reply: Reply) -> list[str]:
         return [body or " "]
     return [p for part in parts for p in ([part] if len(part) <= LIMIT else
                                           [html.escape(c, quote=False) for c in split_message(part, LIMIT // 2)])]
+
+
+def buttons(message: AlertMessage) -> InlineKeyboardMarkup | None:
+    """Under a firing alert: Chart, Mute 7d, Mute until resolved (callback data stays far under
+    Telegram's 64 bytes: the mutes name the alert event, not the rule)."""
+    if message.state == "resolved" or message.event_id is None or message.raw_text:
+        return None
+    _ = tr(message.lang)
+    row = [InlineKeyboardButton(_("Chart"), callback_data=f"c|{message.metric}")] if message.metric else []
+    row += [InlineKeyboardButton(_("Mute 7d"), callback_data=f"m7|{message.event_id}"),
+            InlineKeyboardButton(_("Mute until resolved"), callback_data=f"mr|{message.event_id}")]
+    return InlineKeyboardMarkup([row])
 
 
 def alert_html(text: str) -> str:
@@ -185,6 +198,7 @@ class TelegramAdapter:
         kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
         for cmd in COMMANDS:  # one registry: the same commands as Slack's subcommands
             self.app.add_handler(CommandHandler(cmd.name, self._handler(cmd.name), filters=kinds))
+        self.app.add_handler(CallbackQueryHandler(self.on_button))
         self.app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         self.app.add_handler(MessageHandler(filters.COMMAND & kinds, self.cmd_unknown))
         self.app.add_error_handler(self.on_error)
@@ -242,6 +256,30 @@ class TelegramAdapter:
             return  # "/status@otherbot" in a group is not ours to answer
         await self._run(update, context, name, [])
 
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The buttons under an alert: Chart, Mute 7d, Mute until resolved (mutes: admins in groups)."""
+        query = update.callback_query
+        if query is None or update.effective_chat is None:
+            return
+        ctx = self._ctx(update, context)
+        _ = tr(ctx.lang)
+        kind, _sep, arg = (query.data or "").partition("|")
+        if kind == "c":
+            await query.answer()
+            await self._reply(update, Reply("", chart=(arg, "1y")), ctx.lang)
+            return
+        event = self.commands.store.event(int(arg)) if kind in ("m7", "mr") and arg.isdigit() else None
+        if event is None:
+            await query.answer(_("That alert is too old to act on."), show_alert=True)
+            return
+        if not await self._may_change(update, context):
+            await query.answer(_("Sorry, only this chat's administrators can change its subscriptions and settings."),
+                               show_alert=True)
+            return
+        reply = self.commands.mute(ctx, [event["rule_id"], "7d" if kind == "m7" else "resolved"])
+        await query.answer(reply.text[:200])
+        await self._reply(update, reply, ctx.lang)
+
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup: move its subscriptions to the new id."""
         msg = update.effective_message
@@ -262,10 +300,11 @@ class TelegramAdapter:
     async def send(self, chat_id: str, message: AlertMessage) -> SendResult:
         """Deliver one alert; map Telegram's errors to retry / blocked / migrated / permanent."""
         try:
-            for chunk in split_message(message.to_text(), LIMIT - 7):  # room for <b></b>
+            chunks = split_message(message.to_text(), LIMIT - 7)  # room for <b></b>
+            for i, chunk in enumerate(chunks):
                 await self.app.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
-                                                text=alert_html(chunk),
-                                                parse_mode=ParseMode.HTML)
+                                                text=alert_html(chunk), parse_mode=ParseMode.HTML,
+                                                reply_markup=buttons(message) if i == len(chunks) - 1 else None)
             if message.chart:  # in the background: the alert counts as delivered once its text is
                 task = asyncio.create_task(self._alert_chart(chat_id, message))
                 self._charts.add(task)

@@ -297,6 +297,11 @@ class SQLStore:
             return self._dicts("SELECT * FROM alert_events WHERE topic = ? ORDER BY id DESC LIMIT ?", [topic, limit])
         return self._dicts("SELECT * FROM alert_events ORDER BY id DESC LIMIT ?", [limit])
 
+    def event(self, event_id: int) -> dict | None:
+        """One alert event's rule and topic (the buttons under an alert name its event)."""
+        rows = self._dicts("SELECT id, rule_id, topic, state, data_date FROM alert_events WHERE id = ?", [event_id])
+        return rows[0] if rows else None
+
     def firing_rules(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT rule_id FROM alert_state WHERE state = 'firing' ORDER BY rule_id")]
 

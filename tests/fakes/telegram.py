@@ -34,6 +34,7 @@ class Sent:
     text: str
     at: float
     photo: bytes | None = None
+    reply_markup: dict | None = None   # inline keyboards, as sent
 
 
 def parse_params(req: Request) -> tuple[dict[str, str], dict[str, bytes]]:
@@ -76,7 +77,8 @@ class FakeTelegram:
         self.admins: dict[str, set[int]] = defaultdict(set)   # chat id -> admin user ids
         self.faults: dict[str, list[Reply]] = defaultdict(list)  # chat id -> replies to send instead
         self.violations: list[str] = []
-        self.menus: list[dict] = []   # setMyCommands calls: {"commands": [...], "language_code": ...}
+        self.menus: list[dict] = []    # setMyCommands calls: {"commands": [...], "language_code": ...}
+        self.answers: list[dict] = []  # answerCallbackQuery calls
         self._next_update = 1
         self._next_message = 1
         self._cond = threading.Condition()
@@ -102,6 +104,27 @@ class FakeTelegram:
             self.updates.append({"update_id": self._next_update, "message": msg})
             self._next_update += 1
             self._cond.notify_all()
+
+    def user_presses(self, chat_id: int, data: str, user_id: int | None = None, chat_type: str = "private",
+                     title: str | None = None) -> str:
+        """Queue a callback_query update: a user pressed an inline button under a bot message
+        (fields as in https://core.telegram.org/bots/api#callbackquery). Returns its id."""
+        chat = {"id": chat_id, "type": chat_type, **({"title": title} if title else {"first_name": "User"})}
+        user = {"id": user_id or chat_id, "is_bot": False, "first_name": "User"}
+        qid = f"q{self._next_update}"
+        message = {"message_id": 1, "date": int(time.time()), "chat": chat, "text": "alert",
+                   "from": {"id": BOT_USER["id"], "is_bot": True, "first_name": BOT_USER["first_name"]}}
+        with self._cond:
+            self.updates.append({"update_id": self._next_update, "callback_query": {
+                "id": qid, "from": user, "message": message, "chat_instance": f"ci{chat_id}", "data": data}})
+            self._next_update += 1
+            self._cond.notify_all()
+        return qid
+
+    def m_answerCallbackQuery(self, p, f):
+        self.answers.append({"id": p.get("callback_query_id"), "text": p.get("text"),
+                             "show_alert": p.get("show_alert") in (True, "true", "True")})
+        return ok(True)
 
     def to(self, chat_id: int | str) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == str(chat_id)]
@@ -186,7 +209,9 @@ class FakeTelegram:
                     return self.too_many(1)
             self._recent.append(now)
             self._chat_times[chat].append(now)
-            self.sent.append(Sent(method, chat, p.get("text") or p.get("caption") or "", now, photo))
+            markup = p.get("reply_markup")
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            self.sent.append(Sent(method, chat, p.get("text") or p.get("caption") or "", now, photo, markup))
             msg = {"message_id": self._next_message, "date": int(time.time()),
                    "chat": {"id": int(chat), "type": "group" if chat.startswith("-") else "private"}}
             self._next_message += 1
