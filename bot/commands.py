@@ -298,6 +298,62 @@ class CommandService:
         return Reply(_("Unmuted {target}.").format(target=target) if n else _("{target} was not muted.").format(
             target=target))
 
+    def quiet(self, ctx: Ctx, args: list[str]) -> Reply:
+        from bot.localtime import SpecError, parse_quiet
+
+        _ = tr(ctx.lang)
+        stamp = self.now().isoformat(timespec="seconds")
+        self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
+        if args and args[0].lower() == "off":
+            self.store.set_chat_setting(ctx.platform, ctx.chat_id, "quiet", None)
+            return Reply(_("Quiet hours off: alerts arrive at any time."))
+        try:
+            spec = parse_quiet(args)
+        except SpecError as exc:
+            return Reply(f"{exc}. " + _("Usage: {cmd} HH:MM-HH:MM [timezone], or {off}").format(
+                cmd=f"{ctx.prefix}quiet", off=f"{ctx.prefix}quiet off"))
+        self.store.set_chat_setting(ctx.platform, ctx.chat_id, "quiet", spec)
+        return Reply(_("Quiet hours {spec}: warnings and info alerts wait until they end; critical alerts "
+                       "still come through.").format(spec=spec))
+
+    def digest(self, ctx: Ctx, args: list[str]) -> Reply:
+        from bot.localtime import SpecError, parse_digest
+
+        _ = tr(ctx.lang)
+        try:
+            spec = parse_digest(args)
+        except SpecError as exc:
+            return Reply(f"{exc}. " + _("Usage: {cmd} daily|weekly|off [HH:MM] [timezone]").format(
+                cmd=f"{ctx.prefix}digest"))
+        stamp = self.now().isoformat(timespec="seconds")
+        self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
+        self.store.set_chat_setting(ctx.platform, ctx.chat_id, "digest", spec)
+        if spec is None:
+            return Reply(_("Digest off."))
+        self.store.set_chat_setting(ctx.platform, ctx.chat_id, "digest_last", stamp)
+        kind = spec.split(" ")[0]
+        text = _("Daily digest at {time}.") if kind == "daily" else _("Weekly digest on Fridays at {time}.")
+        return Reply(text.format(time=" ".join(spec.split(" ")[1:])))
+
+    def digest_message(self, platform: str, chat_id: str, kind: str, since: str, lang: str) -> str:
+        """A digest: the /status verdict, then what this chat was sent since the last one."""
+        from bot.format import AlertMessage
+
+        _ = tr(lang)
+        title = _("Daily digest") if kind == "daily" else _("Weekly digest")
+        lines = [f"📋 {title}, {self.now().date().isoformat()}"]
+        status = self.status_text(lang)
+        lines += [status.text, ""]
+        events = self.store.chat_events(platform, chat_id, since)
+        if not events:
+            lines.append(_("No alerts since the last digest."))
+        else:
+            lines.append(_("Since the last digest:"))
+            for e in events:
+                m = AlertMessage.from_stored(e["payload"], e["text"], e["rule_id"], e["topic"], e["state"], lang)
+                lines.append(f"• {m.title} ({e['data_date']})")
+        return "\n".join(lines)
+
     def mutes_text(self, platform: str, chat_id: str, lang: str) -> str:
         _ = tr(lang)
         rows = self.store.mutes(self.now().isoformat(timespec="seconds"), platform, chat_id)
@@ -529,6 +585,14 @@ async def _unmute(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     return [s.unmute(ctx, _arg(args, 0))]
 
 
+async def _quiet(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.quiet(ctx, args)]
+
+
+async def _digest(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    return [s.digest(ctx, args)]
+
+
 async def _reload(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     _ = tr(ctx.lang)
     text = await s.reload_rules() if s.reload_rules else _("Reload is not available here.")
@@ -550,6 +614,10 @@ COMMANDS: list[Command] = [
     Command("alerts", "", N_("this chat's personal alerts; alert delete N removes one"), _alerts),
     Command("mute", "<topic|all> <7d|12h|resolved>", N_("hold back alerts for this chat"), _mute, changes_chat=True),
     Command("unmute", "<topic|all>", N_("let them through again"), _unmute, changes_chat=True),
+    Command("quiet", "HH:MM-HH:MM [timezone] | off", N_("quiet hours: non-critical alerts wait until they end"),
+            _quiet, changes_chat=True),
+    Command("digest", "daily|weekly|off [HH:MM] [timezone]", N_("a scheduled summary (weekly: Fridays)"), _digest,
+            changes_chat=True),
     Command("lang", "<en|zh>", N_("reply and alert language (English, 简体中文)"), _lang, changes_chat=True),
     Command("reload", "", N_("reload the rules from disk (bot admins)"), _reload, bot_admin=True),
 ]

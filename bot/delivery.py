@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.format import AlertMessage
+from bot.localtime import SpecError, quiet_until
 from bot.store.sqlite import OutboxRow, Store
 
 log = logging.getLogger(__name__)
@@ -207,8 +208,22 @@ class Deliverer:
                         self.store.release_claims([r.id for r in chat_rows[i + 1:]])
                     break
 
+    def _hold_for_quiet(self, row: OutboxRow) -> bool:
+        """In the chat's quiet hours a non-critical row waits until they end."""
+        try:
+            until = quiet_until(row.quiet or "", self.now())
+        except SpecError:
+            return False  # a setting we can no longer read (a removed timezone): deliver
+        if until is None:
+            return False
+        self.store.hold(row.id, until.isoformat(timespec="seconds"), "quiet hours")
+        log.info("%s: alert to %s held for quiet hours until %s UTC", row.platform, row.chat_id, until)
+        return True
+
     async def _deliver(self, adapter: Adapter, row: OutboxRow) -> bool:
         """Send one row and record the outcome; True if the chat may continue with its next row."""
+        if row.quiet and row.severity != "critical" and self._hold_for_quiet(row):
+            return True  # held, not blocking: the chat's later (critical) rows still go
         limiter = self.limiters[adapter.platform]
         await limiter.acquire(row.chat_id)
         await self._shared_slot(adapter)  # --- pg ---

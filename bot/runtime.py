@@ -26,6 +26,7 @@ from bot.catalog import Catalog, default_catalog
 from bot.chat.console import CONSOLE_CHAT, ConsoleAdapter
 from bot.clock import utcnow
 from bot.commands import CommandService
+from bot.digest import queue_due_digests
 from bot.config import Settings
 from bot.delivery import Adapter, Deliverer
 from bot.engine import Engine
@@ -144,6 +145,7 @@ class App:
                                max_instances=1, misfire_grace_time=3600)
         self.scheduler.add_job(self.problems, "interval", seconds=30, id="check-store", coalesce=True,
                                max_instances=1)
+        self.scheduler.add_job(self.digests, "interval", seconds=60, id="digests", coalesce=True, max_instances=1)
         self.scheduler.start()
         await self._start_health()
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
@@ -320,6 +322,19 @@ class App:
                 return
         if ids:
             self.metrics.inc("alerts_total", len(ids))
+            self.deliverer.wake.set()
+
+    async def digests(self) -> None:
+        """Every minute (leader only): queue the digests whose local time has come."""
+        if not self.leader.is_leader:
+            return
+        try:
+            n = queue_due_digests(self.commands, {a.platform for a in self.adapters}, self.clock())
+        except Exception:
+            log.exception("digests: could not queue; the next minute retries")
+            return
+        if n:
+            log.info("digests: %d queued", n)
             self.deliverer.wake.set()
 
     async def prune(self) -> None:

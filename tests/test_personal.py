@@ -139,3 +139,79 @@ async def test_alert_buttons_chart_and_mute_and_groups_refuse_non_admins(world, 
     # the mute "until resolved" ends when the alert resolves
     engine.evaluate(datetime(2026, 6, 18, 22), _new_print(store, "2026-06-17", 3.10e12))
     assert store.mutes("2026-06-19T00:00:00", "telegram", "505") == []
+
+
+# ---- quiet hours and digests ------------------------------------------------------------
+def test_quiet_windows_and_digest_slots_in_local_time():
+    from bot.localtime import SpecError, digest_due, parse_digest, parse_quiet, quiet_until
+
+    spec = parse_quiet(["22:00-07:00", "Europe/London"])            # crosses midnight; BST in June
+    assert quiet_until(spec, datetime(2026, 6, 11, 22, 30)) == datetime(2026, 6, 12, 6, 0)   # 23:30 local
+    assert quiet_until(spec, datetime(2026, 6, 12, 6, 30)) is None                            # 07:30 local
+    assert quiet_until(parse_quiet(["12:00-13:00"]), datetime(2026, 6, 12, 12, 59)) == datetime(2026, 6, 12, 13)
+    for bad in (["25:00-07:00"], ["22:00"], ["22:00-07:00", "Mars/Base"], ["08:00-08:00"]):
+        with pytest.raises(SpecError):
+            parse_quiet(bad)
+    daily = parse_digest(["daily", "08:00", "Asia/Shanghai"])                # 00:00 UTC
+    assert digest_due(daily, datetime(2026, 6, 11, 12), datetime(2026, 6, 11, 23, 59)) is None
+    assert digest_due(daily, datetime(2026, 6, 11, 12), datetime(2026, 6, 12, 0, 0)) == datetime(2026, 6, 12)
+    assert digest_due(daily, datetime(2026, 6, 12, 0, 1), datetime(2026, 6, 12, 9)) is None   # once a day
+    weekly = parse_digest(["weekly", "17:00", "America/New_York"])            # Fridays, 21:00 UTC in June
+    assert digest_due(weekly, datetime(2026, 6, 8), datetime(2026, 6, 12, 20, 59)) is None    # Fri 16:59 ET
+    assert digest_due(weekly, datetime(2026, 6, 8), datetime(2026, 6, 12, 21, 0)) == datetime(2026, 6, 12, 21)
+    assert parse_digest(["off"]) is None
+
+
+async def test_quiet_hours_hold_a_warning_and_release_it_at_the_end(world, fake):
+    store, engine, tg, _deliver, _ = world
+    store.ensure_chat("telegram", "507", "private", None, "t")
+    store.subscribe("telegram", "507", "reserves", "t")
+    store.subscribe("telegram", "507", "repo", "t")
+    assert "Quiet hours 22:00-07:00 UTC" in (await ask(fake, 507, "/quiet 22:00-07:00"))[0]
+    assert "Usage: /quiet" in (await ask(fake, 507, "/quiet 7pm-8am"))[0]
+    engine.evaluate(NOW)
+    engine.evaluate(datetime(2026, 6, 11, 22), _new_print(store, "2026-06-10", 2.96e12))   # a warning at 22:00
+    critical = store.record("critical_test", __import__("bot.rules.lifecycle", fromlist=["Alert"]).Alert(), [(
+        {"topic": "repo", "severity": "critical", "state": "firing", "data_date": "2026-06-11", "value": 1.0,
+         "text": "🚨 FIRING: SRF spike\nrepo stress"}, [("telegram", "507", "sub")])], "2026-06-11T22:00:01")
+    assert critical
+    clock = {"t": datetime(2026, 6, 11, 22, 5)}
+    deliverer = Deliverer(store, [tg], lambda: clock["t"])
+    await deliverer.drain_once()
+    texts = [s.text for s in fake.to(507)]
+    assert any("SRF spike" in t for t in texts)                       # critical goes through
+    assert not any("Reserves below $3T" in t for t in texts)         # the warning waits
+    assert store.outbox_counts()["held"] == 1
+    clock["t"] = datetime(2026, 6, 12, 6, 59)
+    await deliverer.drain_once()
+    assert not any("Reserves below $3T" in s.text for s in fake.to(507))
+    clock["t"] = datetime(2026, 6, 12, 7, 0)                          # quiet hours end
+    await deliverer.drain_once()
+    assert any("Reserves below $3T" in s.text for s in fake.to(507))
+    assert "Quiet hours off" in (await ask(fake, 507, "/quiet off"))[0]
+
+
+async def test_a_digest_arrives_at_its_local_time(world, fake):
+    from bot.digest import queue_due_digests
+
+    store, engine, tg, _deliver, _ = world
+    store.ensure_chat("telegram", "508", "private", None, "t")
+    store.subscribe("telegram", "508", "reserves", "t")
+    reply = (await ask(fake, 508, "/digest daily 08:00 Asia/Shanghai"))[0]
+    assert reply == "Daily digest at 08:00 Asia/Shanghai."
+    svc = tg.commands
+    engine.evaluate(NOW)
+    engine.evaluate(datetime(2026, 6, 12, 13), _new_print(store, "2026-06-10", 2.96e12))   # after the /digest
+    assert queue_due_digests(svc, {"telegram"}, datetime(2026, 6, 12, 23, 59)) == 0       # 07:59 in Shanghai
+    assert queue_due_digests(svc, {"telegram"}, datetime(2026, 6, 13, 0, 0)) == 1         # 08:00
+    assert queue_due_digests(svc, {"telegram"}, datetime(2026, 6, 13, 0, 1)) == 0         # once
+    await Deliverer(store, [tg], lambda: datetime(2026, 6, 13, 0, 0, 5)).drain_once()
+    import asyncio
+
+    await asyncio.to_thread(fake.wait_for, lambda s: any(x.method == "sendPhoto" for x in fake.to(508)), 20)
+    digest = [x.text for x in fake.to(508) if x.method == "sendMessage"][-1]   # the alert's chart came after
+    assert digest.startswith("<b>📋 Daily digest, 2026-06-12</b>")
+    assert "\nAmple and " in digest                                     # the /status verdict
+    assert "Since the last digest:" in digest and "Reserves below $3T" in digest
+    assert "digest" not in (await ask(fake, 508, "/history"))[0]      # digests are not alerts
+    assert "Usage: /digest" in (await ask(fake, 508, "/digest hourly"))[0]

@@ -53,6 +53,8 @@ class OutboxRow:
     state: str
     payload: str | None = None
     language: str | None = None   # the chat's language (None: the default)
+    severity: str = "warning"
+    quiet: str | None = None      # the chat's quiet hours "22:00-07:00 Europe/London" (None: none)
 
 
 def _day(text: str | None) -> date | None:
@@ -61,7 +63,8 @@ def _day(text: str | None) -> date | None:
 
 _OUTBOX_COLS = ("o.id, o.event_id, o.platform, o.chat_id, o.attempts, e.text, e.rule_id, e.topic, e.state,"
                 " e.payload, (SELECT c.lang FROM chats c WHERE c.platform = o.platform"
-                " AND c.chat_id = o.chat_id) AS language")
+                " AND c.chat_id = o.chat_id) AS language, e.severity, (SELECT c.quiet FROM chats c"
+                " WHERE c.platform = o.platform AND c.chat_id = o.chat_id) AS quiet")
 
 
 class SQLStore:
@@ -295,7 +298,7 @@ class SQLStore:
         """Newest alert events first, optionally for one topic."""
         if topic:
             return self._dicts("SELECT * FROM alert_events WHERE topic = ? ORDER BY id DESC LIMIT ?", [topic, limit])
-        return self._dicts("SELECT * FROM alert_events ORDER BY id DESC LIMIT ?", [limit])
+        return self._dicts("SELECT * FROM alert_events WHERE rule_id <> 'digest' ORDER BY id DESC LIMIT ?", [limit])
 
     def event(self, event_id: int) -> dict | None:
         """One alert event's rule and topic (the buttons under an alert name its event)."""
@@ -319,6 +322,42 @@ class SQLStore:
     def set_language(self, platform: str, chat_id: str, language: str | None) -> None:
         """A chat's language for replies and alerts (the chat row must exist: ensure_chat)."""
         self._run("UPDATE chats SET lang = ? WHERE platform = ? AND chat_id = ?", [language, platform, chat_id])
+
+    def set_chat_setting(self, platform: str, chat_id: str, column: str, value: str | None) -> None:
+        """quiet, digest or digest_last of a chat (the chat row must exist: ensure_chat)."""
+        if column not in ("quiet", "digest", "digest_last"):  # column names are never user text
+            raise ValueError(column)
+        self._run(f"UPDATE chats SET {column} = ? WHERE platform = ? AND chat_id = ?", [value, platform, chat_id])
+
+    def chat_settings(self, platform: str, chat_id: str) -> dict:
+        rows = self._dicts("SELECT quiet, digest, digest_last FROM chats WHERE platform = ? AND chat_id = ?",
+                           [platform, chat_id])
+        return rows[0] if rows else {}
+
+    def chat_events(self, platform: str, chat_id: str, since: str, limit: int = 30) -> list[dict]:
+        """Alerts queued for one chat since `since` (UTC), oldest first: what its digest lists."""
+        return self._dicts(
+            "SELECT e.rule_id, e.topic, e.state, e.data_date, e.text, e.payload, e.created_at FROM outbox o"
+            " JOIN alert_events e ON e.id = o.event_id WHERE o.platform = ? AND o.chat_id = ? AND e.created_at > ?"
+            " AND e.rule_id <> 'digest' ORDER BY e.id LIMIT ?", [platform, chat_id, since, limit])
+
+    def enqueue_digest(self, platform: str, chat_id: str, text: str, payload: str, now: str, covered: str) -> int:
+        """A digest as an event with one outbox row (delivered, retried and rate-limited like an
+        alert), and the chat's digest_last moved to `covered`, in one transaction."""
+        with self.transaction():
+            eid = self._insert_id(
+                "INSERT INTO alert_events (rule_id, topic, severity, state, data_date, value, text, payload, created_at)"
+                " VALUES ('digest', 'digest', 'info', 'digest', ?, NULL, ?, ?, ?) RETURNING id",
+                [covered[:10], text, payload, now])
+            self._run("INSERT INTO outbox (event_id, platform, chat_id, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+                      [eid, platform, chat_id, "digest", now])
+            self._run("UPDATE chats SET digest_last = ? WHERE platform = ? AND chat_id = ?", [covered, platform, chat_id])
+        return eid
+
+    def digests(self) -> list[tuple[str, str, str, str | None, str | None]]:
+        """Active chats with a digest: (platform, chat_id, digest, digest_last, lang)."""
+        return self._rows("SELECT platform, chat_id, digest, digest_last, lang FROM chats"
+                          " WHERE digest IS NOT NULL AND active = 1 ORDER BY platform, chat_id")
 
     def language(self, platform: str, chat_id: str) -> str | None:
         row = self._one("SELECT lang FROM chats WHERE platform = ? AND chat_id = ?", [platform, chat_id])
@@ -414,7 +453,7 @@ class SQLStore:
             self._run("UPDATE chats SET active = 0, inactive_reason = ? WHERE platform = ? AND chat_id = ?",
                       [reason, platform, chat_id])
             self._run("UPDATE outbox SET status = 'failed', last_error = ? WHERE platform = ? AND chat_id = ?"
-                      " AND status = 'pending'", [f"chat inactive: {reason}", platform, chat_id])
+                      " AND status IN ('pending', 'held')", [f"chat inactive: {reason}", platform, chat_id])
 
     def migrate_chat(self, platform: str, old_id: str, new_id: str) -> None:
         """A group became a supergroup: its subscriptions and pending deliveries follow it.
@@ -430,7 +469,7 @@ class SQLStore:
                       " AND NOT EXISTS (SELECT 1 FROM subscriptions s2 WHERE s2.platform = subscriptions.platform"
                       " AND s2.chat_id = ? AND s2.topic = subscriptions.topic)",
                       [new_id, platform, old_id, new_id])
-            self._run("UPDATE outbox SET chat_id = ? WHERE platform = ? AND chat_id = ? AND status = 'pending'"
+            self._run("UPDATE outbox SET chat_id = ? WHERE platform = ? AND chat_id = ? AND status IN ('pending', 'held')"
                       " AND NOT EXISTS (SELECT 1 FROM outbox o2 WHERE o2.platform = outbox.platform"
                       " AND o2.chat_id = ? AND o2.event_id = outbox.event_id)",
                       [new_id, platform, old_id, new_id])
@@ -444,7 +483,7 @@ class SQLStore:
         """
         rows = self._rows(
             f"SELECT {_OUTBOX_COLS} FROM outbox o JOIN alert_events e ON e.id = o.event_id"
-            " WHERE o.status = 'pending' AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+            " WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
             "   AND p.status = 'pending' AND p.id < o.id AND p.next_attempt_at > ?)"
             " ORDER BY o.id LIMIT ?", [platform, now, now, limit])
@@ -468,7 +507,7 @@ class SQLStore:
         # Single instance (SQLite): the due rows not under another live lease.
         rows = self._rows(
             f"SELECT {_OUTBOX_COLS} FROM outbox o JOIN alert_events e ON e.id = o.event_id"
-            " WHERE o.status = 'pending' AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+            " WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
             " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
             "   AND p.status = 'pending' AND p.id < o.id AND (p.next_attempt_at > ? OR p.claimed_until > ?))"
@@ -495,8 +534,14 @@ class SQLStore:
                   " WHERE id = ?", [now, row_id])
 
     def mark_retry(self, row_id: int, next_at: str, error: str) -> None:
-        self._run("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
+        self._run("UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
                   " claimed_until = NULL WHERE id = ?", [next_at, error, row_id])
+
+    def hold(self, row_id: int, until: str, reason: str) -> None:
+        """Keep a row back until `until` (quiet hours) without blocking the chat's later rows:
+        a critical alert behind it still goes through."""
+        self._run("UPDATE outbox SET status = 'held', next_attempt_at = ?, last_error = ?, claimed_until = NULL"
+                  " WHERE id = ?", [until, reason, row_id])
 
     def mark_failed(self, row_id: int, error: str) -> None:
         self._run("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, claimed_until = NULL"
@@ -504,7 +549,10 @@ class SQLStore:
 
     def outbox_counts(self) -> dict[str, int]:
         counts = dict(self._rows("SELECT status, count(*) FROM outbox GROUP BY status"))
-        return {k: counts.get(k, 0) for k in ("pending", "sent", "failed")}
+        out = {k: counts.get(k, 0) for k in ("pending", "sent", "failed")}
+        if counts.get("held"):
+            out["held"] = counts["held"]  # quiet hours
+        return out
 
     def prune(self, before: str) -> dict[str, int]:
         """Delete sent outbox rows, alert events without undelivered rows, and fetch log rows

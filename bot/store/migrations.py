@@ -145,6 +145,13 @@ MIGRATIONS: list[Migration] = [
             until_resolved INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
             PRIMARY KEY (platform, chat_id, target))
     """),
+    # Quiet hours ("22:00-07:00 Europe/London") and digests ("daily 08:00 Asia/Shanghai") per chat;
+    # digest_last: the UTC time the last digest covered up to.
+    Migration("m703_quiet_and_digest", """
+        ALTER TABLE chats ADD COLUMN quiet TEXT;
+        ALTER TABLE chats ADD COLUMN digest TEXT;
+        ALTER TABLE chats ADD COLUMN digest_last TEXT
+    """),
 ]
 
 

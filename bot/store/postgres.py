@@ -94,7 +94,7 @@ class PostgresStore(SQLStore):
         # sent twice and a chat's messages go out in order, one replica at a time.
         rows = self._rows(
             f"SELECT {_OUTBOX_COLS} FROM outbox o JOIN alert_events e ON e.id = o.event_id"
-            " WHERE o.status = 'pending' AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+            " WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
             " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
             "   AND p.status = 'pending' AND p.id < o.id)"
