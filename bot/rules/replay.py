@@ -25,6 +25,9 @@ from bot.rules.lifecycle import Alert, AlertState, Transition, Verdict, step, ta
 from bot.rules.model import Rule
 
 
+EVER = date(1, 1, 1)  # "after" this date: every row
+
+
 @dataclass
 class RuleRun:
     alert: Alert
@@ -189,7 +192,9 @@ def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, no
     r = tail_rows(rule, inputs or SignalInputs(frames, units), alert.data_date)
     if not len(r):
         return RuleRun(alert, [])
-    return _counted(_loop(rule, r, alert) if rule.condition.kind == "regime" else _jump(rule, r, alert))
+    # A few new rows (the live case): `step` per row beats _jump's numpy set-up on tiny arrays.
+    short = len(r) <= 4 or rule.condition.kind == "regime"
+    return _counted(_loop(rule, r, alert) if short else _jump(rule, r, alert))
 
 
 def backtest(rules: list[Rule], frames: Frames, units: dict[str, str], start: date | None = None,
@@ -219,7 +224,10 @@ def first_run(rule: Rule, frames: Frames, units: dict[str, str], now: datetime,
     only what still matters now (an alert firing on data published within `recent`)."""
     if rule.condition.kind == "stale":
         return stale_run(rule, frames, Alert(), now)
-    run = run_rule(rule, signal(rule, frames, units, inputs), Alert())
+    # Straight from the shared arrays (no DataFrame per rule): 30,000 personal alerts learn
+    # their state in one pass each over their input's rows.
+    r = tail_rows(rule, inputs or SignalInputs(frames, units), EVER)
+    run = _counted(_loop(rule, r, Alert()) if rule.condition.kind == "regime" else _jump(rule, r, Alert()))
     last = run.transitions[-1] if run.transitions else None
     if (last and last.state == "firing" and run.alert.state == AlertState.FIRING
             and timedelta(0) <= now.replace(tzinfo=None) - last.at <= recent):

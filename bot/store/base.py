@@ -294,6 +294,16 @@ class SQLStore:
                         [(eid, p, c, reason, now) for p, c, reason in destinations])
         return ids
 
+    def record_many(self, records: list[tuple[str, Alert, list[tuple[dict, list[tuple[str, str, str]]]], str | None]],
+                    now: str) -> list[int]:
+        """`record` for many rules in one transaction (thousands of personal alerts firing on
+        one print cost one commit)."""
+        ids: list[int] = []
+        with self.transaction():
+            for rule_id, alert, events, rule_hash in records:
+                ids += self.record(rule_id, alert, events, now, rule_hash)
+        return ids
+
     def recent_events(self, topic: str | None = None, limit: int = 10) -> list[dict]:
         """Newest alert events first, optionally for one topic."""
         if topic:
