@@ -180,7 +180,9 @@ async def test_alerts_reach_feed_and_subscribed_channels_once_with_errors_handle
     assert "$2.950T, below $3.000T" in post_.blocks[1]["text"]["text"]
     assert post_.blocks[2]["text"]["text"].startswith("Value $2.950T · threshold $3.000T")
     assert post_.blocks[3]["text"]["text"].startswith("*Why it matters:*")
-    assert "data as of 2026-06-10" in post_.blocks[-1]["elements"][0]["text"]
+    context = next(b for b in post_.blocks if b["type"] == "context")
+    assert "data as of 2026-06-10" in context["elements"][0]["text"]
+    assert post_.blocks[-1]["type"] == "actions"                     # the buttons, last
     assert post_.text.startswith("⚠️ FIRING: Reserves below $3T\nBank reserves")  # plain-text fallback
     assert store.subscribers("reserves") == [("slack", "CFEED"), ("slack", "CSUB")]  # CGONE paused
     assert caplog.text.count("cannot post to CGONE (not_in_channel)") == 1
@@ -301,3 +303,13 @@ async def test_alert_buttons_mute_and_chart(http_mode, fake):
     await press(actions[0])
     await _wait_uploads(fake, 1)
     assert fake.uploads[-1]["channel"] == "CBTN"
+
+
+async def test_personal_alert_from_slack(http_mode):
+    adapter, url = http_mode
+    body = slash("alert reserves &lt; 2.95T", channel="CPERS")   # Slack escapes what users type
+    text = (await post(url, body, signed(body))).json()["text"]
+    assert text.startswith("Alert #") and "Bank reserves &lt; $2.950T" in text          # and we escape it back
+    body = slash("alerts", channel="CPERS")
+    assert "Bank reserves &lt; $2.950T: watching" in (await post(url, body, signed(body))).json()["text"]
+    assert adapter.commands.store.personal_rules("slack", "CPERS")[0][3:6] == ("reserves", "<", 2.95e12)

@@ -74,6 +74,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Slack sends typed &, < and > escaped ("reserves &lt; 2.95T"); commands want them back."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def mrkdwn(reply: Reply) -> str:
     """A reply as one mrkdwn text (the fallback and the ack text)."""
     if reply.preformatted:
@@ -201,7 +206,7 @@ class SlackAdapter:
     async def run_command(self, text: str, channel: str, title: str | None,
                           user: str | None = None) -> tuple[list[Reply], str]:
         """`status`, `subscribe reserves`, ...: the replies and the channel's language."""
-        words = text.strip().split()
+        words = unescape(text).strip().split()
         ctx = self._ctx(channel, title, user)
         return await self.commands.dispatch(ctx, words[0] if words else "help", words[1:]), ctx.lang
 
