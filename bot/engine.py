@@ -72,6 +72,7 @@ class Engine:
         self.owners: dict[str, tuple[str, str]] = {}     # personal rule id -> (platform, chat_id)
         self._personal_version: str | None = None
         self._muted: dict[tuple[str, str], set[str]] = {}
+        self._inactive: set[tuple[str, str]] = set()
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -137,7 +138,8 @@ class Engine:
     def _destinations(self, rule: Rule) -> list[tuple[str, str, str]]:
         owner = self.owners.get(rule.id)
         if owner:
-            out = [(owner[0], owner[1], "personal alert")] if owner[0] in self.platforms else []
+            live = owner[0] in self.platforms and owner not in self._inactive
+            out = [(owner[0], owner[1], "personal alert")] if live else []
         else:
             subs = [(p, c, f"subscribed to {rule.topic}") for p, c in self.store.subscribers(rule.topic)
                     if p in self.platforms]
@@ -153,6 +155,7 @@ class Engine:
         from bot.personal import Personal, rule_for
 
         self._muted = {}
+        self._inactive = self.store.inactive_chats()
         for p, c, target, _until, _res in self.store.mutes(now.isoformat(timespec="seconds")):
             self._muted.setdefault((p, c), set()).add(target)
         version = self.store.get_meta("personal_version")

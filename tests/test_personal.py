@@ -215,3 +215,24 @@ async def test_a_digest_arrives_at_its_local_time(world, fake):
     assert "Since the last digest:" in digest and "Reserves below $3T" in digest
     assert "digest" not in (await ask(fake, 508, "/history"))[0]      # digests are not alerts
     assert "Usage: /digest" in (await ask(fake, 508, "/digest hourly"))[0]
+
+
+async def test_personal_alerts_follow_a_migrated_group_and_skip_a_blocked_chat(world, fake):
+    store, engine, _tg, _deliver, _ = world
+    store.ensure_chat("telegram", "-509", "group", "Desk", "t")
+    a = store.add_personal("telegram", "-509", "reserves", "<", 2.95e12, 1, "t", 50)
+    store.ensure_chat("telegram", "510", "private", None, "t")
+    b = store.add_personal("telegram", "510", "reserves", "<", 2.95e12, 1, "t", 50)
+    store.mute("telegram", "-509", "personal", None, True, "t")
+    store.migrate_chat("telegram", "-509", "-100509")
+    assert [r[0] for r in store.personal_rules("telegram", "-100509")] == [a]
+    assert store.mutes("t", "telegram", "-100509")[0][2] == "personal"
+    store.unmute("telegram", "-100509", None)
+    store.deactivate_chat("telegram", "510", "blocked")
+    engine.evaluate(NOW)
+    engine.evaluate(datetime(2026, 6, 11, 22), _new_print(store, "2026-06-10", 2.94e12))
+    chats = {r[0] for r in store._rows("SELECT chat_id FROM outbox")}
+    assert chats == {"-100509"}                       # the migrated group, not the blocked chat
+    store.delete_personal("telegram", "-100509", a)
+    c = store.add_personal("telegram", "-100509", "reserves", "<", 2.95e12, 1, "t", 50)
+    assert c not in (a, b)                             # a deleted alert's number never comes back

@@ -404,6 +404,10 @@ class SQLStore:
             return self._rows(cols + " ORDER BY id")
         return self._rows(cols + " WHERE platform = ? AND chat_id = ? ORDER BY id", [platform, chat_id])
 
+    def inactive_chats(self) -> set[tuple[str, str]]:
+        """Chats that blocked or removed the bot (their personal alerts are not queued)."""
+        return {(p, c) for p, c in self._rows("SELECT platform, chat_id FROM chats WHERE active = 0")}
+
     def _bump_personal(self) -> None:
         row = self._one("SELECT value FROM meta WHERE key = 'personal_version'")
         self.set_meta("personal_version", str(int(row[0]) + 1 if row else 1))
@@ -479,6 +483,11 @@ class SQLStore:
                       " AND NOT EXISTS (SELECT 1 FROM subscriptions s2 WHERE s2.platform = subscriptions.platform"
                       " AND s2.chat_id = ? AND s2.topic = subscriptions.topic)",
                       [new_id, platform, old_id, new_id])
+            self._run("UPDATE personal_rules SET chat_id = ? WHERE platform = ? AND chat_id = ?", [new_id, platform, old_id])
+            self._run("UPDATE mutes SET chat_id = ? WHERE platform = ? AND chat_id = ? AND NOT EXISTS (SELECT 1 FROM"
+                      " mutes m2 WHERE m2.platform = mutes.platform AND m2.chat_id = ? AND m2.target = mutes.target)",
+                      [new_id, platform, old_id, new_id])
+            self._bump_personal()
             self._run("UPDATE outbox SET chat_id = ? WHERE platform = ? AND chat_id = ? AND status IN ('pending', 'held')"
                       " AND NOT EXISTS (SELECT 1 FROM outbox o2 WHERE o2.platform = outbox.platform"
                       " AND o2.chat_id = ? AND o2.event_id = outbox.event_id)",
