@@ -116,6 +116,35 @@ def test_deactivated_chat_stops_receiving(any_store):
     assert any_store.retry_failed() == 0
 
 
+def test_personal_alerts_mutes_quiet_holds_and_digests_on_both(any_store):
+    s = any_store
+    s.ensure_chat("telegram", "8", "private", None, T0)
+    ids = [s.add_personal("telegram", "8", "reserves", "<", 2.9e12 + i, 1, T0, 2) for i in range(3)]
+    assert ids[2] is None and s.personal_rules("telegram", "8")[0][3:7] == ("reserves", "<", 2.9e12, 1)
+    assert s.get_meta("personal_version") == "2"
+    assert s.delete_personal("telegram", "8", ids[0]) and not s.delete_personal("telegram", "9", ids[1])
+    assert s.add_personal("telegram", "8", "rrp", ">", 1e9, 2, T0, 2) > ids[1]
+    s.mute("telegram", "8", "reserves", "2026-06-18T00:00", False, T0)
+    s.mute("telegram", "8", "repo", None, True, T0)
+    assert sorted(m[2] for m in s.mutes("2026-06-12T00:00:00")) == ["repo", "reserves"]
+    assert [m[2] for m in s.mutes("2026-06-19T00:00:00")] == ["repo"]          # the 7-day one ended
+    assert s.end_resolved_mutes(["repo"]) == 1 and s.unmute("telegram", "8", None) == 1
+    # a held row (quiet hours) waits for its time without blocking the chat's later rows
+    first, second = alert(s, ["8"])[0], alert(s, ["8"])[0]
+    rows = s.due_outbox("telegram", T0)
+    s.hold(rows[0].id, "2026-06-11T07:00:00", "quiet hours")
+    assert [r.event_id for r in s.due_outbox("telegram", T0)] == [second]
+    assert [r.event_id for r in s.claim_outbox("telegram", T0, "a", "2026-06-11T00:00:30")] == [second]
+    assert s.outbox_counts()["held"] == 1
+    assert [r.event_id for r in s.due_outbox("telegram", "2026-06-11T07:00:00")] == [first, second]  # due again
+    s.set_chat_setting("telegram", "8", "quiet", "22:00-07:00 UTC")
+    assert s.due_outbox("telegram", "2026-06-11T07:00:00")[0].quiet == "22:00-07:00 UTC"
+    s.set_chat_setting("telegram", "8", "digest", "daily 08:00 UTC")
+    eid = s.enqueue_digest("telegram", "8", "digest text", json.dumps({"en": {}}), T0, T0)
+    assert s.digests() == [("telegram", "8", "daily 08:00 UTC", T0, None)]
+    assert eid not in [e["id"] for e in s.recent_events()] and len(s.chat_events("telegram", "8", "2026")) == 2
+
+
 def test_migrations_are_recorded_once_and_reopening_applies_nothing(any_store):
     names = [r[0] for r in any_store._rows("SELECT name FROM schema_migrations ORDER BY name")]
     assert names == sorted(m.name for m in MIGRATIONS)
