@@ -308,7 +308,7 @@ class CommandService:
             self.store.set_chat_setting(ctx.platform, ctx.chat_id, "quiet", None)
             return Reply(_("Quiet hours off: alerts arrive at any time."))
         try:
-            spec = parse_quiet(args)
+            spec = parse_quiet(args, ctx.lang)
         except SpecError as exc:
             return Reply(f"{exc}. " + _("Usage: {cmd} HH:MM-HH:MM [timezone], or {off}").format(
                 cmd=f"{ctx.prefix}quiet", off=f"{ctx.prefix}quiet off"))
@@ -321,7 +321,7 @@ class CommandService:
 
         _ = tr(ctx.lang)
         try:
-            spec = parse_digest(args)
+            spec = parse_digest(args, ctx.lang)
         except SpecError as exc:
             return Reply(f"{exc}. " + _("Usage: {cmd} daily|weekly|off [HH:MM] [timezone]").format(
                 cmd=f"{ctx.prefix}digest"))

@@ -19,6 +19,9 @@ from bot.units import fmt_bp, fmt_value
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
+# The shipped rules' regime band names, so a Chinese alert says 稀缺 -> 充足; an operator's own
+# band names without a translation are shown as written.
+BAND_NAMES = (N_("scarce"), N_("ample"), N_("abundant"), N_("qt"), N_("flat"), N_("expansion"))
 STATE_WORD = {"firing": N_("FIRING"), "resolved": N_("RESOLVED"), "regime": N_("REGIME CHANGE")}
 
 
@@ -182,7 +185,8 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
         "amount": _magnitude(t.value, unit), "change": _signed(change, unit) if change is not None else "n/a",
         "previous": fmt(previous, unit) if previous is not None else "n/a",
         "date": t.data_date.isoformat(), "metric": metric, "label": label, "rule": rule.id,
-        "from": t.from_regime or "", "to": t.to_regime or "", "severity": rule.severity, "topic": rule.topic,
+        "from": _(t.from_regime) if t.from_regime else "", "to": _(t.to_regime) if t.to_regime else "",
+        "severity": rule.severity, "topic": rule.topic,
         "window": c.body.window.describe() if c.kind == "change" else "",
         "multiple": f"{c.body.multiple:g}x" if c.kind == "spike" else "",
         "median": fmt(extra.get("median"), unit) if "median" in extra else "n/a",

@@ -215,3 +215,20 @@ async def test_one_registry_builds_menu_and_help(tg, fake, history_store, rules)
     assert {c["command"] for c in fake.menus[0]["commands"]} == {c.name for c in COMMANDS if c.menu}
     zh = [m for m in fake.menus if m["language_code"] == "zh"]
     assert zh and any(c["description"] == "最近的提醒" for c in zh[0]["commands"])
+
+
+def test_a_chinese_regime_alert_names_the_bands_in_chinese(rules):
+    t = Transition("reserves_regime", "regime", date(2026, 6, 10), datetime(2026, 6, 11, 21), 2.95e12,
+                   from_regime="ample", to_regime="scarce")
+    zh = render(rules["reserves_regime"], t, default_catalog(), "zh")
+    assert "准备金状态由充足转为稀缺" in zh.headline and zh.title.startswith("ℹ️ 状态切换: 准备金状态")
+    en = render(rules["reserves_regime"], t, default_catalog())
+    assert "from ample to scarce" in en.headline
+
+
+def test_quiet_and_digest_mistakes_are_explained_in_the_chats_language(history_store, rules):
+    svc = _service(history_store, rules)
+    zh = Ctx("telegram", "77", lang="zh")
+    assert svc.quiet(zh, ["22:00-07:00", "Mars/Base"]).text.startswith("未知时区 'Mars/Base'")
+    assert "请选择 daily、weekly 或 off" in svc.digest(zh, ["hourly"]).text
+    assert svc.quiet(Ctx("telegram", "77"), ["7pm-8am"]).text.startswith("'7pm' is not a time of day")
