@@ -204,7 +204,7 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
     return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.text("why", lang) or "",
                         t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
                         heading=rule.heading(lang), facts=facts,
-                        context=record_line(t.history, lang) if t.state == "firing" else "",
+                        context=record_line(t.history, lang) if t.state == "firing" and c.kind != "stale" else "",
                         chart=metric if rule.chart and metric in catalog.metrics else None, lang=lang,
                         metric=metric if metric in catalog.metrics else None)
 
