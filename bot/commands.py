@@ -39,8 +39,6 @@ MAX_ARG = 64  # longer arguments are cut before they reach a reply
 class Reply:
     text: str
     preformatted: bool = False   # the whole text is a table (Telegram <pre>, Slack ```)
-    photo: bytes | None = None
-    caption: str | None = None
     table: str | None = None     # a fixed-width block after the text
     footer: str | None = None    # plain lines after the table
     fields: tuple[tuple[str, str], ...] = ()   # the table as Slack Block Kit fields
@@ -468,19 +466,18 @@ class CommandService:
                                + _("Metrics: {metrics}").format(metrics=", ".join(self.catalog.metrics)))
         return metric
 
-    async def chart(self, raw_metric: str | None, raw_period: str | None, lang: str = DEFAULT) -> Reply:
+    def chart(self, raw_metric: str | None, raw_period: str | None, lang: str = DEFAULT) -> Reply:
         _ = tr(lang)
         metric = self._metric(raw_metric, lang)
         period = (raw_period or "2y").strip().lower()[:MAX_ARG]
         if period not in PERIODS:
             raise CommandError(_("Unknown period {period!r}. Use one of: {periods}").format(
                 period=period, periods=", ".join(PERIODS)))
-        png = await self.chart_png(metric, period, lang)
-        label = metric_label(self.catalog, metric, lang)
-        if png is None:
-            return Reply(_("No data for {metric} yet.").format(metric=label))
-        caption = self.chart_caption(metric, period, lang)
-        return Reply(caption, photo=png, caption=caption)
+        f = self._frames().get(metric)
+        if f is None or f.empty:
+            return Reply(_("No data for {metric} yet.").format(metric=metric_label(self.catalog, metric, lang)))
+        # Rendered by the adapter after the reply (Slack must be answered within 3 s).
+        return Reply("", chart=(metric, period))
 
     # ---- rules and history -----------------------------------------------------------------
     def rules_text(self, lang: str = DEFAULT) -> Reply:
@@ -552,7 +549,7 @@ async def _status(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
 
 
 async def _chart(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
-    return [await s.chart(_arg(args, 0), _arg(args, 1), ctx.lang)]
+    return [s.chart(_arg(args, 0), _arg(args, 1), ctx.lang)]
 
 
 async def _rules(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:

@@ -256,9 +256,6 @@ class Engine:
                 fn()
         return ids
 
-    def _hash_of(self, rule: Rule) -> str:
-        return self._meta(rule)[0]
-
     def _meta(self, rule: Rule) -> tuple[str, str, frozenset[str]]:
         """(definition hash, condition kind, metrics) of a rule, computed once per rule object:
         the loop over 30,000 rules with nothing new for them is then a few dict lookups each."""

@@ -15,7 +15,7 @@ from bot.catalog import Catalog
 from bot.rules.lifecycle import Transition
 from bot.rules.model import Rule
 from bot.i18n import LANGUAGES, N_, tr
-from bot.units import fmt_bp, fmt_value
+from bot.units import fmt_bp, fmt_change, fmt_value
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
@@ -227,11 +227,8 @@ def _facts(values: dict[str, str], threshold: float | None, change: float | None
 
 
 def _signed(x: float, unit: str) -> str:
-    if unit == "percent":
-        return fmt_bp(x * 100)
-    if unit in ("days", "pct_change", "bp"):
-        return fmt(x, unit)
-    return fmt_value(x, unit, signed=True)
+    """A change with its sign: fmt_change, plus the rule-only units (days, percent changes)."""
+    return fmt(x, unit) if unit in ("days", "pct_change") else fmt_change(x, unit)
 
 
 def _magnitude(x: float | None, unit: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 
@@ -50,7 +49,7 @@ def test_generated_chat_commands_answer_with_a_reply_or_a_clear_message(store, c
              "unsubscribe": lambda: svc.unsubscribe("telegram", "1", a),
              "list": lambda: svc.list("telegram", "1"), "history": lambda: svc.history(a),
              "help": lambda: svc.help(), "rules": lambda: svc.rules_text(),
-             "chart": lambda: asyncio.run(svc.chart(a, b))}
+             "chart": lambda: svc.chart(a, b)}
     try:
         reply = calls[name]()
     except CommandError as exc:

@@ -216,8 +216,8 @@ class SlackAdapter:
         channel = command["channel_id"]
         replies, lang = await self.run_command(command.get("text", ""), channel, command.get("channel_name"),
                                                command.get("user_id"))
-        text = [r for r in replies if not (r.chart or r.photo)]
-        files = [r for r in replies if r.chart or r.photo]
+        text = [r for r in replies if not r.chart]
+        files = [r for r in replies if r.chart]
         first = text[0] if text else Reply("")
         await ack(text=mrkdwn(first), blocks=reply_blocks(first),
                   response_type="in_channel" if files else "ephemeral")
@@ -231,7 +231,7 @@ class SlackAdapter:
         text = MENTION.sub("", event.get("text", ""))
         replies, lang = await self.run_command(text, event["channel"], None, event.get("user"))
         for r in replies:
-            if r.chart or r.photo:
+            if r.chart:
                 await self._upload(event["channel"], [r], lang)
             else:
                 await say(text=mrkdwn(r), blocks=reply_blocks(r), thread_ts=event.get("ts"))
@@ -262,12 +262,11 @@ class SlackAdapter:
 
     async def _upload(self, channel: str, replies: list[Reply], lang: str) -> None:
         for r in replies:
-            if r.chart:
-                metric, period = r.chart
-                png, title = await self.commands.chart_png(metric, period, lang), \
-                    self.commands.chart_caption(metric, period, lang)
-            else:
-                png, title = r.photo, r.caption or "chart"
+            if not r.chart:
+                continue
+            metric, period = r.chart
+            png = await self.commands.chart_png(metric, period, lang)
+            title = self.commands.chart_caption(metric, period, lang)
             if not png:
                 continue
             try:

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
-CAPTION_LIMIT = 1024
 def to_html(reply_text: str, preformatted: bool) -> str:
     """Escape for Telegram's HTML parse mode; tables go in <pre> to keep their columns."""
     body = html.escape(reply_text, quote=False)
@@ -229,10 +228,6 @@ class TelegramAdapter:
             if png:
                 await self.limiter.acquire(chat)
                 await msg.reply_photo(png, caption=self.commands.chart_caption(metric, period, lang))
-            return
-        if reply.photo:
-            await self.limiter.acquire(chat)
-            await msg.reply_photo(reply.photo, caption=(reply.caption or "")[:CAPTION_LIMIT])
             return
         for chunk in split_html(reply):
             await self.limiter.acquire(chat)
