@@ -33,6 +33,7 @@ PERIOD_WORDS = {"1m": N_("last month"), "3m": N_("last 3 months"), "6m": N_("las
                 "1y": N_("last year"), "2y": N_("last 2 years"), "3y": N_("last 3 years"),
                 "5y": N_("last 5 years"), "10y": N_("last 10 years"), "max": N_("all history")}
 MAX_ARG = 64  # longer arguments are cut before they reach a reply
+NOT_ADMIN = N_("Sorry, only this chat's administrators can change its subscriptions and settings.")
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class CommandService:
         if cmd.bot_admin and (ctx.user_id is None or ctx.user_id not in self.admin_ids):
             return [Reply(_("Sorry, {cmd} is for the bot's administrators.").format(cmd=f"{ctx.prefix}{cmd.name}"))]
         if cmd.changes_chat and ctx.may_change is not None and not await ctx.may_change():
-            return [Reply(_("Sorry, only this chat's administrators can change its subscriptions and settings."))]
+            return [Reply(_(NOT_ADMIN))]
         try:
             return await cmd.handler(self, ctx, [a[:MAX_ARG] for a in args])
         except CommandError as exc:
@@ -286,6 +287,17 @@ class CommandService:
         self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
         self.store.mute(ctx.platform, ctx.chat_id, target, until, False, stamp)
         return Reply(_("Muted {target} until {until} UTC.").format(target=target, until=until.replace("T", " ")))
+
+    async def mute_alert(self, ctx: Ctx, raw_event: str, how: str) -> tuple[Reply, bool]:
+        """A "Mute 7d" / "Mute until resolved" button under an alert (named by its event):
+        the reply, and whether the mute was set (False: refused or unknown alert)."""
+        _ = tr(ctx.lang)
+        event = self.store.event(int(raw_event)) if raw_event.isdigit() else None
+        if event is None:
+            return Reply(_("That alert is too old to act on.")), False
+        if ctx.may_change is not None and not await ctx.may_change():
+            return Reply(_(NOT_ADMIN)), False
+        return self.mute(ctx, [event["rule_id"], how]), True
 
     def unmute(self, ctx: Ctx, raw: str | None) -> Reply:
         _ = tr(ctx.lang)

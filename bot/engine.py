@@ -71,8 +71,9 @@ class Engine:
         self._personal: list[Rule] = []
         self.owners: dict[str, tuple[str, str]] = {}     # personal rule id -> (platform, chat_id)
         self._personal_version: str | None = None
-        self._muted: dict[tuple[str, str], set[str]] = {}
-        self._inactive: set[tuple[str, str]] = set()
+        # Mutes and blocked chats, read once per evaluation and only when it has something to send.
+        self._filters: tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]] | None = None
+        self._now_stamp = ""
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -138,26 +139,34 @@ class Engine:
     def _destinations(self, rule: Rule) -> list[tuple[str, str, str]]:
         owner = self.owners.get(rule.id)
         if owner:
-            live = owner[0] in self.platforms and owner not in self._inactive
+            live = owner[0] in self.platforms and owner not in self._chat_filters()[1]
             out = [(owner[0], owner[1], "personal alert")] if live else []
         else:
             subs = [(p, c, f"subscribed to {rule.topic}") for p, c in self.store.subscribers(rule.topic)
                     if p in self.platforms]
             seen = {(p, c) for p, c, _ in subs}
             out = subs + [(p, c, "feed") for p, c in self.feeds if (p, c) not in seen]
-        kept = [d for d in out if not self._muted.get((d[0], d[1]), set()) & {"all", rule.topic, rule.id}]
+        muted = self._chat_filters()[0]
+        kept = [d for d in out if not muted.get((d[0], d[1]), set()) & {"all", rule.topic, rule.id}]
         if len(kept) < len(out):
             log.info("alert %s: muted in %d chat(s), not sent there", rule.id, len(out) - len(kept))
         return kept
 
+    def _chat_filters(self) -> tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]]:
+        """This evaluation's mutes (chat -> targets) and blocked chats, read on first need."""
+        if self._filters is None:
+            muted: dict[tuple[str, str], set[str]] = {}
+            for p, c, target, _until, _res in self.store.mutes(self._now_stamp):
+                muted.setdefault((p, c), set()).add(target)
+            self._filters = (muted, self.store.inactive_chats())
+        return self._filters
+
     def _sync_personal(self, now: datetime) -> None:
-        """Pick up personal alerts added or deleted (by any replica) and the chats' mutes."""
+        """Pick up personal alerts added or deleted (by any replica); forget last evaluation's
+        mutes and blocked chats."""
         from bot.personal import Personal, rule_for
 
-        self._muted = {}
-        self._inactive = self.store.inactive_chats()
-        for p, c, target, _until, _res in self.store.mutes(now.isoformat(timespec="seconds")):
-            self._muted.setdefault((p, c), set()).add(target)
+        self._filters, self._now_stamp = None, now.isoformat(timespec="seconds")
         version = self.store.get_meta("personal_version")
         if version == self._personal_version:
             return

@@ -40,7 +40,7 @@ class AlertMessage:
     heading: str = ""             # the rule's human title
     facts: str = ""               # value, threshold, change since the previous print
     context: str = ""             # the rule's record: "last fired 2025-10-02; 6 times since 2019"
-    chart: str | None = None      # a metric to attach a chart of (rules with `chart: true`)
+    chart: bool = False           # attach a chart of `metric` (rules with `chart: true`)
     lang: str = "en"
     metric: str | None = None     # the rule's metric (the "Chart" button)
     event_id: int | None = None   # set at delivery (the "Mute" buttons name the event)
@@ -182,7 +182,7 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
     values = {
         "value": fmt(t.value, unit), "threshold": fmt(threshold, unit) if threshold is not None else "n/a",
         "clear": fmt(rule.clear, unit) if rule.clear is not None else "n/a",
-        "amount": _magnitude(t.value, unit), "change": _signed(change, unit) if change is not None else "n/a",
+        "amount": magnitude(t.value, unit), "change": _signed(change, unit) if change is not None else "n/a",
         "previous": fmt(previous, unit) if previous is not None else "n/a",
         "date": t.data_date.isoformat(), "metric": metric, "label": label, "rule": rule.id,
         "from": _(t.from_regime) if t.from_regime else "", "to": _(t.to_regime) if t.to_regime else "",
@@ -205,7 +205,7 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
                         t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
                         heading=rule.heading(lang), facts=facts,
                         context=record_line(t.history, lang) if t.state == "firing" and c.kind != "stale" else "",
-                        chart=metric if rule.chart and metric in catalog.metrics else None, lang=lang,
+                        chart=rule.chart and metric in catalog.metrics, lang=lang,
                         metric=metric if metric in catalog.metrics else None)
 
 
@@ -231,7 +231,7 @@ def _signed(x: float, unit: str) -> str:
     return fmt(x, unit) if unit in ("days", "pct_change") else fmt_change(x, unit)
 
 
-def _magnitude(x: float | None, unit: str) -> str:
+def magnitude(x: float | None, unit: str) -> str:
     """The size of a value without its sign ("fell {amount}" reads "fell $170.4B")."""
     if x is None:
         return "n/a"

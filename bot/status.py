@@ -13,7 +13,8 @@ from bot.metrics import Frames, asof
 from bot.rules.evaluate import classify, signal
 from bot.rules.model import Rule
 from bot.i18n import N_, tr
-from bot.units import fmt_bp, fmt_change, fmt_value
+from bot.format import magnitude
+from bot.units import fmt_change, fmt_value
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,8 @@ def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, s
         if f is None or f.empty:
             continue
         last = f.index[-1]
-        prev = asof(f, pd.DatetimeIndex([last - pd.Timedelta(days=7)]), 2 * m.cadence_days + 7)
-        pv = prev["value"].iloc[0]
-        change = None if pd.isna(pv) else float(f["value"].iloc[-1] - pv)
         rows.append(MetricStatus(name, m.label, m.unit, float(f["value"].iloc[-1]), last.date().isoformat(),
-                                 change, (today - last.date()).days, regimes.get(name)))
+                                 change_over(f, 7, m.cadence_days), (today - last.date()).days, regimes.get(name)))
     return rows
 
 
@@ -75,8 +73,8 @@ def render_table(rows: list[MetricStatus], stale_after: dict[str, int] | None = 
         note = r.regime or ""
         if stale_after and r.age_days > stale_after.get(r.metric, 10**9):
             note = (note + " STALE").strip()
-        chg = fmt_change(r.change_1w, r.unit) if r.change_1w is not None else "n/a"
-        lines.append(f"{r.metric:<24} {fmt_value(r.value, r.unit):>12} {chg:>12} {r.date:>11} {r.age_days:>5}d  {note}")
+        lines.append(f"{r.metric:<24} {fmt_value(r.value, r.unit):>12} {_chg(r.change_1w, r.unit):>12} {r.date:>11}"
+                     f" {r.age_days:>5}d  {note}")
     return "\n".join(lines)
 
 
@@ -158,7 +156,7 @@ def distance_text(r: Row, lang: str = "en") -> str:
         return ""
     _ = tr(lang)
     gap = r.value - r.nearest
-    size = fmt_bp(abs(gap), signed=False) if r.unit == "bp" else fmt_value(abs(gap), r.unit)
+    size = magnitude(gap, r.unit)
     where = _("{gap} above the {line} line") if gap >= 0 else _("{gap} below the {line} line")
     return where.format(gap=size, line=_val(r.nearest, r.unit))
 

@@ -22,7 +22,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage
-from bot.i18n import tr
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -245,20 +244,12 @@ class SlackAdapter:
         if not channel:
             return
         ctx = self._ctx(channel, None, user)
-        _ = tr(ctx.lang)
         value, kind = str(action.get("value", "")), action.get("action_id", "")
         if kind == "liquidity_chart":
             await self._upload(channel, [Reply("", chart=(value, "1y"))], ctx.lang)
             return
-        event = self.commands.store.event(int(value)) if value.isdigit() else None
-        if event is None:
-            await respond(text=_("That alert is too old to act on."), response_type="ephemeral", replace_original=False)
-            return
-        if not await self._may_change(user):
-            text = _("Sorry, only this chat's administrators can change its subscriptions and settings.")
-        else:
-            text = self.commands.mute(ctx, [event["rule_id"], "7d" if kind == "liquidity_mute_7d" else "resolved"]).text
-        await respond(text=escape(text), response_type="ephemeral", replace_original=False)
+        reply, _done = await self.commands.mute_alert(ctx, value, "7d" if kind == "liquidity_mute_7d" else "resolved")
+        await respond(text=escape(reply.text), response_type="ephemeral", replace_original=False)
 
     async def _upload(self, channel: str, replies: list[Reply], lang: str) -> None:
         for r in replies:

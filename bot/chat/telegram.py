@@ -257,23 +257,16 @@ class TelegramAdapter:
         if query is None or update.effective_chat is None:
             return
         ctx = self._ctx(update, context)
-        _ = tr(ctx.lang)
         kind, _sep, arg = (query.data or "").partition("|")
         if kind == "c":
             await query.answer()
             await self._reply(update, Reply("", chart=(arg, "1y")), ctx.lang)
             return
-        event = self.commands.store.event(int(arg)) if kind in ("m7", "mr") and arg.isdigit() else None
-        if event is None:
-            await query.answer(_("That alert is too old to act on."), show_alert=True)
-            return
-        if not await self._may_change(update, context):
-            await query.answer(_("Sorry, only this chat's administrators can change its subscriptions and settings."),
-                               show_alert=True)
-            return
-        reply = self.commands.mute(ctx, [event["rule_id"], "7d" if kind == "m7" else "resolved"])
-        await query.answer(reply.text[:200])
-        await self._reply(update, reply, ctx.lang)
+        reply, done = await self.commands.mute_alert(ctx, arg if kind in ("m7", "mr") else "",
+                                                     "7d" if kind == "m7" else "resolved")
+        await query.answer(reply.text[:200], show_alert=not done)
+        if done:
+            await self._reply(update, reply, ctx.lang)
 
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup: move its subscriptions to the new id."""
@@ -300,7 +293,7 @@ class TelegramAdapter:
                 await self.app.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                                 text=alert_html(chunk), parse_mode=ParseMode.HTML,
                                                 reply_markup=buttons(message) if i == len(chunks) - 1 else None)
-            if message.chart:  # in the background: the alert counts as delivered once its text is
+            if message.chart and message.metric:  # in the background: the alert counts as delivered once its text is
                 task = asyncio.create_task(self._alert_chart(chat_id, message))
                 self._charts.add(task)
                 task.add_done_callback(self._charts.discard)
@@ -324,7 +317,7 @@ class TelegramAdapter:
         """Rules with `chart: true`: a year of the metric after the alert text (best effort:
         the alert itself is what must arrive)."""
         try:
-            png = await self.commands.chart_png(message.chart or "", "1y", message.lang)
+            png = await self.commands.chart_png(message.metric or "", "1y", message.lang)
         except Exception as exc:
             log.warning("telegram: chart for alert %s not rendered: %s", message.rule_id, exc)
             return
@@ -333,7 +326,7 @@ class TelegramAdapter:
         try:  # never retried: a retry would repeat the alert text already delivered
             await self.limiter.acquire(chat_id)   # the chat's 1 message a second holds for photos too
             await self.app.bot.send_photo(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
-                                          photo=png, caption=self.commands.chart_caption(message.chart or "", "1y",
+                                          photo=png, caption=self.commands.chart_caption(message.metric or "", "1y",
                                                                                  message.lang))
         except TelegramError as exc:
             log.warning("telegram: chart for alert %s to %s not sent: %s", message.rule_id, chat_id, exc)
