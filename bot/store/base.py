@@ -339,11 +339,6 @@ class SQLStore:
             raise ValueError(column)
         self._run(f"UPDATE chats SET {column} = ? WHERE platform = ? AND chat_id = ?", [value, platform, chat_id])
 
-    def chat_settings(self, platform: str, chat_id: str) -> dict:
-        rows = self._dicts("SELECT quiet, digest, digest_last FROM chats WHERE platform = ? AND chat_id = ?",
-                           [platform, chat_id])
-        return rows[0] if rows else {}
-
     def chat_events(self, platform: str, chat_id: str, since: str, limit: int = 30) -> list[dict]:
         """Alerts queued for one chat since `since` (UTC), oldest first: what its digest lists."""
         return self._dicts(
