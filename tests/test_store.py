@@ -411,6 +411,26 @@ async def test_two_replicas_deliver_every_message_once_within_the_shared_rate(pg
         s.close()
 
 
+async def test_a_replica_that_reaches_its_slot_late_takes_a_fresh_one(pg_store):
+    """A replica whose loop stalls past its reserved slot must not send on it: the slots after
+    it are other replicas' and sending now would put two messages in one slot's time."""
+    from types import SimpleNamespace
+
+    from bot.delivery import Deliverer, Limits
+
+    adapter = SimpleNamespace(platform="telegram", limits=Limits(per_second=30))
+    d = Deliverer(pg_store, [adapter], datetime.now)
+    interval = 1.0 / (30 * Deliverer.SHARED_PACE)
+    pg_store.reserve_send_slot("telegram", time.time() + 0.2, interval)  # others hold the next 0.2 s
+    task = asyncio.create_task(d._shared_slot(adapter))
+    await asyncio.sleep(0.05)  # the task has its slot about 0.2 s ahead and waits for it
+    time.sleep(0.6)  # this replica's event loop stalls well past that slot
+    await task
+    # The message went on a fresh slot reserved after the stall, so the pace's next slot is a
+    # whole interval later; sending on the stale slot would leave the next slot free at once.
+    assert pg_store.reserve_send_slot("telegram", time.time(), interval) - time.time() > interval / 2
+
+
 def test_an_old_style_decorated_migration_runs_on_both(any_store):
     from bot.store import migrations as mig
 
