@@ -18,7 +18,7 @@ from datetime import datetime
 import pandas as pd
 
 from bot.catalog import Catalog
-from bot.format import STATE_WORD, fmt, metric_label, rule_unit
+from bot.format import STATE_WORD, fmt, metric_label, rule_unit, window_text
 from bot.i18n import DEFAULT, LANGUAGES, N_, normalise, tr
 from bot.rules.model import Rule
 from bot.status import rule_marks, slack_fields, table_lines, table_rows, verdict_lines
@@ -411,8 +411,10 @@ class CommandService:
 
     # ---- charts ----------------------------------------------------------------------------
     def _chart_spec(self, metric: str, period: str, lang: str):
-        from bot.chart import ChartSpec, Threshold
+        from bot.chart import ChartSpec, Threshold, cjk_font
 
+        if lang != DEFAULT and cjk_font() is None:
+            lang = DEFAULT  # Chinese drawn without a Chinese font is boxes: an English chart reads
         _ = tr(lang)
         f = self._frames().get(metric)
         if f is None or f.empty:
@@ -500,7 +502,7 @@ class CommandService:
             unit = rule_unit(r, self.catalog)
             if c.kind in ("level", "change", "spread"):
                 metric = f"{c.body.a} - {c.body.b}" if c.kind == "spread" else c.body.metric
-                extra = f" ({c.body.window.describe()})" if c.kind == "change" else ""
+                extra = f" ({window_text(c.body.window, lang)})" if c.kind == "change" else ""
                 cond = f"{metric}{extra} {c.body.op} {fmt(c.body.value, unit)}"
                 if r.clear is not None:
                     cond += " " + _("(clears at {value})").format(value=fmt(r.clear, unit))

@@ -7,6 +7,7 @@ A row is marked sent only after the platform accepted it; rows of one chat go in
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
@@ -132,6 +133,9 @@ class Deliverer:
         self.adapters = {a.platform: a for a in adapters}
         # An adapter that also replies to commands shares its limiter, so replies count too.
         self.limiters = {a.platform: getattr(a, "limiter", None) or RateLimiter(a.limits) for a in adapters}
+        for a in adapters:  # an alert's further API calls (chunks, a chart) take shared slots too
+            if hasattr(a, "shared_pace") and getattr(store, "shared", False):
+                a.shared_pace = functools.partial(self._shared_slot, a)
         self.now = now
         self.wake = asyncio.Event()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"  # --- pg --- who holds a claim

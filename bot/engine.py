@@ -16,19 +16,20 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from bot.catalog import Catalog
-from bot.format import payload, render_all
+from bot.format import AlertMessage, payload, render_all
 from bot.metrics import Frames, compute_metrics, needed_series
 from bot.rules.evaluate import SignalInputs
 from bot.rules.lifecycle import Alert, Transition
 from bot.rules.model import Rule
 from bot.rules.replay import catch_up, first_run
+from bot.store.errors import NotLeader
 from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         self._raw: dict[str, pd.Series] | None = None
+        self._forgotten = False  # forget() was called: the next refresh treats every metric as new
         self.frames: Frames = {}
         self._alerts: dict[str, Alert] = {}
         self._hashes: dict[str, str | None] = {}
@@ -74,6 +76,7 @@ class Engine:
         # Mutes and blocked chats, read once per evaluation and only when it has something to send.
         self._filters: tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]] | None = None
         self._now_stamp = ""
+        self._rendered: dict[tuple, dict[str, AlertMessage]] = {}  # this evaluation's messages
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -99,7 +102,8 @@ class Engine:
         re-reads everything (the CLI, tests, and the first call).
         """
         if self._raw is None or changed is None:
-            before = self.frames
+            before = {} if self._forgotten else self.frames  # forgotten: every metric is news
+            self._forgotten = False
             self._load()
             return {m for m in self.frames if m not in before or not self.frames[m].equals(before[m])}
         raw = dict(self._raw)
@@ -167,6 +171,7 @@ class Engine:
         from bot.personal import Personal, rule_for
 
         self._filters, self._now_stamp = None, now.isoformat(timespec="seconds")
+        self._rendered.clear()
         version = self.store.get_meta("personal_version")
         if version == self._personal_version:
             return
@@ -182,8 +187,21 @@ class Engine:
         self._personal, self.owners, self._personal_version = rules, owners, version
         self.rules = self.file_rules + rules
 
+    def _messages(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict[str, AlertMessage]:
+        """Every language's message. Rules that differ only in id and "why" (personal alerts
+        with one threshold: a print can fire thousands) render once per evaluation."""
+        previous = previous_print(rule, t, inputs)
+        if "{rule}" in f"{rule.message}{rule.message_zh}{rule.resolved_message}{rule.resolved_message_zh}":
+            return render_all(rule, t, self.catalog, previous)
+        key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), t.state, t.data_date, t.value,
+               t.from_regime, t.to_regime, t.extra, t.history, previous)
+        shared = self._rendered.get(key)
+        if shared is None:
+            shared = self._rendered[key] = render_all(rule, t, self.catalog, previous)
+        return {lang: replace(m, rule_id=rule.id, why=rule.text("why", lang) or "") for lang, m in shared.items()}
+
     def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict:
-        messages = render_all(rule, t, self.catalog, previous_print(rule, t, inputs))
+        messages = self._messages(rule, t, inputs)
         return {"topic": rule.topic, "severity": rule.severity, "state": t.state,
                 "data_date": t.data_date.isoformat(), "value": t.value, "from_regime": t.from_regime,
                 "to_regime": t.to_regime, "text": messages["en"].to_text(), "payload": payload(messages)}
@@ -205,8 +223,17 @@ class Engine:
         self.busy = True
         try:
             return self._evaluate(now, changed)
+        except NotLeader:
+            self.forget()  # the states this pass computed were not recorded: never trust them
+            raise
         finally:
             self.busy = False
+
+    def forget(self) -> None:
+        """Drop what is held in memory (series, frames, alert states); the next evaluation reads
+        the store again and steps every rule from its stored state. Replicas call it on every
+        change of leader: meanwhile another replica may have recorded newer states."""
+        self._raw, self._forgotten = None, True
 
     def _evaluate(self, now: datetime, changed: dict[str, str] | None) -> list[int]:
         self._sync_personal(now)

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from bot.catalog import Catalog
 from bot.rules.lifecycle import Transition
-from bot.rules.model import Rule
+from bot.rules.model import Rule, Window
 from bot.i18n import LANGUAGES, N_, tr
 from bot.units import fmt_bp, fmt_change, fmt_value
 
@@ -152,6 +152,16 @@ def metric_label(catalog: Catalog, metric: str, lang: str = "en") -> str:
     return tr(lang)(m.label) if m else metric
 
 
+def window_text(window: Window, lang: str = "en") -> str:
+    """A change rule's window in words ("1 week", "5 business days") in the reader's language."""
+    _ = tr(lang)
+    if window.observations:
+        return _("{n} observations").format(n=window.observations)
+    if window.days:
+        return _("1 week") if window.days == 7 else _("{n} days").format(n=window.days)
+    return _("{n} business days").format(n=window.business_days)
+
+
 def record_line(history: tuple[int, date | None, date | None] | None, lang: str = "en") -> str:
     """The rule's record before this firing: "Last fired 2025-10-02; 6 times since 2019."."""
     if history is None:
@@ -187,7 +197,7 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
         "date": t.data_date.isoformat(), "metric": metric, "label": label, "rule": rule.id,
         "from": _(t.from_regime) if t.from_regime else "", "to": _(t.to_regime) if t.to_regime else "",
         "severity": rule.severity, "topic": rule.topic,
-        "window": c.body.window.describe() if c.kind == "change" else "",
+        "window": window_text(c.body.window, lang) if c.kind == "change" else "",
         "multiple": f"{c.body.multiple:g}x" if c.kind == "spike" else "",
         "median": fmt(extra.get("median"), unit) if "median" in extra else "n/a",
         "age": fmt(t.value, "days") if c.kind == "stale" else "",

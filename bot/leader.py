@@ -41,19 +41,31 @@ class PgLeader:
         self.url, self.key, self.interval = url, LEADER_LOCK if key is None else key, interval
         self.is_leader = False
         self._conn = None
+        self._pid: int | None = None
+
+    def holder_pid(self) -> int | None:
+        """The backend pid of our lock connection while we are the leader (the stores' fence)."""
+        return self._pid if self.is_leader else None
 
     def _tick(self) -> bool:
         """One attempt (blocking; run in a thread): True if we hold the lock now."""
         import psycopg
 
         try:
-            if self._conn is None or self._conn.closed:
+            fresh = self._conn is None or self._conn.closed
+            if fresh:
                 # Keepalives: a leader whose network vanished is noticed by the server in ~10 s.
                 self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5, keepalives=1,
                                              keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
                                              application_name="liquidity-bot leader")
                 self._conn.execute("SET statement_timeout = 5000")
-            if self.is_leader:
+                # The server's side too: a leader whose machine vanished (no FIN) loses the lock
+                # in ~10 s instead of the OS default of two hours, so a follower can take over.
+                self._conn.execute("SET tcp_keepalives_idle = 5")
+                self._conn.execute("SET tcp_keepalives_interval = 2")
+                self._conn.execute("SET tcp_keepalives_count = 2")
+                self._pid = self._conn.info.backend_pid
+            if self.is_leader and not fresh:  # a new connection holds no lock: it must take it
                 self._conn.execute("SELECT 1").fetchone()
                 return True
             return bool(self._conn.execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()[0])
@@ -70,6 +82,7 @@ class PgLeader:
             except Exception:
                 pass
         self._conn = None
+        self._pid = None
 
     async def run(self, stop: asyncio.Event, on_change: OnChange) -> None:
         """Campaign until `stop`; call `on_change(True/False)` when leadership changes."""

@@ -38,6 +38,7 @@ from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- poll
 from bot.sources import Source, SourceError
 from bot.leader import PgLeader, Solo
 from bot.store import AlreadyRunning, SQLStore, StoreError, open_store
+from bot.store.errors import NotLeader
 from bot.wiring import build_sources
 
 log = logging.getLogger("bot.runtime")
@@ -95,6 +96,8 @@ class App:
         self.engine.settled = lambda: set(self._settled)
         # Replicas on PostgreSQL: one leader (advisory lock) fetches and evaluates; all deliver.
         self.leader = PgLeader(self.settings.secret("database_url") or "") if self.store.shared else Solo()
+        if isinstance(self.leader, PgLeader):  # leader-only writes commit only under the lock
+            self.store.fence = self.engine.store.fence = self.leader.holder_pid
 
     # ---- engine thread -------------------------------------------------------------------
     async def in_engine(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -165,7 +168,9 @@ class App:
             self._tasks.append(asyncio.create_task(self._console_snapshot(first), name="first-snapshot"))
 
     async def _leadership(self, leader: bool) -> None:
-        """Replicas: a new leader fetches at once and takes Telegram long polling; a follower lets go."""
+        """Replicas: a new leader fetches at once and takes Telegram long polling; a follower lets go.
+        Either way the engine forgets what it held: the other leader may have moved on since."""
+        self.engine.forget()
         for a in self.adapters:
             if a.platform == "telegram" and hasattr(a, "set_polling") and not self.settings.telegram_webhook_url:
                 try:
@@ -317,6 +322,9 @@ class App:
         async with self._eval_lock:
             try:
                 ids = await self.in_engine(self.engine.evaluate, self.clock(), changed or {})
+            except NotLeader as exc:
+                log.warning("rule evaluation: %s (the new leader evaluates)", exc)
+                return
             except Exception:
                 log.exception("rule evaluation failed; the next fetch retries")
                 return
@@ -330,6 +338,9 @@ class App:
             return
         try:
             n = queue_due_digests(self.commands, {a.platform for a in self.adapters}, self.clock())
+        except NotLeader as exc:
+            log.warning("digests: %s (the new leader sends them)", exc)
+            return
         except Exception:
             log.exception("digests: could not queue; the next minute retries")
             return

@@ -24,7 +24,8 @@ def build_sources(settings: Settings, catalog: Catalog, data_dirs: list[str] | N
     client = client or make_client(settings.http_timeout)
     fred: Source
     if settings.fred_api_key:
-        fred = FredApiSource(catalog, settings.secret("fred_api_key") or "", settings.fred_api_url, settings.http_timeout)
+        fred = FredApiSource(catalog, settings.secret("fred_api_key") or "", settings.fred_api_url,
+                             client=client)
     else:
         fred = FredCsvSource(catalog, client, settings.fred_csv_url)
     return [fred, NyFedSource(catalog, client, settings.nyfed_api_url),

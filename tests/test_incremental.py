@@ -82,3 +82,41 @@ def test_the_live_tail_path_sees_the_same_observations_as_the_frame_path(history
             got = tail_rows(rule, inputs, day.date())
             for name in ("dates", "known", "value", "holds", "cleared"):
                 np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=f"{rule.id} {name}")
+
+
+def test_the_quiet_shortcut_equals_stepping_every_row(history):
+    """Live catch-up answers "nothing happens" without stepping; from every state the real
+    history passes through, that answer must be exactly what stepping the rows gives."""
+    from bot.rules.replay import _loop, _nothing_happens, _rows
+
+    frames, units, rules = history
+    inputs = SignalInputs(frames, units)
+    shortcuts = 0
+    for shipped in rules:
+        if shipped.condition.kind == "regime":
+            continue
+        for rule in _variants(shipped):
+            rows = _rows(signal(rule, frames, units, inputs), None)
+            alert = Alert()
+            for i in range(len(rows) - 1):
+                if i < len(rows) - 1200:  # the early rows only warm the state up
+                    alert = _loop(rule, _Slice(rows, i, i + 1), alert).alert
+                    continue
+                for k in (1, 3):
+                    part = _Slice(rows, i + 1, i + 1 + k)
+                    quick = _nothing_happens(alert, part)
+                    if quick is not None:
+                        shortcuts += 1
+                        stepped = _loop(rule, part, alert)
+                        assert (quick, []) == (stepped.alert, stepped.transitions), (rule.id, i)
+                alert = _loop(rule, _Slice(rows, i, i + 1), alert).alert
+    assert shortcuts > 10_000
+
+
+def _Slice(rows, start: int, end: int):
+    """Rows start..end-1 of a `_Rows`."""
+    import dataclasses
+
+    return dataclasses.replace(rows, **{f.name: (getattr(rows, f.name)[start:end]
+                                                 if getattr(rows, f.name) is not None else None)
+                                        for f in dataclasses.fields(rows)})

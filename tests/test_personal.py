@@ -66,6 +66,7 @@ async def test_a_personal_alert_is_set_fires_only_to_its_chat_and_is_deleted(wor
     reply = (await ask(fake, 501, "/alert reserves < 2.95T"))[0]
     assert reply.startswith("Alert #1 set: Bank reserves &lt; $2.950T.") and "Now: $3.010T (2026-06-03)" in reply
     assert evaluations  # the runtime re-evaluates at once
+    assert (await ask(fake, 503, "/alert reserves < 2.95T"))[0].startswith("Alert #2 set")  # the same threshold
     engine.evaluate(NOW)                                   # learns its state silently: not below yet
     assert "usage" not in (await ask(fake, 502, "/alert sofr > 5%"))[0].lower()
     usage = (await ask(fake, 501, "/alert reserves < 2.95%"))[0]
@@ -77,6 +78,8 @@ async def test_a_personal_alert_is_set_fires_only_to_its_chat_and_is_deleted(wor
     assert len(got) == 1 and got[0].startswith("<b>⚠️ FIRING: Reserves &lt; $2.950T</b>")
     assert "Bank reserves is $2.940T (your alert: &lt; $2.950T)" in got[0]
     assert not [s for s in fake.to(502) if "2.940T" in s.text]            # only its own chat
+    other = [s.text for s in fake.to(503) if "2.940T" in s.text]          # each names its own alert
+    assert "/alert delete 1 removes it" in got[0] and len(other) == 1 and "/alert delete 2 removes it" in other[0]
     assert "FIRING" in (await ask(fake, 501, "/alerts"))[0]
     assert (await ask(fake, 501, "/alert delete 1")) == ["Alert #1 deleted."]
     assert (await ask(fake, 502, "/alert delete 1")) == ["This chat has no alert #1."]   # not another chat's

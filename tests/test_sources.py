@@ -61,6 +61,20 @@ def test_fredapi_http_error_and_timeout_are_clear_and_keyless(server, catalog):
         src.fetch(catalog.series["WRESBAL"], None)
 
 
+def test_fredapi_goes_through_the_polite_client(server, catalog):
+    """With a key, FRED requests carry our User-Agent and count against the per-host budget."""
+    from bot.budget import Budget
+
+    FakeFred(server, {"WRESBAL": WRESBAL})
+    src = FredApiSource(catalog, "SECRETKEY" * 4, server.url + "/fred", client=make_client(5, Budget(per_minute=3)))
+    src.fetch(catalog.series["WRESBAL"], None)  # series info + observations: 2 requests
+    assert all(h.headers["user-agent"].startswith("liquidity-bot/") for h in server.requests)
+    src.fetch(catalog.series["WRESBAL"], None)  # the 4th request in a minute is refused
+    with pytest.raises(SourceError, match="politeness budget") as err:
+        src.fetch(catalog.series["WRESBAL"], None)
+    assert "SECRETKEY" not in str(err.value) and len(server.hits("/fred/series/observations")) == 2
+
+
 def test_keyless_csv_both_header_styles(server, catalog):
     fred = FakeFred(server, {"SOFR": [("2019-09-16", "2.43"), ("2019-09-17", "5.25"), ("2019-09-18", ".")]})
     src = FredCsvSource(catalog, make_client(5), server.url)

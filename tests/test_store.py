@@ -431,6 +431,78 @@ async def test_a_replica_that_reaches_its_slot_late_takes_a_fresh_one(pg_store):
     assert pg_store.reserve_send_slot("telegram", time.time(), interval) - time.time() > interval / 2
 
 
+async def test_every_api_call_of_a_long_alert_takes_a_shared_slot(pg_store, catalog):
+    """An alert Telegram needs two messages for (over 4,096 characters; likewise a chart photo)
+    takes two slots of the replicas' shared pace, so the total across replicas stays counted."""
+    from bot.chat.telegram import TelegramAdapter
+    from bot.commands import CommandService
+    from bot.config import Settings
+    from bot.delivery import Deliverer
+    from tests.fakes.http import FakeServer
+    from tests.fakes.telegram import FakeTelegram
+
+    token = "777777777:AASharedPaceLongAlertToken_abcdefghijk"
+    pg_store.ensure_chat("telegram", "4242", "private", None, T0)
+    pg_store.record("reserves_below_3t", Alert(state=AlertState.FIRING, count=1, value=2.9e12), [(
+        {"topic": "reserves", "severity": "warning", "state": "firing", "data_date": "2026-06-10", "value": 2.9e12,
+         "text": "firing: reserves $2.90T\n" + "detail " * 800, "payload": None},
+        [("telegram", "4242", "sub")])], T0)
+    with FakeServer() as server:
+        fake = FakeTelegram(server, token)
+        tg = TelegramAdapter(CommandService(pg_store, catalog, lambda: [], datetime.now),
+                             Settings(telegram_bot_token=token, telegram_api_url=server.url))
+        await tg.app.initialize()
+        d = Deliverer(pg_store, [tg], datetime.now)
+        start = time.time()
+        await d.drain_once()
+        await tg.app.shutdown()
+    n = len(fake.to(4242))
+    assert n >= 2 and fake.violations == []
+    # Each later message reserved its own slot when it went (each after the chat's 1 s spacing);
+    # without that the pace's next slot would be about 1 s after the start (the first message).
+    next_free = pg_store.reserve_send_slot("telegram", 0, 0.001)  # now=0: the pace's own next slot
+    assert next_free - start > (n - 1) + 0.9, (n, next_free - start)
+
+
+def test_a_deposed_leader_records_nothing_and_the_alert_goes_out_once_it_leads_again(pg_url, catalog):
+    """Between losing the lock (its connection cut) and noticing it (the next election tick), a
+    replica's evaluation must not record an alert the new leader records too; and the alert it
+    could not record is not lost: its engine forgets, and sends it once it leads again."""
+    import psycopg
+
+    from bot.engine import Engine
+    from bot.leader import PgLeader
+    from bot.rules.loader import load_rules
+    from bot.store.errors import NotLeader
+    from bot.store.postgres import PostgresStore
+    from tests.test_rules_loader import RULES
+
+    store = PostgresStore(pg_url)
+    leader = PgLeader(pg_url, key=8642)
+    assert leader._tick()
+    leader.is_leader = True
+    store.fence = leader.holder_pid
+    store.add_observations("WRESBAL", [("2026-05-27", 3.03e12), ("2026-06-03", 3.01e12)], source="t", vintage="v")
+    store.ensure_chat("telegram", "4343", "private", None, T0)
+    store.subscribe("telegram", "4343", "reserves", T0)
+    engine = Engine(store, catalog, load_rules(RULES, catalog).rules, platforms={"telegram"})
+    engine.evaluate(datetime(2026, 6, 4, 22))  # learns its states: reserves above $3T
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # the lock's connection is cut
+        admin.execute("SELECT pg_terminate_backend(%s)", [leader.holder_pid()])
+    store.add_observations("WRESBAL", [("2026-06-10", 2.94e12)], source="t", vintage="v2")
+    later = datetime(2026, 6, 11, 22)
+    with pytest.raises(NotLeader):
+        engine.evaluate(later, {"WRESBAL": "2026-06-10"})
+    assert store.outbox_counts()["pending"] == 0 and not store.recent_events("reserves")
+    leader._drop()
+    assert leader._tick()  # leads again
+    engine.evaluate(later, {"WRESBAL": "2026-06-10"})
+    assert store.outbox_counts()["pending"] == 1
+    assert [e["rule_id"] for e in store.recent_events("reserves")] == ["reserves_below_3t"]
+    leader._drop()
+    store.close()
+
+
 def test_an_old_style_decorated_migration_runs_on_both(any_store):
     from bot.store import migrations as mig
 

@@ -120,6 +120,13 @@ def test_a_chinese_alert(rules):
     assert "上次触发于 2025-10-01；自 2022 年以来共 2 次。" in text and "数据截至 2026-06-10" in text
 
 
+def test_a_chinese_alert_says_its_window_in_chinese(rules):
+    drain = _firing("rrp_weekly_drain", -2.5e11)
+    zh = render(rules["rrp_weekly_drain"], drain, default_catalog(), "zh").headline
+    assert "5个工作日内" in zh and "business" not in zh
+    assert "over 5 business days" in render(rules["rrp_weekly_drain"], drain, default_catalog()).headline
+
+
 def test_a_rules_record_counts_its_firings_in_history(history_store, rules):
     """The engine's silent first replay counts past firings, so the first live alert has context."""
     from bot.rules.replay import backtest, first_run
@@ -173,6 +180,18 @@ async def test_telegram_chart_has_the_threshold_label(tg, fake):
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any(t == "ON RRP nearly empty: $200.0B" for t in texts)
     assert any(t.startswith("Last $") for t in texts)
+
+
+async def test_a_chinese_chart_is_drawn_in_chinese_only_when_a_chinese_font_exists(tg, monkeypatch):
+    from bot import chart
+
+    monkeypatch.setattr(chart, "cjk_font", lambda: None)
+    spec, _ = tg.commands._chart_spec("reserves", "3y", "zh")
+    assert spec.title == "Bank reserves" and spec.last_word == "Last"  # not boxes
+    assert tg.commands.chart_caption("reserves", "3y", "zh").startswith("银行准备金")  # the chat reads Chinese
+    monkeypatch.setattr(chart, "cjk_font", lambda: "Noto Sans CJK SC")
+    spec, _ = tg.commands._chart_spec("reserves", "3y", "zh")
+    assert spec.title == "银行准备金" and spec.last_word == "最新"
 
 
 async def test_lang_zh_changes_replies_and_alerts(tg, fake, history_store, rules):

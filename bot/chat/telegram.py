@@ -11,6 +11,7 @@ import asyncio
 import html
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,9 @@ class TelegramAdapter:
         self.throttle = Throttle()
         self._webhook = None
         self._charts: set[asyncio.Task] = set()   # alert charts being rendered and sent
+        # Replicas: the delivery loop's slot in the pace shared through the database, awaited
+        # before each API call of an alert beyond the first (more chunks, the chart).
+        self.shared_pace: Callable[[], Awaitable[None]] | None = None
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
@@ -290,6 +294,8 @@ class TelegramAdapter:
         try:
             chunks = split_message(message.to_text(), LIMIT - 7)  # room for <b></b>
             for i, chunk in enumerate(chunks):
+                if i:
+                    await self._next_slot(chat_id)
                 await self.app.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                                 text=alert_html(chunk), parse_mode=ParseMode.HTML,
                                                 reply_markup=buttons(message) if i == len(chunks) - 1 else None)
@@ -313,6 +319,13 @@ class TelegramAdapter:
             return SendResult("retry", str(exc))
         return SendResult("ok")
 
+    async def _next_slot(self, chat_id: str) -> None:
+        """Wait for one more API call of an alert to `chat_id`: the chat's 1 message a second
+        (and the bot's overall rate) hold for every chunk and photo, across replicas too."""
+        await self.limiter.acquire(chat_id)
+        if self.shared_pace is not None:
+            await self.shared_pace()
+
     async def _alert_chart(self, chat_id: str, message: AlertMessage) -> None:
         """Rules with `chart: true`: a year of the metric after the alert text (best effort:
         the alert itself is what must arrive)."""
@@ -324,7 +337,7 @@ class TelegramAdapter:
         if not png:
             return
         try:  # never retried: a retry would repeat the alert text already delivered
-            await self.limiter.acquire(chat_id)   # the chat's 1 message a second holds for photos too
+            await self._next_slot(chat_id)
             await self.app.bot.send_photo(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                           photo=png, caption=self.commands.chart_caption(message.metric or "", "1y",
                                                                                  message.lang))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -48,13 +49,6 @@ class Window(Strict):
         if sum(x is not None for x in (self.observations, self.days, self.business_days)) != 1:
             raise ValueError("give exactly one of observations, days, business_days")
         return self
-
-    def describe(self) -> str:
-        if self.observations:
-            return f"{self.observations} observations"
-        if self.days:
-            return "1 week" if self.days == 7 else f"{self.days} days"
-        return f"{self.business_days} business days"
 
 
 class Level(Strict):
@@ -148,11 +142,12 @@ class Condition(Strict):
             raise ValueError(f"`{kind}` is empty: give its fields (README, Rules)")
         return self
 
-    @property
+    @functools.cached_property
     def kind(self) -> str:
+        """Which condition this is (read for every rule on every evaluation: computed once)."""
         return next(iter(self.model_fields_set))
 
-    @property
+    @functools.cached_property
     def body(self) -> Any:
         """The one condition set (Level, Crossing, Change, Spread, Spike, Regime or Stale)."""
         return getattr(self, self.kind)

@@ -182,6 +182,18 @@ def tail_rows(rule: Rule, inputs: SignalInputs, after: date) -> _Rows:
     return _Rows(o.dates[idx], o.known[idx], value, holds, cleared, median)
 
 
+def _nothing_happens(a: Alert, r: _Rows) -> Alert | None:
+    """The common live case, answered without stepping: a firing alert none of whose new rows
+    clear it, or a not-firing one none of whose new rows hold. Returns `_jump`'s state then."""
+    day, value = r.day(len(r) - 1), float(r.value[-1])
+    if a.state == AlertState.FIRING:
+        return replace(a, data_date=day, value=value) if not r.cleared.any() else None
+    if r.holds.any():
+        return None
+    state = AlertState.INACTIVE if a.state == AlertState.PENDING else a.state
+    return replace(a, data_date=day, value=value, state=state, count=0, since=None)
+
+
 def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, now: datetime,
              inputs: SignalInputs | None = None) -> RuleRun:
     """Live evaluation: step over observations newer than the alert's, then staleness at `now`."""
@@ -192,6 +204,10 @@ def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, no
     r = tail_rows(rule, inputs or SignalInputs(frames, units), alert.data_date)
     if not len(r):
         return RuleRun(alert, [])
+    if rule.condition.kind != "regime":
+        quiet = _nothing_happens(alert, r)
+        if quiet is not None:
+            return RuleRun(quiet, [])
     # A few new rows (the live case): `step` per row beats _jump's numpy set-up on tiny arrays.
     short = len(r) <= 4 or rule.condition.kind == "regime"
     return _counted(_loop(rule, r, alert) if short else _jump(rule, r, alert))

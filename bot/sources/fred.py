@@ -8,15 +8,13 @@ import logging
 import math
 import xml.etree.ElementTree as ET
 from datetime import date
-from urllib.error import HTTPError, URLError
-from urllib.request import urlopen
 
 import httpx
 from fredapi import Fred
 
 from bot.catalog import Catalog, SeriesDef
 from bot.sources import Rows, SourceError, scale
-from bot.sources.http import get
+from bot.sources.http import get, make_client
 from bot.units import UnitError, fred_units_to_catalog
 
 log = logging.getLogger(__name__)
@@ -24,32 +22,28 @@ DEFAULT_API_URL = "https://api.stlouisfed.org/fred"
 DEFAULT_CSV_URL = "https://fred.stlouisfed.org"
 
 
-class _TimeoutFred(Fred):
-    """fredapi's urllib calls have no timeout; this one adds it and never exposes the key."""
+class _PoliteFred(Fred):
+    """fredapi with its requests sent through our HTTP client (bot/sources/http.py): the
+    politeness budget, the User-Agent, a time limit on the whole request and a size limit
+    (fredapi's own urllib calls have none of these). The key never appears in an error."""
 
-    def __init__(self, api_key: str, root_url: str, timeout: float):
+    def __init__(self, api_key: str, root_url: str, client: httpx.Client):
         super().__init__(api_key=api_key)
         self.root_url = root_url.rstrip("/")
-        self._timeout = timeout
+        self._client = client
 
     def _Fred__fetch_data(self, url: str):  # overrides the name-mangled private helper
-        url += "&api_key=" + self.api_key
-        try:
-            with urlopen(url, timeout=self._timeout) as resp:
-                body = resp.read()
-        except HTTPError as exc:
-            try:
-                msg = ET.fromstring(exc.read()).get("message")
+        resp = get(self._client, url + "&api_key=" + self.api_key, None, "FRED API", raise_for_status=False)
+        if resp.status_code >= 400:
+            try:  # FRED explains errors in XML: <error code="400" message="Bad Request. ..."/>
+                msg = ET.fromstring(resp.content).get("message")
             except ET.ParseError:
                 msg = None
-            raise SourceError(f"HTTP {exc.code}" + (f": {msg}" if msg else "")) from None
-        except (URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise SourceError(f"network error ({reason})") from None
+            raise SourceError(f"HTTP {resp.status_code}" + (f": {msg}" if msg else ""))
         try:
-            return ET.fromstring(body)
+            return ET.fromstring(resp.content)
         except ET.ParseError:
-            raise SourceError(f"response is not XML ({body[:60]!r})") from None
+            raise SourceError(f"response is not XML ({resp.content[:60]!r})") from None
 
 
 def _live(catalog: Catalog) -> list[SeriesDef]:
@@ -61,9 +55,10 @@ class FredApiSource:
 
     name = "fred"
 
-    def __init__(self, catalog: Catalog, api_key: str, root_url: str = DEFAULT_API_URL, timeout: float = 20):
+    def __init__(self, catalog: Catalog, api_key: str, root_url: str = DEFAULT_API_URL, timeout: float = 20,
+                 client: httpx.Client | None = None):
         self._catalog = catalog
-        self._fred = _TimeoutFred(api_key, root_url, timeout)
+        self._fred = _PoliteFred(api_key, root_url, client or make_client(timeout))
         self._units_ok: set[str] = set()
 
     def series(self) -> list[SeriesDef]:

@@ -139,7 +139,7 @@ def _request(client: httpx.Client, url: str, params: dict | None, what: str) -> 
         headers["If-None-Match"] = cached.etag
     if cached and cached.last_modified:
         headers["If-Modified-Since"] = cached.last_modified
-    target = httpx.URL(url, params=params)
+    target = httpx.URL(url, params=params) if params else httpx.URL(url)  # params=None would drop a query in url
     for _ in range(MAX_REDIRECTS + 1):
         if budget is not None:
             budget.acquire(target.host)
@@ -185,17 +185,19 @@ def _request(client: httpx.Client, url: str, params: dict | None, what: str) -> 
     raise SourceError(f"{what}: more than {MAX_REDIRECTS} redirects")
 
 
-def get(client: httpx.Client, url: str, params: dict | None, what: str) -> httpx.Response:
+def get(client: httpx.Client, url: str, params: dict | None, what: str,
+        raise_for_status: bool = True) -> httpx.Response:
     """GET or raise SourceError naming `what` (never the full URL: it may carry a key).
 
-    A 304 comes back as the remembered 200 body (see `not_modified`)."""
+    A 304 comes back as the remembered 200 body (see `not_modified`). With
+    `raise_for_status=False` a 4xx/5xx answer is returned for the caller to explain."""
     try:
         resp = _request(client, url, params, what)
     except httpx.TimeoutException:
         raise SourceError(f"{what}: timed out") from None
     except httpx.HTTPError as exc:
         raise SourceError(f"{what}: network error ({type(exc).__name__}: {exc})") from None
-    if resp.status_code >= 400:
+    if raise_for_status and resp.status_code >= 400:
         raise SourceError(f"{what}: HTTP {resp.status_code} {resp.reason_phrase}")
     return resp
 

@@ -15,7 +15,7 @@ and `with self.transaction():`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from bot.rules.lifecycle import Alert, AlertState
+from bot.store.errors import NotLeader
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
@@ -75,6 +76,20 @@ class SQLStore:
     _skip_locked = ""
     #: True when several processes may share the store (replicas): delivery then claims rows.
     shared = False
+    #: Replicas: the backend pid of this replica's leader-lock connection, or None when it is
+    #: not the leader. Leader-only writes (alert states and events, digests) commit only while
+    #: that connection still holds the lock, so a deposed leader that has not noticed yet
+    #: (up to one election tick) cannot record an alert the new leader records too.
+    fence: Callable[[], int | None] | None = None
+
+    def _check_fence(self) -> None:
+        """Inside a leader-only write's transaction: raise NotLeader unless we hold the lock."""
+        if self.fence is None:
+            return
+        pid = self.fence()
+        if pid is None or self._one("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = ? AND granted",
+                                    [pid]) is None:
+            raise NotLeader("this replica is no longer the leader: nothing recorded")
 
     def problem(self) -> str | None:
         """Something wrong with the database that health should report (None: fine)."""
@@ -268,6 +283,7 @@ class SQLStore:
         """Many rules' new states (no events) in one transaction: an evaluation of 15,000 rules
         is one commit, not 15,000."""
         with self.transaction():
+            self._check_fence()
             self._many(self._SAVE_ALERT, [self._alert_row(r, a, now, h) for r, a, h in states])
 
     def record(self, rule_id: str, alert: Alert, events: list[tuple[dict, list[tuple[str, str, str]]]],
@@ -300,6 +316,7 @@ class SQLStore:
         one print cost one commit)."""
         ids: list[int] = []
         with self.transaction():
+            self._check_fence()
             for rule_id, alert, events, rule_hash in records:
                 ids += self.record(rule_id, alert, events, now, rule_hash)
         return ids
@@ -350,6 +367,7 @@ class SQLStore:
         """A digest as an event with one outbox row (delivered, retried and rate-limited like an
         alert), and the chat's digest_last moved to `covered`, in one transaction."""
         with self.transaction():
+            self._check_fence()
             eid = self._insert_id(
                 "INSERT INTO alert_events (rule_id, topic, severity, state, data_date, value, text, payload, created_at)"
                 " VALUES ('digest', 'digest', 'info', 'digest', ?, NULL, ?, ?, ?) RETURNING id",

@@ -9,6 +9,10 @@ class StoreError(RuntimeError):
     """The database cannot be used (corrupt, read-only, missing, full, unreachable)."""
 
 
+class NotLeader(RuntimeError):
+    """A replica that has lost the leader lock tried a leader-only write; nothing was written."""
+
+
 def describe(exc: BaseException, where: str) -> str:
     """A one-line explanation of a database error (never a traceback)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
