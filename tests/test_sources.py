@@ -52,7 +52,7 @@ def test_fredapi_refuses_a_unit_that_does_not_match_the_catalog(server, catalog)
 def test_fredapi_http_error_and_timeout_are_clear_and_keyless(server, catalog):
     FakeFred(server, {"WRESBAL": WRESBAL})
     server.faults["/fred/series"] = [Reply(500, "<html>oops</html>", "text/html")]
-    src = FredApiSource(catalog, "SECRETKEY" * 4, server.url + "/fred", timeout=0.5)
+    src = FredApiSource(catalog, "SECRETKEY" * 4, server.url + "/fred", timeout=1)
     with pytest.raises(SourceError) as err:
         src.fetch(catalog.series["WRESBAL"], None)
     assert "HTTP 500" in str(err.value) and "SECRETKEY" not in str(err.value)
