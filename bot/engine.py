@@ -14,6 +14,7 @@ nothing here touches the event loop.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from bot.catalog import Catalog
-from bot.format import AlertMessage, payload, render_all
+from bot.format import payload, render_all
+from bot.i18n import LANGUAGES
 from bot.metrics import Frames, compute_metrics, needed_series
 from bot.rules.evaluate import SignalInputs
 from bot.rules.lifecycle import Alert, Transition
@@ -36,6 +38,17 @@ log = logging.getLogger(__name__)
 
 WEEKLY_MAX_AGE = 14  # days: no message, ever, about older data (unless a user asks)
 DAILY_MAX_AGE = 7
+
+
+# Stand-ins for a rule's id and "why" in a shared rendering (private-use characters: they pass
+# through the templates and JSON unchanged and never occur in real text).
+_RULE_ID = "\ue000id\ue000"
+_WHY = {lang: f"\ue000why-{lang}\ue000" for lang in LANGUAGES}
+
+
+def _json_str(text: str) -> str:
+    """`text` as it appears inside a JSON string (the payload is dumped with ensure_ascii=False)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 def rule_hash(rule: Rule) -> str:
@@ -76,7 +89,7 @@ class Engine:
         # Mutes and blocked chats, read once per evaluation and only when it has something to send.
         self._filters: tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]] | None = None
         self._now_stamp = ""
-        self._rendered: dict[tuple, dict[str, AlertMessage]] = {}  # this evaluation's messages
+        self._rendered: dict[tuple, tuple[str, str]] = {}  # this evaluation's shared texts
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -187,24 +200,36 @@ class Engine:
         self._personal, self.owners, self._personal_version = rules, owners, version
         self.rules = self.file_rules + rules
 
-    def _messages(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict[str, AlertMessage]:
-        """Every language's message. Rules that differ only in id and "why" (personal alerts
-        with one threshold: a print can fire thousands) render once per evaluation."""
+    def _texts(self, rule: Rule, t: Transition, inputs: SignalInputs) -> tuple[str, str]:
+        """The event's English text and every language's payload. Rules that differ only in id
+        and "why" (personal alerts on one threshold: a print can fire thousands) render and
+        serialise once per evaluation; each then gets its own id and "why" put in."""
         previous = previous_print(rule, t, inputs)
-        if "{rule}" in f"{rule.message}{rule.message_zh}{rule.resolved_message}{rule.resolved_message_zh}":
-            return render_all(rule, t, self.catalog, previous)
-        key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), t.state, t.data_date, t.value,
+        whys = {lang: rule.text("why", lang) or "" for lang in LANGUAGES}
+        if not all(whys.values()) or "{rule}" in "".join(
+                filter(None, (rule.message, rule.message_zh, rule.resolved_message, rule.resolved_message_zh))):
+            messages = render_all(rule, t, self.catalog, previous)
+            return messages["en"].to_text(), payload(messages)
+        key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), tuple(rule.heading(lang) for lang in whys),
+               t.state, t.data_date, t.value,
                t.from_regime, t.to_regime, t.extra, t.history, previous)
         shared = self._rendered.get(key)
         if shared is None:
-            shared = self._rendered[key] = render_all(rule, t, self.catalog, previous)
-        return {lang: replace(m, rule_id=rule.id, why=rule.text("why", lang) or "") for lang, m in shared.items()}
+            blank = {lang: replace(m, rule_id=_RULE_ID, why=_WHY[lang])
+                     for lang, m in render_all(rule, t, self.catalog, previous).items()}
+            shared = self._rendered[key] = (blank["en"].to_text(), payload(blank))
+        text, body = shared
+        text = text.replace(_RULE_ID, rule.id).replace(_WHY["en"], whys["en"])
+        body = body.replace(_RULE_ID, _json_str(rule.id))
+        for lang, why in whys.items():
+            body = body.replace(_WHY[lang], _json_str(why))
+        return text, body
 
     def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict:
-        messages = self._messages(rule, t, inputs)
+        text, body = self._texts(rule, t, inputs)
         return {"topic": rule.topic, "severity": rule.severity, "state": t.state,
                 "data_date": t.data_date.isoformat(), "value": t.value, "from_regime": t.from_regime,
-                "to_regime": t.to_regime, "text": messages["en"].to_text(), "payload": payload(messages)}
+                "to_regime": t.to_regime, "text": text, "payload": body}
 
     def _worth_telling(self, rule: Rule, t: Transition, today: date) -> bool:
         if t.state == "resolved" and not rule.notify_resolved:

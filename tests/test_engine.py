@@ -101,3 +101,31 @@ def test_status_reports_a_failing_source(store, catalog):
     reply = CommandService(store, catalog, lambda: [], lambda: datetime(2026, 6, 20)).status_text()
     assert "Reserves" in reply.table and "17d old" in reply.table
     assert "fred failing; last OK 2026-06-04" in reply.footer
+
+
+def test_alerts_rendered_once_for_many_rules_read_exactly_as_rendered_alone(store, catalog):
+    """Rules alike but for id and "why" share one rendering; each event's text and payload must
+    be what rendering that rule alone gives, quotes, backslashes and Chinese included."""
+    from datetime import date
+
+    from bot.format import payload, render_all
+    from bot.rules.evaluate import SignalInputs
+    from bot.rules.lifecycle import Transition
+    from bot.rules.model import Rule
+
+    store.add_observations("WRESBAL", [("2026-06-03", 3.01e12), ("2026-06-10", 2.94e12)], source="t", vintage="v")
+    base = {"topic": "reserves", "severity": "warning", "condition": {"level": {"metric": "reserves", "op": "<",
+                                                                               "value": 2.95e12}},
+            "message": "{label} is {value}", "message_zh": "{label}为{value}"}
+    rules = [Rule.model_validate({**base, "id": f"alike_{i}", "title": "Alike", "why": why, "why_zh": why_zh})
+             for i, (why, why_zh) in enumerate([('He said "tight" \\ C:\\path', "他说“紧”"), ("plain", "普通"),
+                                                ("plain", "普通")])]
+    rules.append(Rule.model_validate({**base, "id": "untitled", "why": "plain"}))  # its title comes from its id
+    engine = Engine(store, catalog, rules)
+    engine.refresh(None)
+    inputs = SignalInputs(engine.frames, catalog.units)
+    t = Transition("x", "firing", date(2026, 6, 10), datetime(2026, 6, 11, 21), 2.94e12, history=(0, None, None))
+    for rule in rules:
+        alone = render_all(rule, t, catalog, 3.01e12)
+        assert engine._texts(rule, t, inputs) == (alone["en"].to_text(), payload(alone)), rule.id
+    assert len(engine._rendered) == 2  # one rendering served the three titled alike
