@@ -87,12 +87,17 @@ def test_the_live_tail_path_sees_the_same_observations_as_the_frame_path(history
 def test_the_quiet_shortcut_equals_stepping_every_row(history):
     """Live catch-up answers "nothing happens" without stepping; from every state the real
     history passes through, that answer must be exactly what stepping the rows gives."""
-    from bot.rules.replay import _loop, _nothing_happens, _rows
+    from bot.catalog import default_catalog
+    from bot.personal import Personal, rule_for
+    from bot.rules.replay import _loop, _nothing_happens, _quiet_level, _rows
 
     frames, units, rules = history
     inputs = SignalInputs(frames, units)
+    cat = default_catalog()
+    personal = [rule_for(Personal(i, "telegram", "1", m, op, v, n), cat) for i, (m, op, v, n) in enumerate(
+        [("reserves", "<", 3.1e12, 1), ("rrp", "<", 3e11, 1), ("sofr_iorb_spread", ">", 0.0, 2)])]
     shortcuts = 0
-    for shipped in rules:
+    for shipped in rules + personal:
         if shipped.condition.kind == "regime":
             continue
         for rule in _variants(shipped):
@@ -105,10 +110,13 @@ def test_the_quiet_shortcut_equals_stepping_every_row(history):
                 for k in (1, 3):
                     part = _Slice(rows, i + 1, i + 1 + k)
                     quick = _nothing_happens(alert, part)
+                    stepped = _loop(rule, part, alert)
                     if quick is not None:
                         shortcuts += 1
-                        stepped = _loop(rule, part, alert)
                         assert (quick, []) == (stepped.alert, stepped.transitions), (rule.id, i)
+                    if rule.condition.kind == "level":  # the plain-float version for level rules
+                        plain = _quiet_level(rule, alert, part.value.tolist(), part.day(len(part) - 1))
+                        assert plain == quick, (rule.id, i)
                 alert = _loop(rule, _Slice(rows, i, i + 1), alert).alert
     assert shortcuts > 10_000
 

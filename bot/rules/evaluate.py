@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -79,6 +79,7 @@ class SignalInputs:
         self._memo: dict[tuple[Any, ...], pd.DataFrame] = {}
         self._ordered: dict[tuple[Any, ...], Ordered] = {}
         self._tails: dict[tuple[Any, ...], np.ndarray] = {}
+        self._values: dict[tuple[Any, ...], tuple[list[float], date | None]] = {}
 
     def ordered(self, rule: Rule) -> Ordered:
         """`base(rule)` as arrays in publication order (cached per input)."""
@@ -103,6 +104,19 @@ class SignalInputs:
             o = self.ordered(rule)
             self._tails[key] = np.flatnonzero(o.newer & (o.dates > after))
         return self._tails[key]
+
+    def tail_values(self, rule: Rule, after: date) -> tuple[list[float], date | None]:
+        """The values of `tail` as a plain list, and the newest one's date (None: no rows).
+        Thousands of level rules on one metric read the same few new values: Python floats
+        compare faster than numpy's set-up on arrays of one to four elements."""
+        key = ("values", _input_key(rule), after)
+        got = self._values.get(key)
+        if got is None:
+            idx = self.tail(rule, np.datetime64(after, "D"))
+            o = self.ordered(rule)
+            got = self._values[key] = (o.value[idx].tolist(),
+                                       pd.Timestamp(o.dates[idx[-1]]).date() if len(idx) else None)
+        return got
 
     def base(self, rule: Rule) -> pd.DataFrame:
         """`value` and `known` (and `median` for spikes) for every observation, before thresholds."""

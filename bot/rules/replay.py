@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bot.metrics import Frames
-from bot.rules.evaluate import SignalInputs, signal, stale_verdict, thresholds
+from bot.rules.evaluate import OPS, SignalInputs, signal, stale_verdict, thresholds
 from bot.rules.lifecycle import Alert, AlertState, Transition, Verdict, step, tally
 from bot.rules.model import Rule
 
@@ -194,6 +194,22 @@ def _nothing_happens(a: Alert, r: _Rows) -> Alert | None:
     return replace(a, data_date=day, value=value, state=state, count=0, since=None)
 
 
+def _quiet_level(rule: Rule, a: Alert, values: list[float], day: date) -> Alert | None:
+    """`_nothing_happens` for a level rule on plain floats (`thresholds`' logic: a NaN neither
+    holds nor keeps an alert from clearing). `day` is the date of the last of `values`."""
+    c = rule.condition.body
+    op = OPS[c.op]
+    if a.state == AlertState.FIRING:
+        keep = c.value if rule.clear is None else rule.clear
+        if all(op(v, keep) for v in values):
+            return replace(a, data_date=day, value=values[-1])
+        return None
+    if any(op(v, c.value) for v in values):
+        return None
+    state = AlertState.INACTIVE if a.state == AlertState.PENDING else a.state
+    return replace(a, data_date=day, value=values[-1], state=state, count=0, since=None)
+
+
 def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, now: datetime,
              inputs: SignalInputs | None = None) -> RuleRun:
     """Live evaluation: step over observations newer than the alert's, then staleness at `now`."""
@@ -201,7 +217,15 @@ def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, no
         return stale_run(rule, frames, alert, now)
     if alert.data_date is None:
         return run_rule(rule, signal(rule, frames, units, inputs), alert)
-    r = tail_rows(rule, inputs or SignalInputs(frames, units), alert.data_date)
+    inputs = inputs or SignalInputs(frames, units)
+    if rule.condition.kind == "level":
+        values, day = inputs.tail_values(rule, alert.data_date)
+        if day is None:
+            return RuleRun(alert, [])
+        quiet = _quiet_level(rule, alert, values, day)
+        if quiet is not None:
+            return RuleRun(quiet, [])
+    r = tail_rows(rule, inputs, alert.data_date)
     if not len(r):
         return RuleRun(alert, [])
     if rule.condition.kind != "regime":
