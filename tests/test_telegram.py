@@ -191,6 +191,12 @@ async def test_a_user_the_bot_cannot_reply_to_does_not_break_it(adapter, fake, c
     assert (await ask(fake, 77, "/list"))[0].startswith("No subscriptions yet")  # still serving
 
 
+async def test_a_reply_that_gets_a_429_is_sent_again_after_the_wait(adapter, fake):
+    fake.faults["91"] = [FakeTelegram.too_many(1)]
+    replies = await ask(fake, 91, "/help")
+    assert "Liquidity Bot watches" in replies[0] and not fake.faults["91"]  # the 429 was answered
+
+
 async def test_a_flooding_user_is_throttled_and_a_bystander_is_answered_at_once(adapter, fake):
     import time
 

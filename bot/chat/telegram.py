@@ -230,12 +230,28 @@ class TelegramAdapter:
             metric, period = reply.chart
             png = await self.commands.chart_png(metric, period, lang)
             if png:
-                await self.limiter.acquire(chat)
-                await msg.reply_photo(png, caption=self.commands.chart_caption(metric, period, lang))
+                caption = self.commands.chart_caption(metric, period, lang)
+                await self._paced(chat, lambda: msg.reply_photo(png, caption=caption))
             return
         for chunk in split_html(reply):
+            await self._paced(chat, lambda c=chunk: msg.reply_text(c, parse_mode=ParseMode.HTML))
+
+    REPLY_TRIES = 3
+
+    async def _paced(self, chat: str, send: Callable[[], Awaitable[object]]) -> None:
+        """One reply within the rate limits; a 429 pauses every send for the time Telegram
+        asks and the reply is sent again (up to REPLY_TRIES times), so it is not lost."""
+        for attempt in range(1, self.REPLY_TRIES + 1):
             await self.limiter.acquire(chat)
-            await msg.reply_text(chunk, parse_mode=ParseMode.HTML)
+            try:
+                await send()
+                return
+            except RetryAfter as exc:
+                wait = _retry_seconds(exc)
+                self.limiter.pause(wait)
+                if attempt == self.REPLY_TRIES:
+                    raise
+                log.warning("telegram: 429 on a reply to %s; sending it again in %gs", chat, wait)
 
     async def _may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         """In groups only chat administrators change settings (channels: only admins can post)."""
