@@ -104,8 +104,8 @@ class TelegramAdapter:
         commands.admin_ids = commands.admin_ids | settings.admin_ids
         # TELEGRAM_MAX_PER_SECOND raises the overall rate for paid broadcasts (up to 1000/s).
         # Per-chat spacing has a small margin: what counts is arrival, after network jitter.
-        self.limits = Limits(per_second=settings.telegram_max_per_second, per_chat_interval=1.05,
-                             group_interval=3.05, concurrency=_concurrency(settings.telegram_max_per_second),
+        self.limits = Limits(per_second=settings.telegram_max_per_second, per_chat_interval=1.1,
+                             group_interval=3.1, concurrency=_concurrency(settings.telegram_max_per_second),
                              group_prefixes=("-",))  # group and channel ids are negative
         self.limiter = RateLimiter(self.limits)  # shared with the delivery loop
         self.throttle = Throttle()
