@@ -86,6 +86,12 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
+    def went(self, chat_id: str) -> None:
+        """A message to `chat_id` goes now (after a wait outside this limiter, such as the
+        replicas' shared slot): its chat's next message waits a whole interval from now."""
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0),
+                                       self.clock() + self.limits.interval(chat_id))
+
     async def acquire(self, chat_id: str) -> None:
         """Wait until one more message to `chat_id` is within every limit, and count it.
 
@@ -192,24 +198,26 @@ class Deliverer:
     #: between a slot and the message's arrival (a busy event loop, network jitter).
     SHARED_PACE = 0.85
 
-    async def _shared_slot(self, adapter: Adapter) -> None:
-        """Replicas: wait for this message's slot in the platform's pace shared in the database.
+    async def _shared_slot(self, adapter: Adapter) -> bool:
+        """Replicas: wait for this message's slot in the platform's pace shared in the database;
+        True if there was one to wait for.
 
         A slot reached late (this replica's loop or its database call stalled) is given up and
         a fresh one reserved: sending on it would bunch this message with the slots after it,
         which other replicas are already using on time.
         """
         if not getattr(self.store, "shared", False):
-            return
+            return False
         interval = 1.0 / (adapter.limits.per_second * self.SHARED_PACE)
         for _ in range(20):  # each retry costs a slot; a loop stalled 20 times in a row sends anyway
             at = self.store.reserve_send_slot(adapter.platform, time.time(), interval)
             delay = at - time.time()
             if delay <= 0:
-                return  # the pace was idle: the slot is now
+                return True  # the pace was idle: the slot is now
             await asyncio.sleep(delay)
             if time.time() - at <= interval:
-                return
+                return True
+        return True
     # --- end pg ---
 
     async def _chat_worker(self, adapter: Adapter, sem: asyncio.Semaphore, chat_rows: list[OutboxRow]) -> None:
@@ -240,7 +248,8 @@ class Deliverer:
             return True  # held, not blocking: the chat's later (critical) rows still go
         limiter = self.limiters[adapter.platform]
         await limiter.acquire(row.chat_id)
-        await self._shared_slot(adapter)  # --- pg ---
+        if await self._shared_slot(adapter):  # --- pg ---
+            limiter.went(row.chat_id)
         message = replace(AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state,
                                                      row.language), event_id=row.event_id)
         try:

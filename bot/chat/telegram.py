@@ -113,7 +113,7 @@ class TelegramAdapter:
         self._charts: set[asyncio.Task] = set()   # alert charts being rendered and sent
         # Replicas: the delivery loop's slot in the pace shared through the database, awaited
         # before each API call of an alert beyond the first (more chunks, the chart).
-        self.shared_pace: Callable[[], Awaitable[None]] | None = None
+        self.shared_pace: Callable[[], Awaitable[bool]] | None = None
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
@@ -339,8 +339,8 @@ class TelegramAdapter:
         """Wait for one more API call of an alert to `chat_id`: the chat's 1 message a second
         (and the bot's overall rate) hold for every chunk and photo, across replicas too."""
         await self.limiter.acquire(chat_id)
-        if self.shared_pace is not None:
-            await self.shared_pace()
+        if self.shared_pace is not None and await self.shared_pace():
+            self.limiter.went(chat_id)  # the chat's spacing counts from when it really goes
 
     async def _alert_chart(self, chat_id: str, message: AlertMessage) -> None:
         """Rules with `chart: true`: a year of the metric after the alert text (best effort:
