@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +27,7 @@ from bot.store.postgres import PostgresStore
 from tests.fakes.http import FakeServer
 from tests.fakes.telegram import FakeTelegram
 from tests.pgserver import PgServer
-from tests.proc import BotProcess, free_port
+from tests.proc import BotProcess, free_port, recent_wednesday
 
 WRESBAL = ROOT.parent / "shared" / "data" / "fred" / "WRESBAL.csv"
 TOKEN = "555555555:AAReplicaBenchmarkFakeToken_abcdefghij"
@@ -83,10 +82,8 @@ def run(pg: PgServer, tmp: Path, server: FakeServer, chats: int) -> None:
                       30, "a leader")[0]
         wait(lambda: store._one("SELECT count(*) FROM alert_state")[0] > 0, 90, "the rules' first evaluation")
         # A print from this week: alerts about data older than its cadence allows are never sent.
-        today = datetime.now(timezone.utc).date()
-        wednesday = today - timedelta(days=(today.weekday() - 2) % 7)
         with open(tmp / "data" / "WRESBAL.csv", "a") as f:
-            f.write(f"{wednesday.isoformat()},2950000\n")
+            f.write(f"{recent_wednesday()},2950000\n")
         alerts = lambda: [s for s in fake.sent if "Reserves below $3T" in s.text]  # noqa: E731  (the rule's title)
         t0 = time.monotonic()
         wait(lambda: len(alerts()) >= chats // 3, chats / 30 * 3 + 60, "a third delivered", 0.01)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import datetime, timedelta
 
 import pytest
@@ -109,6 +110,18 @@ async def test_firing_then_resolved_arrive_in_order_even_across_a_429(tg, store)
     texts = [s.text for s in fake.to("1")]
     assert len(texts) == 2 and "FIRING" in texts[0] and "RESOLVED" in texts[1]
     assert not fake.violations
+
+
+async def test_a_chats_next_message_is_spaced_from_when_the_last_one_arrived(tg, store):
+    """A message held up on the way in (a slow network, a busy Bot API) must not let the next
+    one to the same chat arrive less than a second after it: a long alert in two parts."""
+    adapter, fake = tg
+    alert(store, "firing", ["7"], text="⚠️ FIRING: reserves_below_3t\n" + "detail " * 700)
+    fake.inbound_delays = [0.6]  # the first part is held 0.6 s before Telegram counts it
+    await Deliverer(store, [adapter], datetime.now).drain_once()
+    parts = fake.to("7")
+    assert len(parts) >= 2 and fake.violations == []
+    assert all(b.at - a.at >= 1.0 for a, b in itertools.pairwise(parts))
 
 
 async def test_rate_limiter_paces_overall_and_per_chat():

@@ -245,6 +245,7 @@ class TelegramAdapter:
             await self.limiter.acquire(chat)
             try:
                 await send()
+                self.limiter.went(chat)  # the next message to this chat is spaced from the answer
                 return
             except RetryAfter as exc:
                 wait = _retry_seconds(exc)
@@ -315,6 +316,7 @@ class TelegramAdapter:
                 await self.app.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                                 text=alert_html(chunk), parse_mode=ParseMode.HTML,
                                                 reply_markup=buttons(message) if i == len(chunks) - 1 else None)
+                self.limiter.went(chat_id)  # a busy Bot API can take a while: space the next from here
             if message.chart and message.metric:  # in the background: the alert counts as delivered once its text is
                 task = asyncio.create_task(self._alert_chart(chat_id, message))
                 self._charts.add(task)
@@ -357,5 +359,6 @@ class TelegramAdapter:
             await self.app.bot.send_photo(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
                                           photo=png, caption=self.commands.chart_caption(message.metric or "", "1y",
                                                                                  message.lang))
+            self.limiter.went(chat_id)
         except TelegramError as exc:
             log.warning("telegram: chart for alert %s to %s not sent: %s", message.rule_id, chat_id, exc)

@@ -77,6 +77,9 @@ class FakeTelegram:
         self.admins: dict[str, set[int]] = defaultdict(set)   # chat id -> admin user ids
         self.faults: dict[str, list[Reply]] = defaultdict(list)  # chat id -> replies to send instead
         self.violations: list[str] = []
+        # Seconds each coming send spends on the way in before Telegram counts it (a slow
+        # network or a busy Bot API): popped one per sendMessage/sendPhoto.
+        self.inbound_delays: list[float] = []
         self.menus: list[dict] = []    # setMyCommands calls: {"commands": [...], "language_code": ...}
         self.answers: list[dict] = []  # answerCallbackQuery calls
         self._next_update = 1
@@ -198,6 +201,10 @@ class FakeTelegram:
 
     def _send(self, method: str, p: dict, photo: bytes | None) -> Reply:
         chat = p["chat_id"]
+        with self._cond:
+            delay = self.inbound_delays.pop(0) if self.inbound_delays else 0.0
+        if delay:
+            time.sleep(delay)
         with self._cond:
             if self.faults.get(chat):
                 return self.faults[chat].pop(0)
