@@ -20,7 +20,7 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=
                                                        st.dictionaries(KEYS, inner, max_size=5)), max_leaves=25)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(VALUES, max_size=4))
 def test_generated_rule_documents_give_problems_not_tracebacks(tmp_path, catalog, rules):
     path = tmp_path / "gen.yaml"
@@ -30,7 +30,7 @@ def test_generated_rule_documents_give_problems_not_tracebacks(tmp_path, catalog
         assert p.line >= 1 and p.message and "Traceback" not in p.message
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_generated_rule_file_text_never_raises(tmp_path, catalog, text):
     path = tmp_path / "raw.yaml"
@@ -41,7 +41,7 @@ def test_generated_rule_file_text_never_raises(tmp_path, catalog, text):
 ARGS = st.one_of(st.none(), st.text(max_size=80), st.sampled_from(["reserves", "all", "rrp", "2y", "max", "Ω" * 500]))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.sampled_from(["subscribe", "unsubscribe", "list", "chart", "history", "help", "rules"]), ARGS, ARGS)
 def test_generated_chat_commands_answer_with_a_reply_or_a_clear_message(store, catalog, name, a, b):
     svc = CommandService(store, catalog, lambda: [], lambda: datetime(2026, 11, 20, 12))
