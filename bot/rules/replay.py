@@ -182,32 +182,31 @@ def tail_rows(rule: Rule, inputs: SignalInputs, after: date) -> _Rows:
     return _Rows(o.dates[idx], o.known[idx], value, holds, cleared, median)
 
 
-def _nothing_happens(a: Alert, r: _Rows) -> Alert | None:
+def _quiet(a: Alert, holds: bool, cleared: bool, day: date, value: float) -> Alert | None:
     """The common live case, answered without stepping: a firing alert none of whose new rows
-    clear it, or a not-firing one none of whose new rows hold. Returns `_jump`'s state then."""
-    day, value = r.day(len(r) - 1), float(r.value[-1])
+    clear it, or a not-firing one none of whose new rows hold. Returns `_jump`'s state then
+    (`day` and `value`: the newest row's), else None."""
     if a.state == AlertState.FIRING:
-        return replace(a, data_date=day, value=value) if not r.cleared.any() else None
-    if r.holds.any():
+        return None if cleared else replace(a, data_date=day, value=value)
+    if holds:
         return None
     state = AlertState.INACTIVE if a.state == AlertState.PENDING else a.state
     return replace(a, data_date=day, value=value, state=state, count=0, since=None)
 
 
+def _nothing_happens(a: Alert, r: _Rows) -> Alert | None:
+    """`_quiet` for a rule's new rows."""
+    return _quiet(a, bool(r.holds.any()), bool(r.cleared.any()), r.day(len(r) - 1), float(r.value[-1]))
+
+
 def _quiet_level(rule: Rule, a: Alert, values: list[float], day: date) -> Alert | None:
-    """`_nothing_happens` for a level rule on plain floats (`thresholds`' logic: a NaN neither
-    holds nor keeps an alert from clearing). `day` is the date of the last of `values`."""
+    """`_quiet` for a level rule's new values as plain floats: `thresholds`' level logic without
+    numpy's set-up on arrays of one to four elements (a NaN neither holds nor keeps an alert
+    from clearing). `day` is the date of the last of `values`."""
     c = rule.condition.body
     op = OPS[c.op]
-    if a.state == AlertState.FIRING:
-        keep = c.value if rule.clear is None else rule.clear
-        if all(op(v, keep) for v in values):
-            return replace(a, data_date=day, value=values[-1])
-        return None
-    if any(op(v, c.value) for v in values):
-        return None
-    state = AlertState.INACTIVE if a.state == AlertState.PENDING else a.state
-    return replace(a, data_date=day, value=values[-1], state=state, count=0, since=None)
+    keep = c.value if rule.clear is None else rule.clear
+    return _quiet(a, any(op(v, c.value) for v in values), not all(op(v, keep) for v in values), day, values[-1])
 
 
 def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, now: datetime,
