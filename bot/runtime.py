@@ -402,14 +402,13 @@ class App:
                                     "uptime_seconds": round(time.monotonic() - self.started, 1)})
 
 
-def _adapters(settings: Settings, commands: CommandService, reload_rules: Callable[[], Any],
-              out: TextIO) -> list[Adapter]:
+def _adapters(settings: Settings, commands: CommandService, out: TextIO) -> list[Adapter]:
     """Every chat adapter whose token is set; the console when none is."""
     adapters: list[Adapter] = []
     if settings.telegram_bot_token:
         from bot.chat.telegram import TelegramAdapter
 
-        adapters.append(TelegramAdapter(commands, settings, reload_rules))
+        adapters.append(TelegramAdapter(commands, settings))
     if settings.slack_bot_token:
         from bot.chat.slack import SlackAdapter
 
@@ -444,7 +443,7 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
         pending.add(task)
         task.add_done_callback(pending.discard)
     commands.personal_changed = personal_changed
-    adapters = _adapters(settings, commands, lambda: holder["app"].reload_rules(), out)
+    adapters = _adapters(settings, commands, out)
     engine.feeds = [("console", CONSOLE_CHAT)] if any(a.platform == "console" for a in adapters) else []
     if settings.slack_feed_channel and any(a.platform == "slack" for a in adapters):
         engine.feeds.append(("slack", settings.slack_feed_channel))

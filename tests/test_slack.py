@@ -50,7 +50,8 @@ def fake():
 def make(store, catalog, fake, **kw) -> SlackAdapter:
     rules = load_rules(RULES, catalog).rules
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake.server.url + "/api/", **kw)
-    return SlackAdapter(CommandService(store, catalog, lambda: rules, lambda: datetime(2026, 9, 1)), settings)
+    return SlackAdapter(CommandService(store, catalog, lambda: rules, lambda: datetime(2026, 9, 1),
+                                       admin_ids=settings.admin_ids), settings)
 
 
 @pytest.fixture

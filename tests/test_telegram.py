@@ -36,8 +36,9 @@ async def adapter(fake, store, catalog):
     async def fake_reload() -> str:
         reloads.append(1)
         return "reloaded 15 rules"
-    tg = TelegramAdapter(CommandService(store, catalog, lambda: rules, lambda: NOW), settings,
-                         reload_rules=fake_reload)
+    commands = CommandService(store, catalog, lambda: rules, lambda: NOW, admin_ids=settings.admin_ids)
+    commands.reload_rules = fake_reload
+    tg = TelegramAdapter(commands, settings)
     await tg.start()
     yield tg
     await tg.stop()

@@ -112,7 +112,6 @@ class SlackAdapter:
     def __init__(self, commands: CommandService, settings: "Settings"):
         self.commands = commands
         self.settings = settings
-        commands.admin_ids = commands.admin_ids | settings.admin_ids
         self.limiter = RateLimiter(self.limits)
         # No SDK retries: the outbox owns retries (a 429 or a dropped connection is retried
         # once, by the delivery loop, instead of twice over).

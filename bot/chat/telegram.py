@@ -96,12 +96,9 @@ def _concurrency(rate: float) -> int:
 class TelegramAdapter:
     platform = "telegram"
 
-    def __init__(self, commands: CommandService, settings: "Settings", reload_rules=None):
+    def __init__(self, commands: CommandService, settings: "Settings"):
         self.commands = commands
         self.settings = settings
-        if reload_rules is not None:
-            commands.reload_rules = reload_rules
-        commands.admin_ids = commands.admin_ids | settings.admin_ids
         # TELEGRAM_MAX_PER_SECOND raises the overall rate for paid broadcasts (up to 1000/s).
         # Per-chat spacing has a small margin: what counts is arrival, after network jitter.
         self.limits = Limits(per_second=settings.telegram_max_per_second, per_chat_interval=1.1,
