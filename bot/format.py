@@ -116,9 +116,7 @@ def fmt(x: float | None, unit: str) -> str:
         return f"{x:.1f} days"
     if unit == "pct_change":
         return f"{x:+.1f}%"
-    if unit == "bp":
-        return f"{x:+.0f} bp"
-    return fmt_value(x, unit)
+    return fmt_value(x, unit, signed=unit == "bp")  # spreads always carry their sign
 
 
 def _business_days_from(d: date, n: int) -> date:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.catalog import Catalog
 from bot.i18n import tr
 from bot.rules.model import Rule
-from bot.units import fmt_value
+from bot.format import fmt
 
 MAX_PER_CHAT = 50
 _VALUE = re.compile(r"^([-+]?\d+(?:\.\d+)?)(t|b|m|%|bp)?$", re.IGNORECASE)
@@ -82,7 +82,7 @@ def rule_for(p: Personal, catalog: Catalog) -> Rule:
     m = catalog.metrics[p.metric]
     h = hysteresis(m.unit, p.value)
     clear = p.value + h if p.op in ("<", "<=") else p.value - h
-    shown = fmt_value(p.value, m.unit, signed=m.unit == "bp")
+    shown = fmt(p.value, m.unit)
     return Rule.model_validate({
         "id": f"personal_{p.id}", "topic": "personal", "severity": "warning",
         "title": f"{m.name_short} {p.op} {shown}", "title_zh": f"{tr('zh')(m.name_short)} {p.op} {shown}",

@@ -13,7 +13,7 @@ from bot.metrics import Frames, asof
 from bot.rules.evaluate import classify, signal
 from bot.rules.model import Rule
 from bot.i18n import N_, tr
-from bot.format import magnitude
+from bot.format import fmt, magnitude
 from bot.units import fmt_change, fmt_value
 
 
@@ -142,10 +142,6 @@ def table_rows(catalog: Catalog, frames: Frames, today: date, rules: list[Rule])
     return rows
 
 
-def _val(x: float, unit: str) -> str:
-    return fmt_value(x, unit, signed=unit == "bp")
-
-
 def _chg(x: float | None, unit: str) -> str:
     return "n/a" if x is None else fmt_change(x, unit)
 
@@ -158,7 +154,7 @@ def distance_text(r: Row, lang: str = "en") -> str:
     gap = r.value - r.nearest
     size = magnitude(gap, r.unit)
     where = _("{gap} above the {line} line") if gap >= 0 else _("{gap} below the {line} line")
-    return where.format(gap=size, line=_val(r.nearest, r.unit))
+    return where.format(gap=size, line=fmt(r.nearest, r.unit))
 
 
 def table_lines(rows: list[Row], lang: str = "en") -> list[str]:
@@ -168,7 +164,7 @@ def table_lines(rows: list[Row], lang: str = "en") -> list[str]:
     for r in rows:
         label = _(r.label)
         age = _("{n}d old").format(n=r.age_days)
-        value = _val(r.value, r.unit)
+        value = fmt(r.value, r.unit)
         gap = WIDTH - display_width(label) - len(value) - 1 - display_width(age)
         out.append(f"{label}{' ' * max(1, gap)}{value} {age}")
         out.append(f"  1w {_chg(r.change_1w, r.unit):<10} 4w {_chg(r.change_4w, r.unit)}"[:WIDTH])
@@ -220,7 +216,7 @@ def slack_fields(rows: list[Row], lang: str = "en") -> list[tuple[str, str]]:
     _ = tr(lang)
     out = []
     for r in rows:
-        body = [f"{_val(r.value, r.unit)} · " + _("{n}d old").format(n=r.age_days),
+        body = [f"{fmt(r.value, r.unit)} · " + _("{n}d old").format(n=r.age_days),
                 f"1w {_chg(r.change_1w, r.unit)} · 4w {_chg(r.change_4w, r.unit)}"]
         if r.nearest is not None:
             body.append(distance_text(r, lang))
