@@ -466,10 +466,6 @@ class CommandService:
         words = tr(lang)(PERIOD_WORDS[period]) if period in PERIOD_WORDS else period
         return f"{metric_label(self.catalog, metric, lang)}, {words}"[:1024]
 
-    async def reserves_chart(self, lang: str = DEFAULT) -> bytes | None:
-        """The /status chart: reserves over 3 years with the $3T line and regime bands."""
-        return await self.chart_png("reserves", "3y", lang)
-
     def _metric(self, raw: str | None, lang: str) -> str:
         _ = tr(lang)
         metric = (raw or "reserves").strip().lower()[:MAX_ARG]

@@ -40,7 +40,7 @@ def main(data: Path) -> None:
         reply = service.status_text()
         text = "\n".join([reply.text, reply.table or "", reply.footer or ""])
         (ROOT / "docs" / "status-example.txt").write_text(text + "\n")
-        png = asyncio.run(service.reserves_chart())
+        png = asyncio.run(service.chart_png("reserves", "3y"))  # the chart /status sends
         (ROOT / "docs" / "reserves-chart.png").write_bytes(png or b"")
         store.close()
     print(text)
