@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from bot.rules.model import Band
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from matplotlib.backend_bases import RendererBase
     from matplotlib.figure import Figure
     from matplotlib.text import Annotation, Text
+    from matplotlib.transforms import Bbox
 
 BAND_COLOURS = ["#f4cccc", "#fff2cc", "#d9ead3", "#cfe2f3"]
 WIDTH_IN, HEIGHT_IN, DPI = 12.8, 7.2, 100          # 1280x720 px; never bbox_inches="tight" (it changes the size)
@@ -250,6 +252,8 @@ def _draw_marks(ax: Axes, spec: ChartSpec, scale: float, family: list[str]) -> l
 def _draw_last(ax: Axes, renderer: RendererBase, y: pd.Series, word: str, suffix: str, family: list[str],
                avoid: Sequence[Text]) -> Annotation:
     """Marker on the last point and 'Last $2.894T (2025-11-26)' where it covers neither labels nor data."""
+    from matplotlib.dates import date2num
+
     x, v = y.index[-1], float(y.iloc[-1])
     ax.plot([x], [v], marker="o", markersize=10, color=LINE_COLOUR, markeredgecolor="white", zorder=6)
     text = f"{word}{fmt_last(v, suffix)} ({pd.Timestamp(x):%Y-%m-%d})"
@@ -257,7 +261,12 @@ def _draw_last(ax: Axes, renderer: RendererBase, y: pd.Series, word: str, suffix
                       fontweight="bold", color=LINE_COLOUR, fontfamily=family, parse_math=False,
                       bbox=_WHITE_BOX, zorder=5)
     candidates = [(-14, dy) for dy in (14, -14, 48, -48, 90, -90, 140, -140)]
-    best = min(candidates, key=lambda c: _placement_cost(ax, renderer, ann, c, y, avoid))
+    # What the label must avoid does not move with it: measure it once for all candidates.
+    frame = ax.get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in avoid]
+    pts = ax.transData.transform(np.column_stack([date2num(y.index.to_pydatetime()),  # type: ignore[no-untyped-call]
+                                                  y.to_numpy()]))
+    best = min(candidates, key=lambda c: _placement_cost(renderer, ann, c, frame, boxes, pts))
     _place(ann, best)
     return ann
 
@@ -267,19 +276,14 @@ def _place(ann: Annotation, offset: tuple[int, int]) -> None:
     ann.set_verticalalignment("bottom" if offset[1] > 0 else "top")
 
 
-def _placement_cost(ax: Axes, renderer: RendererBase, ann: Annotation, offset: tuple[int, int], y: pd.Series,
-                    avoid: Sequence[Text]) -> float:
-    """Overlaps with labels or leaving the axes weigh most; then data points covered; then distance."""
-    import numpy as np
-    from matplotlib.dates import date2num
-
+def _placement_cost(renderer: RendererBase, ann: Annotation, offset: tuple[int, int], frame: Bbox,
+                    boxes: Sequence[Bbox], pts: np.ndarray) -> float:
+    """Overlaps with labels (`boxes`) or leaving the axes (`frame`) weigh most; then data points
+    (`pts`, in pixels) covered; then distance."""
     _place(ann, offset)
     box = ann.get_window_extent(renderer).padded(4)
-    frame = ax.get_window_extent(renderer)
-    hits = sum(box.overlaps(t.get_window_extent(renderer)) for t in avoid)
+    hits = sum(box.overlaps(b) for b in boxes)
     outside = not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1)
-    xs = date2num(y.index.to_pydatetime())  # type: ignore[no-untyped-call]
-    pts = ax.transData.transform(np.column_stack([xs, y.to_numpy()]))
     covered = int(np.count_nonzero((pts[:, 0] >= box.x0) & (pts[:, 0] <= box.x1)
                                    & (pts[:, 1] >= box.y0) & (pts[:, 1] <= box.y1)))
     return 1000.0 * (hits + outside) + covered + abs(offset[1]) / 100
