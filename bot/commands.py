@@ -444,15 +444,17 @@ class CommandService:
 
     async def chart_png(self, metric: str, period: str, lang: str = DEFAULT) -> bytes | None:
         """Read the data here (the store stays on the loop's thread); render in a worker thread."""
-        from bot.chart import render_chart
+        from bot.chart import cjk_font, render_chart
 
+        loop = asyncio.get_running_loop()
+        if lang != DEFAULT:  # the font lookup imports matplotlib (and may build its cache): not on the loop
+            await loop.run_in_executor(CHART_POOL, cjk_font)
         spec, last = self._chart_spec(metric, period, lang)
         if spec is None:
             return None
         key = (metric, period, last, lang, spec.thresholds, spec.bands, spec.ended_note)
         png = self._charts.get(key)
         if png is None:
-            loop = asyncio.get_running_loop()
             png = await loop.run_in_executor(CHART_POOL, render_chart, spec)
             self._charts[key] = png
             if len(self._charts) > CHART_CACHE_SIZE:
