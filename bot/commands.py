@@ -352,8 +352,7 @@ class CommandService:
         _ = tr(lang)
         title = _("Daily digest") if kind == "daily" else _("Weekly digest")
         lines = [f"📋 {title}, {self.now().date().isoformat()}"]
-        status = self.status_text(lang)
-        lines += [status.text, ""]
+        lines += [self._verdict(lang)[1], ""]  # only the verdict: no table, alerts or sources to read
         events = self.store.chat_events(platform, chat_id, since)
         if not events:
             lines.append(_("No alerts since the last digest."))
@@ -388,14 +387,21 @@ class CommandService:
                 return states[r.id]
         return None
 
-    def status_text(self, lang: str = DEFAULT) -> Reply:
-        """The verdict first, then the 40-character table, firing alerts and failing sources."""
+    def _verdict(self, lang: str) -> tuple[list, str]:
+        """The table's rows and the verdict (or, with no rows, the "no data yet" line)."""
         _ = tr(lang)
         frames = self._frames()
         rows = table_rows(self.catalog, frames, self.now().date(), self.rules)
         if not rows:
-            return Reply(_("No data yet: the bot has not fetched anything. Try again in a minute."))
-        verdict = verdict_lines(frames, self._regime(), lang)
+            return rows, _("No data yet: the bot has not fetched anything. Try again in a minute.")
+        return rows, "\n".join(verdict_lines(frames, self._regime(), lang))
+
+    def status_text(self, lang: str = DEFAULT) -> Reply:
+        """The verdict first, then the 40-character table, firing alerts and failing sources."""
+        _ = tr(lang)
+        rows, verdict = self._verdict(lang)
+        if not rows:
+            return Reply(verdict)
         tail = []
         firing = set(self.store.firing_rules())
         titles = [r.heading(lang) for r in self.rules if r.id in firing]
@@ -405,8 +411,7 @@ class CommandService:
             if f["last_error"] and f["last_rows"] == 0:
                 since = (f["last_success"] or _("never"))[:10]
                 tail.append(_("{source} failing; last OK {since}").format(source=source, since=since)[:40])
-        text = "\n".join(verdict)
-        return Reply(text, table="\n".join(table_lines(rows, lang)), fields=tuple(slack_fields(rows, lang)),
+        return Reply(verdict, table="\n".join(table_lines(rows, lang)), fields=tuple(slack_fields(rows, lang)),
                      footer="\n".join(tail))
 
     # ---- charts ----------------------------------------------------------------------------

@@ -40,6 +40,14 @@ def _regime(store, name: str) -> None:
     store.save_states([("reserves_regime", Alert(data_date=date(2026, 6, 10), regime=name), None)], "t")
 
 
+@pytest.fixture(autouse=True)
+def _no_regime_left_behind(history_store):
+    """`_regime` writes to the session's shared store: take it back, so that other files'
+    tests see the store as imported (no regime state), whatever order they run in."""
+    yield
+    history_store._run("DELETE FROM alert_state WHERE rule_id = 'reserves_regime'")
+
+
 # ---- languages --------------------------------------------------------------------------
 def test_every_message_in_the_code_and_the_catalog_has_a_chinese_translation():
     from babel.messages.extract import extract_from_dir
