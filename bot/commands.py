@@ -394,7 +394,7 @@ class CommandService:
         rows = table_rows(self.catalog, frames, self.now().date(), self.rules)
         if not rows:
             return rows, _("No data yet: the bot has not fetched anything. Try again in a minute.")
-        return rows, "\n".join(verdict_lines(frames, self._regime(), lang))
+        return rows, "\n".join(verdict_lines(rows, frames, self._regime(), lang))
 
     def status_text(self, lang: str = DEFAULT) -> Reply:
         """The verdict first, then the 40-character table, firing alerts and failing sources."""

@@ -179,12 +179,13 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def verdict_lines(frames: Frames, regime: str | None, lang: str = "en") -> list[str]:
+def verdict_lines(rows: list[Row], frames: Frames, regime: str | None, lang: str = "en") -> list[str]:
     """The answer first: how tight liquidity is (the regime rule's own state, with its
-    hysteresis) and which way it is going, then the three facts behind it."""
+    hysteresis) and which way it is going (the table `rows`' 4-week changes), then the three
+    facts behind it."""
     _ = tr(lang)
-    res4 = change_over(frames.get("reserves", pd.DataFrame()), 28, 7)
-    net4 = change_over(frames.get("net_liquidity", pd.DataFrame()), 28, 7)
+    four_weeks = {r.metric: r.change_4w for r in rows}
+    res4, net4 = four_weeks.get("reserves"), four_weeks.get("net_liquidity")
     drains = [x for x in (res4, net4) if x is not None]
     if drains and all(x < -50e9 for x in drains):
         direction = _("tightening")
