@@ -21,7 +21,7 @@ from bot.catalog import Catalog
 from bot.format import STATE_WORD, fmt, metric_label, rule_unit, window_text
 from bot.i18n import DEFAULT, LANGUAGES, N_, normalise, tr
 from bot.rules.model import Rule
-from bot.status import rule_marks, slack_fields, table_lines, table_rows, verdict_lines
+from bot.status import slack_fields, spread_metrics, table_lines, table_rows, threshold_metric, verdict_lines
 from bot.store.sqlite import Store
 
 # Charts render in at most two threads (matplotlib is CPU-bound), and a chart of the same data
@@ -434,11 +434,12 @@ class CommandService:
             if s.empty:  # show the last stretch there is, and say so
                 s = f["value"][f.index >= f.index[-1] - pd.Timedelta(days=days)]
         thresholds, bands = [], ()
+        spreads = spread_metrics(self.catalog)
         for r in self.rules:
             c = r.condition
             if c.kind == "regime" and c.body.metric == metric and c.body.change is None:
                 bands = tuple(c.body.bands)
-            elif metric in rule_marks([r], self.catalog) and c.kind != "regime":
+            elif threshold_metric(r, spreads) == metric:
                 value = float(c.body.value)
                 thresholds.append(Threshold(value, f"{r.heading(lang)}: {fmt(value, rule_unit(r, self.catalog))}"))
         spec = ChartSpec(series=s, title=metric_label(self.catalog, metric, lang), unit=m.unit,

@@ -111,16 +111,30 @@ def change_over(f: pd.DataFrame, days: int, cadence_days: int) -> float | None:
     return None if pd.isna(pv) else float(f["value"].iloc[-1] - pv)
 
 
+def spread_metrics(catalog: Catalog) -> dict[tuple[str, str], str]:
+    """(a, b) -> the catalog metric that is a - b (sofr, iorb -> sofr_iorb_spread)."""
+    return {m.spread: name for name, m in catalog.metrics.items() if m.spread}
+
+
+def threshold_metric(rule: Rule, spreads: dict[tuple[str, str], str]) -> str | None:
+    """The metric whose chart or table row shows a level, crossing or spread rule's threshold."""
+    c, b = rule.condition, rule.condition.body
+    if c.kind in ("level", "crossing"):
+        return str(b.metric)
+    if c.kind == "spread":
+        return spreads.get((b.a, b.b))
+    return None
+
+
 def rule_marks(rules: list[Rule], catalog: Catalog) -> dict[str, list[float]]:
     """Thresholds per metric, from level / crossing / spread rules and regime band edges."""
-    spreads = {m.spread: name for name, m in catalog.metrics.items() if m.spread}
+    spreads = spread_metrics(catalog)
     out: dict[str, list[float]] = {}
     for r in rules:
         c, b = r.condition, r.condition.body
-        if c.kind in ("level", "crossing"):
-            out.setdefault(b.metric, []).append(float(b.value))
-        elif c.kind == "spread" and (b.a, b.b) in spreads:
-            out.setdefault(spreads[(b.a, b.b)], []).append(float(b.value))
+        metric = threshold_metric(r, spreads)
+        if metric is not None:
+            out.setdefault(metric, []).append(float(b.value))
         elif c.kind == "regime" and b.change is None:
             out.setdefault(b.metric, []).extend(float(x.below) for x in b.bands if x.below is not None)
     return out
