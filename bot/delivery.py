@@ -139,9 +139,9 @@ class Deliverer:
         self.adapters = {a.platform: a for a in adapters}
         # An adapter that also replies to commands shares its limiter, so replies count too.
         self.limiters = {a.platform: getattr(a, "limiter", None) or RateLimiter(a.limits) for a in adapters}
-        for a in adapters:  # an alert's further API calls (chunks, a chart) take shared slots too
-            if hasattr(a, "shared_pace") and getattr(store, "shared", False):
-                a.shared_pace = functools.partial(self._shared_slot, a)
+        for a in adapters:  # an alert's further API calls (chunks, a chart) are paced like its first
+            if hasattr(a, "next_slot"):
+                a.next_slot = functools.partial(self.slot, a)
         self.now = now
         self.wake = asyncio.Event()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"  # --- pg --- who holds a claim
@@ -198,6 +198,15 @@ class Deliverer:
     #: between a slot and the message's arrival (a busy event loop, network jitter).
     SHARED_PACE = 0.85
 
+    async def slot(self, adapter: Adapter, chat_id: str) -> None:
+        """Wait until one more message to `chat_id` is within the platform's limits: this
+        process's limiter, then (replicas) the shared pace, the chat's spacing counted from
+        when the message really goes."""
+        limiter = self.limiters[adapter.platform]
+        await limiter.acquire(chat_id)
+        if await self._shared_slot(adapter):  # --- pg ---
+            limiter.went(chat_id)
+
     async def _shared_slot(self, adapter: Adapter) -> bool:
         """Replicas: wait for this message's slot in the platform's pace shared in the database;
         True if there was one to wait for.
@@ -246,10 +255,7 @@ class Deliverer:
         """Send one row and record the outcome; True if the chat may continue with its next row."""
         if row.quiet and row.severity != "critical" and self._hold_for_quiet(row):
             return True  # held, not blocking: the chat's later (critical) rows still go
-        limiter = self.limiters[adapter.platform]
-        await limiter.acquire(row.chat_id)
-        if await self._shared_slot(adapter):  # --- pg ---
-            limiter.went(row.chat_id)
+        await self.slot(adapter, row.chat_id)
         message = replace(AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state,
                                                      row.language), event_id=row.event_id)
         try:
@@ -287,7 +293,7 @@ class Deliverer:
             return True  # this row is given up; the chat's later rows still go
         wait = res.retry_after if res.retry_after is not None else backoff(row.attempts + 1)
         if res.retry_after is not None:
-            limiter.pause(res.retry_after)
+            self.limiters[adapter.platform].pause(res.retry_after)
         self.store.mark_retry(row.id, (now + timedelta(seconds=wait)).isoformat(timespec="seconds"), res.error)
         return False
 

@@ -82,6 +82,11 @@ def alert_html(text: str) -> str:
     return f"<b>{html.escape(title, quote=False)}</b>\n{html.escape(rest, quote=False)}"
 
 
+def _target(chat_id: str) -> int | str:
+    """Bot API chat_id: numeric ids as numbers, channel @usernames as they are."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
 def _retry_seconds(exc: RetryAfter) -> float:
     ra = exc.retry_after
     return ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
@@ -108,9 +113,9 @@ class TelegramAdapter:
         self.throttle = Throttle()
         self._webhook = None
         self._charts: set[asyncio.Task] = set()   # alert charts being rendered and sent
-        # Replicas: the delivery loop's slot in the pace shared through the database, awaited
-        # before each API call of an alert beyond the first (more chunks, the chart).
-        self.shared_pace: Callable[[], Awaitable[bool]] | None = None
+        # Awaited before each API call of an alert beyond the first (more chunks, the chart): the
+        # delivery loop puts its own pacing here (Deliverer.slot: with replicas, the shared pace too).
+        self.next_slot: Callable[[str], Awaitable[None]] = self.limiter.acquire
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
@@ -309,8 +314,8 @@ class TelegramAdapter:
             chunks = split_message(message.to_text(), LIMIT - 7)  # room for <b></b>
             for i, chunk in enumerate(chunks):
                 if i:
-                    await self._next_slot(chat_id)
-                await self.app.bot.send_message(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
+                    await self.next_slot(chat_id)
+                await self.app.bot.send_message(chat_id=_target(chat_id),
                                                 text=alert_html(chunk), parse_mode=ParseMode.HTML,
                                                 reply_markup=buttons(message) if i == len(chunks) - 1 else None)
                 self.limiter.went(chat_id)  # a busy Bot API can take a while: space the next from here
@@ -334,13 +339,6 @@ class TelegramAdapter:
             return SendResult("retry", str(exc))
         return SendResult("ok")
 
-    async def _next_slot(self, chat_id: str) -> None:
-        """Wait for one more API call of an alert to `chat_id`: the chat's 1 message a second
-        (and the bot's overall rate) hold for every chunk and photo, across replicas too."""
-        await self.limiter.acquire(chat_id)
-        if self.shared_pace is not None and await self.shared_pace():
-            self.limiter.went(chat_id)  # the chat's spacing counts from when it really goes
-
     async def _alert_chart(self, chat_id: str, message: AlertMessage) -> None:
         """Rules with `chart: true`: a year of the metric after the alert text (best effort:
         the alert itself is what must arrive)."""
@@ -352,8 +350,8 @@ class TelegramAdapter:
         if not png:
             return
         try:  # never retried: a retry would repeat the alert text already delivered
-            await self._next_slot(chat_id)
-            await self.app.bot.send_photo(chat_id=int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
+            await self.next_slot(chat_id)
+            await self.app.bot.send_photo(chat_id=_target(chat_id),
                                           photo=png, caption=self.commands.chart_caption(message.metric or "", "1y",
                                                                                  message.lang))
             self.limiter.went(chat_id)
