@@ -62,10 +62,11 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-_OUTBOX_COLS = ("o.id, o.event_id, o.platform, o.chat_id, o.attempts, e.text, e.rule_id, e.topic, e.state,"
-                " e.payload, (SELECT c.lang FROM chats c WHERE c.platform = o.platform"
-                " AND c.chat_id = o.chat_id) AS language, e.severity, (SELECT c.quiet FROM chats c"
-                " WHERE c.platform = o.platform AND c.chat_id = o.chat_id) AS quiet")
+# An outbox row as delivery reads it: the row, its event, and its chat's language and quiet hours.
+_OUTBOX_SELECT = ("SELECT o.id, o.event_id, o.platform, o.chat_id, o.attempts, e.text, e.rule_id, e.topic, e.state,"
+                  " e.payload, c.lang AS language, e.severity, c.quiet AS quiet"
+                  " FROM outbox o JOIN alert_events e ON e.id = o.event_id"
+                  " LEFT JOIN chats c ON c.platform = o.platform AND c.chat_id = o.chat_id")
 
 
 class SQLStore:
@@ -514,7 +515,7 @@ class SQLStore:
         so a chat never sees "resolved" before "firing".
         """
         rows = self._rows(
-            f"SELECT {_OUTBOX_COLS} FROM outbox o JOIN alert_events e ON e.id = o.event_id"
+            f"{_OUTBOX_SELECT}"
             " WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
             "   AND p.status = 'pending' AND p.id < o.id AND p.next_attempt_at > ?)"
@@ -538,7 +539,7 @@ class SQLStore:
     def _claimable(self, platform: str, now: str, limit: int) -> list[OutboxRow]:
         # Single instance (SQLite): the due rows not under another live lease.
         rows = self._rows(
-            f"SELECT {_OUTBOX_COLS} FROM outbox o JOIN alert_events e ON e.id = o.event_id"
+            f"{_OUTBOX_SELECT}"
             " WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
             " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from psycopg_pool import ConnectionPool
 
 from bot.store.errors import StoreError, describe
-from bot.store.base import _OUTBOX_COLS, OutboxRow, SQLStore
+from bot.store.base import _OUTBOX_SELECT, OutboxRow, SQLStore
 
 #: Advisory lock keys (arbitrary constants, one per purpose).
 MIGRATION_LOCK = 7_324_001
@@ -93,7 +93,7 @@ class PostgresStore(SQLStore):
         # SKIP LOCKED lets concurrent claimers pass over rows another is claiming, so no row is
         # sent twice and a chat's messages go out in order, one replica at a time.
         rows = self._rows(
-            f"SELECT {_OUTBOX_COLS} FROM outbox o JOIN alert_events e ON e.id = o.event_id"
+            f"{_OUTBOX_SELECT}"
             " WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
             " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
