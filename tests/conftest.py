@@ -112,3 +112,13 @@ def cli_env(tmp_path, monkeypatch):
     for var in ("FRED_API_KEY", "POLL_SECONDS", "LOG_FORMAT", "DATABASE_URL"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def fake():
+    """A fake Telegram Bot API on 127.0.0.1 for tests.fakes.telegram.TOKEN (test_slack has its own)."""
+    from tests.fakes.http import FakeServer
+    from tests.fakes.telegram import TOKEN, FakeTelegram
+
+    with FakeServer() as server:
+        yield FakeTelegram(server, TOKEN)

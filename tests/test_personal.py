@@ -14,8 +14,6 @@ from bot.delivery import Deliverer
 from bot.engine import Engine
 from bot.personal import AlertSyntaxError, parse
 from bot.rules.loader import load_rules
-from tests.fakes.http import FakeServer
-from tests.fakes.telegram import FakeTelegram
 from tests.test_rules_loader import RULES
 from tests.test_telegram import TOKEN, ask
 
@@ -32,12 +30,6 @@ def test_alert_values_need_the_metrics_unit():
                 ["reserves", "<", "lots"], []):
         with pytest.raises(AlertSyntaxError):
             parse(bad, cat)
-
-
-@pytest.fixture
-def fake():
-    with FakeServer() as server:
-        yield FakeTelegram(server, TOKEN)
 
 
 @pytest.fixture

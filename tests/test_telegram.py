@@ -13,18 +13,10 @@ from bot.commands import CommandService
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.rules.loader import load_rules
-from tests.fakes.http import FakeServer
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.test_rules_loader import RULES
 
-TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmnop"
 NOW = datetime(2026, 9, 1, 12)
-
-
-@pytest.fixture
-def fake():
-    with FakeServer() as server:
-        yield FakeTelegram(server, TOKEN)
 
 
 @pytest.fixture

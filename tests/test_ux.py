@@ -18,8 +18,6 @@ from bot.delivery import Deliverer
 from bot.format import payload, render, render_all
 from bot.rules.lifecycle import Alert, Transition
 from bot.rules.loader import load_rules
-from tests.fakes.http import FakeServer
-from tests.fakes.telegram import FakeTelegram
 from tests.test_rules_loader import RULES
 from tests.test_telegram import TOKEN, ask
 
@@ -149,12 +147,6 @@ def test_a_rules_record_counts_its_firings_in_history(history_store, rules):
 
 
 # ---- through the fake Telegram server ---------------------------------------------------
-@pytest.fixture
-def fake():
-    with FakeServer() as server:
-        yield FakeTelegram(server, TOKEN)
-
-
 @pytest.fixture
 async def tg(fake, history_store, rules):
     adapter = TelegramAdapter(_service(history_store, rules), Settings(telegram_bot_token=TOKEN,

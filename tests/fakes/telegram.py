@@ -27,6 +27,9 @@ ADMIN_RIGHTS = {"can_be_edited": False, "is_anonymous": False, "can_manage_chat"
                 "can_edit_stories": False, "can_delete_stories": False}
 
 
+TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmnop"  # the tests' bot token (the `fake` fixture)
+
+
 @dataclass
 class Sent:
     method: str
