@@ -243,6 +243,8 @@ class App:
             if stop:
                 try:
                     await asyncio.wait_for(stop(), 5)
+                except asyncio.TimeoutError:  # replies still queued (a flood): they are dropped, not an error
+                    log.warning("stopping %s: still answering after 5 s; stopped anyway", a.platform)
                 except Exception:
                     log.exception("stopping %s", a.platform)
         if self._tasks:

@@ -37,12 +37,16 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             return
         key = str(chat.id)
         lock = self._locks.get(key) or self._locks.setdefault(key, asyncio.Lock())
-        async with lock:  # asyncio locks are FIFO: waiters queue in arrival order
-            if verdict == "warn":
-                _close(coroutine)
-                await self._warn(update)  # type: ignore[arg-type]
-            else:
-                await coroutine
+        try:
+            async with lock:  # asyncio locks are FIFO: waiters queue in arrival order
+                if verdict == "warn":
+                    _close(coroutine)
+                    await self._warn(update)  # type: ignore[arg-type]
+                else:
+                    await coroutine
+        except asyncio.CancelledError:
+            _close(coroutine)  # shut down while it waited its turn: it never ran (no "never awaited" warning)
+            raise
         if len(self._locks) > 10_000:  # forget idle chats
             self._locks = {k: v for k, v in self._locks.items() if v.locked()}
 
