@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.runtime import build
 from tests.fakes.http import FakeServer
 from tests.fakes.telegram import TOKEN, FakeTelegram
-from tests.test_busy_engine import _rules_yaml
+from tests.test_busy_engine import write_rules
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -56,8 +56,7 @@ async def main(n_rules: int) -> None:
         tmp = Path(tmp_name)
         shutil.copytree(DATA / "fred", tmp / "data")
         (tmp / "rules").mkdir()
-        for k in range(0, n_rules, 3000):  # rules files are limited to 1 MB each
-            (tmp / "rules" / f"many_{k}.yaml").write_text(_rules_yaml(min(3000, n_rules - k)).replace("gen_", f"gen{k}_"))
+        write_rules(tmp / "rules", n_rules)
         fake = FakeTelegram(server, TOKEN)
         settings = Settings(database_path=str(tmp / "b.db"), rules_dir=str(tmp / "rules"), health_port=0,
                             telegram_bot_token=TOKEN, telegram_api_url=server.url, poll_seconds=3600)

@@ -25,12 +25,18 @@ def _rules_yaml(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_rules(folder, n: int) -> None:
+    """`n` generated rules in files of 3,000 (a rules file is limited to 1 MB)."""
+    for k in range(0, n, 3000):
+        (folder / f"many_{k}.yaml").write_text(_rules_yaml(min(3000, n - k)).replace("gen_", f"gen{k}_"))
+
+
 async def test_help_is_answered_during_a_long_first_evaluation(tmp_path, shared_data):
     data = tmp_path / "data"
     shutil.copytree(shared_data / "fred", data)
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "many.yaml").write_text(_rules_yaml(4000))
+    write_rules(rules, 12_000)  # a first pass of several seconds even on a fast machine
     with FakeServer() as server:
         fake = FakeTelegram(server, TOKEN)
         settings = Settings(database_path=str(tmp_path / "busy.db"), rules_dir=str(rules), health_port=0,
