@@ -28,8 +28,13 @@ class SeriesDef:
     until: str | None = None
     start: str | None = None   # first date the series exists: earlier rows are refused
     signed: bool = False       # dollar amounts are non-negative unless the series says otherwise
-    jumps: bool = False        # take-up volumes go from ~0 to billions: no 100x jump check
+    near_zero: bool = False    # can legitimately be ~0 (ON RRP, repo take-up): a fall is never a unit change
+    jumps: bool = False        # former name of near_zero (catalogs written before it still load)
     publisher: str = ""        # who publishes it, for alerts' source line ("Fed H.4.1")
+
+    @property
+    def can_be_zero(self) -> bool:
+        return self.near_zero or self.jumps
 
     @property
     def nonnegative(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ def _start(sdef: SeriesDef, last: str | None) -> date | None:
 
 def check_scale(sdef: SeriesDef, rows: list[tuple[str, float]], known: dict[str, float]) -> None:
     """Refuse rows that are off from stored values by ~1000x: a silent unit change upstream."""
-    ratios = [v / known[d] for d, v in rows if d in known and known[d] and v]
+    ratios = [v / known[d] for d, v in rows if d in known and known[d] and v and math.isfinite(v)]
     if not ratios:
         return
     r = statistics.median(ratios)
@@ -101,12 +102,12 @@ def _plan(store: Store, sdef: SeriesDef, today: date) -> tuple[bool, date | None
 def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult,
            tomorrow: date) -> None:
     known = store.latest_map(sdef.id)
-    stored = [(d, v) for d, v in known.items() if d <= tomorrow.isoformat()]
-    rows, refused = screen(sdef, rows, max(stored) if stored else None, tomorrow)
+    # The whole answer 1000x off (every overlapping date) fails the series; one row alone is screened.
+    check_scale(sdef, [(d, v) for d, v in rows if isinstance(v, (int, float)) and not isinstance(v, bool)], known)
+    rows, refused = screen(sdef, rows, known, tomorrow)
     for r in refused:
         log.warning("source %s series %s: refused %s", source.name, sdef.id, r)
     res.refused = len(refused)
-    check_scale(sdef, rows, known)
     dates = store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known)
     res.added, res.first_new = len(dates), min(dates) if dates else None
 

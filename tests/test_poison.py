@@ -88,7 +88,7 @@ def test_booleans_and_junk_from_a_json_source_are_skipped(server, store, catalog
 def test_screen_is_pure_and_explains(catalog):
     sdef = catalog.series["SOFR"]
     kept, refused = screen(sdef, [("2026-10-30", 3.9), ("2026-10-31", True), ("2026-11-04", 3.9)],
-                           ("2026-10-29", 3.91), date(2026, 11, 3))
+                           {"2026-10-29": 3.91}, date(2026, 11, 3))
     assert kept == [("2026-10-30", 3.9)]
     assert [r.reason for r in refused] == ["not a finite number", "dated after tomorrow (2026-11-03)"]
 
