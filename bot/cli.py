@@ -75,7 +75,8 @@ def cmd_status(args, settings: Settings) -> int:
             print(f"{r.series}: {r.error}", file=sys.stderr)
     frames = store.frames(catalog)
     rules = load_rules(args.rules or settings.rules_dir, catalog).rules
-    rows = snapshot(catalog, frames, utcnow().date(), current_regimes(rules, frames, catalog.units))
+    rows = snapshot(catalog, frames, utcnow().date(), current_regimes(rules, frames, catalog.units),
+                    store.held_prints())
     if args.json:
         print(json.dumps(to_json(rows), indent=2))
         return 0
@@ -89,6 +90,9 @@ def cmd_status(args, settings: Settings) -> int:
         if f["last_error"]:
             line += f"; last attempt failed: {f['last_error'][:120]}"
         print(line)
+    for sid, h in store.held_prints().items():
+        print(f"held print: {sid} {h['date']} = {h['value']:g} refused ({h['reason']}); "
+              "still serving the older value until a good print arrives")
     firing = store.firing_rules()
     evaluated = store.get_meta("rules_evaluated_at")
     last_fetch = max((f["last_attempt"] for f in fetches.values() if f["last_attempt"]), default=None)

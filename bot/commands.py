@@ -411,6 +411,8 @@ class CommandService:
             if f["last_error"] and f["last_rows"] == 0:
                 since = (f["last_success"] or _("never"))[:10]
                 tail.append(_("{source} failing; last OK {since}").format(source=source, since=since)[:40])
+        for sid, h in self.store.held_prints().items():  # a newer print refused as a unit change
+            tail.append(_("Held: {series} {date} (unit?)").format(series=sid, date=h["date"])[:40])
         return Reply(verdict, table="\n".join(table_lines(rows, lang)), fields=tuple(slack_fields(rows, lang)),
                      footer="\n".join(tail))
 

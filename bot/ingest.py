@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from bot.catalog import SeriesDef
 from bot.clock import eastern_tomorrow
 from bot.redact import redact
-from bot.screen import screen
+from bot.screen import Refusal, screen
 from bot.sources import Source, SourceError
 from bot.store.sqlite import FetchRecord, Store
 from bot.units import UnitError
@@ -108,8 +108,22 @@ def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, re
     for r in refused:
         log.warning("source %s series %s: refused %s", source.name, sdef.id, r)
     res.refused = len(refused)
+    _hold(store, sdef, refused, known, tomorrow, vintage)
     dates = store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known)
     res.added, res.first_new = len(dates), min(dates) if dates else None
+    if rows and store.release_held(sdef.id, max(d for d, _ in rows)):
+        log.info("source %s series %s: held print released by a good print", source.name, sdef.id)
+
+
+def _hold(store: Store, sdef: SeriesDef, refused: list[Refusal], known: dict[str, float], tomorrow: date,
+          now: str) -> None:
+    """A unit-change refusal newer than everything stored is a held print: status and /healthz
+    name it (the series would otherwise silently keep serving its older value)."""
+    newest = max((d for d in known if d <= tomorrow.isoformat()), default="")
+    held = [r for r in refused if r.unit_change and str(r.date) > newest]
+    if held:
+        r = max(held, key=lambda x: str(x.date))
+        store.hold_print(sdef.id, str(r.date), float(r.value), r.reason, now)  # type: ignore[arg-type]
 
 
 def _guard(res: SeriesResult, fn, *args):

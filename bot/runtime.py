@@ -362,6 +362,7 @@ class App:
     def problems(self) -> list[str]:
         """What is wrong with the store or delivery now; each new problem is logged once, loudly."""
         problems = [p for p in (self.store.problem(), self.deliverer.degraded, self.deliverer._loop_error) if p]
+        problems += held_problems(self.store)
         if problems != self._told:
             for p in problems:
                 if p not in self._told:
@@ -402,6 +403,15 @@ class App:
                                     "deliveries_failed_total": self.deliverer.failed,
                                     "rules_loaded": len(self.engine.rules),
                                     "uptime_seconds": round(time.monotonic() - self.started, 1)})
+
+
+def held_problems(store: SQLStore) -> list[str]:
+    """One /healthz problem per series whose newest print was refused as a probable unit change."""
+    try:
+        held = store.held_prints()
+    except Exception:  # an unreadable store is reported by healthz itself
+        return []
+    return [f"held print: {sid} {h['date']} refused ({h['reason']}); serving its older value" for sid, h in held.items()]
 
 
 def _adapters(settings: Settings, commands: CommandService, out: TextIO) -> list[Adapter]:

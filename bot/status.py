@@ -27,6 +27,20 @@ class MetricStatus:
     change_1w: float | None
     age_days: int
     regime: str | None = None
+    held: dict | None = None   # a newer print refused as a probable unit change: {series, date, value, reason}
+
+
+def held_by_metric(catalog: Catalog, held: dict[str, dict]) -> dict[str, dict]:
+    """{metric: {series, date, value, reason}} for source metrics one of whose series has a
+    held print (`held` is the store's {series: {date, value, reason, ...}})."""
+    out = {}
+    for name, m in catalog.metrics.items():
+        for sid in m.series:
+            if sid in held:
+                h = held[sid]
+                out[name] = {"series": sid, "date": h["date"], "value": h["value"], "reason": h["reason"]}
+                break
+    return out
 
 
 def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str]) -> dict[str, str]:
@@ -40,9 +54,11 @@ def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str]) ->
     return out
 
 
-def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, str] | None = None) -> list[MetricStatus]:
-    """One row per metric with data, in catalog order."""
+def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, str] | None = None,
+             held: dict[str, dict] | None = None) -> list[MetricStatus]:
+    """One row per metric with data, in catalog order; `held` is the store's held prints."""
     regimes = regimes or {}
+    held_m = held_by_metric(catalog, held or {})
     rows = []
     for name, m in catalog.metrics.items():
         f = frames.get(name)
@@ -50,7 +66,8 @@ def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, s
             continue
         last = f.index[-1]
         rows.append(MetricStatus(name, m.label, m.unit, float(f["value"].iloc[-1]), last.date().isoformat(),
-                                 change_over(f, 7, m.cadence_days), (today - last.date()).days, regimes.get(name)))
+                                 change_over(f, 7, m.cadence_days), (today - last.date()).days, regimes.get(name),
+                                 held_m.get(name)))
     return rows
 
 
@@ -60,8 +77,9 @@ def to_json(rows: list[MetricStatus]) -> dict:
     for r in rows:
         d = asdict(r)
         d.pop("metric")
-        if d["regime"] is None:
-            d.pop("regime")
+        for key in ("regime", "held"):
+            if d[key] is None:
+                d.pop(key)
         out[r.metric] = d
     return out
 
@@ -73,6 +91,8 @@ def render_table(rows: list[MetricStatus], stale_after: dict[str, int] | None = 
         note = r.regime or ""
         if stale_after and r.age_days > stale_after.get(r.metric, 10**9):
             note = (note + " STALE").strip()
+        if r.held:
+            note = (note + f" HELD {r.held['series']} {r.held['date']}").strip()
         lines.append(f"{r.metric:<24} {fmt_value(r.value, r.unit):>12} {_chg(r.change_1w, r.unit):>12} {r.date:>11}"
                      f" {r.age_days:>5}d  {note}")
     return "\n".join(lines)

@@ -572,3 +572,24 @@ async def test_only_the_leader_long_polls_telegram(store, catalog):
                 await asyncio.sleep(0.1)
         finally:
             await tg.stop()
+
+
+def test_held_prints_and_quarantine_work_on_both(any_store):
+    """A held print is kept per series until a good print dated on or after it; future rows move
+    to `quarantine` with every vintage, leaving the real ones (mA01_held_prints_and_quarantine)."""
+    from bot.store import quarantine_future
+
+    s = any_store
+    s.hold_print("WRESBAL", "2026-10-28", 2.889e9, "probable unit change", T0)
+    s.hold_print("WRESBAL", "2026-11-04", 2.875e9, "probable unit change", T0)  # a newer one replaces it
+    assert s.held_prints() == {"WRESBAL": {"date": "2026-11-04", "value": 2.875e9, "reason": "probable unit change",
+                                           "held_at": T0}}
+    assert not s.release_held("WRESBAL", "2026-10-28") and s.release_held("WRESBAL", "2026-11-04")
+    assert s.held_prints() == {}
+    s.add_observations("WRESBAL", [("2026-10-21", 2.889e12), ("2099-01-07", 2.95e12)], source="old", vintage="v0")
+    s.add_observations("WRESBAL", [("2099-01-07", 2.96e12), ("2300-01-01", 1.0)], source="old", vintage="v1")
+    assert quarantine_future(s, datetime(2026, 11, 2, 15)) == 2
+    assert s.latest_map("WRESBAL") == {"2026-10-21": 2.889e12} and s.revisions("WRESBAL", "2099-01-07") == []
+    assert s._rows("SELECT date, vintage FROM quarantine ORDER BY date, vintage") == [
+        ("2099-01-07", "v0"), ("2099-01-07", "v1"), ("2300-01-01", "v1")]
+    assert quarantine_future(s, datetime(2026, 11, 2, 15)) == 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.clock import eastern_tomorrow, utcnow
 from bot.store.base import FetchRecord, OutboxRow, SQLStore
 from bot.store.errors import StoreError
 from bot.store.sqlite import AlreadyRunning, SQLiteStore, Store
@@ -11,8 +14,10 @@ from bot.store.sqlite import AlreadyRunning, SQLiteStore, Store
 if TYPE_CHECKING:
     from bot.config import Settings
 
+log = logging.getLogger(__name__)
+
 __all__ = ["AlreadyRunning", "FetchRecord", "OutboxRow", "SQLStore", "SQLiteStore", "Store", "StoreError",
-           "open_store"]
+           "open_store", "quarantine_future"]
 
 
 def open_store(settings: "Settings") -> SQLStore:
@@ -21,5 +26,24 @@ def open_store(settings: "Settings") -> SQLStore:
     if url:
         from bot.store.postgres import PostgresStore
 
-        return PostgresStore(url)
-    return SQLiteStore(settings.database_path)
+        store: SQLStore = PostgresStore(url)
+    else:
+        store = SQLiteStore(settings.database_path)
+    quarantine_future(store, utcnow())
+    return store
+
+
+def quarantine_future(store: SQLStore, now_utc: datetime) -> int:
+    """Move observations dated after tomorrow (US/Eastern) out of the way, with one log line:
+    written by an older version or another writer of a shared database, they would freeze a
+    series' latest value (and a year like 2300 is past pandas' calendar). Returns how many."""
+    try:
+        moved = store.quarantine_after(eastern_tomorrow(now_utc).isoformat(), now_utc.isoformat(timespec="seconds"))
+    except Exception as exc:  # a read-only or unreachable store is reported elsewhere; start anyway
+        log.warning("store: could not check for future-dated observations: %s", exc)
+        return 0
+    if moved:
+        shown = ", ".join(f"{s} {d}" for s, d, _ in moved[:5]) + (" ..." if len(moved) > 5 else "")
+        log.warning("store: quarantined %d observation(s) dated after tomorrow (%s): moved to the quarantine table",
+                    len(moved), shown)
+    return len(moved)

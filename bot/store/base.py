@@ -214,6 +214,35 @@ class SQLStore:
     def observation_count(self) -> int:
         return self._one("SELECT count(*) FROM observations")[0]
 
+    # ---- held prints and quarantine (data trust) --------------------------------------------
+    def hold_print(self, series: str, date: str, value: float, reason: str, now: str) -> None:
+        """Record that a new print of `series` was refused as a probable unit change."""
+        self._run("INSERT INTO held_prints (series, date, value, reason, held_at) VALUES (?, ?, ?, ?, ?)"
+                  " ON CONFLICT (series) DO UPDATE SET date = excluded.date, value = excluded.value,"
+                  " reason = excluded.reason, held_at = excluded.held_at", [series, date, value, reason, now])
+
+    def release_held(self, series: str, through: str) -> bool:
+        """Forget the held print of `series` once a good print dated `through` or later is stored."""
+        return self._run("DELETE FROM held_prints WHERE series = ? AND date <= ?", [series, through]) > 0
+
+    def held_prints(self) -> dict[str, dict]:
+        """{series: {date, value, reason, held_at}} for every series with a held print."""
+        return {r.pop("series"): r for r in
+                self._dicts("SELECT series, date, value, reason, held_at FROM held_prints ORDER BY series")}
+
+    def quarantine_after(self, last_ok: str, now: str) -> list[tuple[str, str, float]]:
+        """Move every stored observation dated after `last_ok` (or not a plain date that sorts
+        after it) into `quarantine`; return the (series, date, value) moved, newest vintages."""
+        with self.transaction():
+            moved = self._rows("SELECT series, date, value FROM latest WHERE date > ? ORDER BY series, date", [last_ok])
+            self._run("INSERT INTO quarantine (series, date, vintage, value, source, reason, quarantined_at)"
+                      " SELECT series, date, vintage, value, source, ?, ? FROM observations WHERE date > ?"
+                      " ON CONFLICT (series, date, vintage) DO NOTHING",
+                      [f"dated after {last_ok} when found at start", now, last_ok])
+            self._run("DELETE FROM observations WHERE date > ?", [last_ok])
+            self._run("DELETE FROM latest WHERE date > ?", [last_ok])
+        return moved
+
     # ---- fetch log ----------------------------------------------------------------------
     def log_fetch(self, rec: FetchRecord) -> None:
         self._run(

@@ -154,6 +154,19 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE chats ADD COLUMN digest TEXT;
         ALTER TABLE chats ADD COLUMN digest_last TEXT
     """),
+    # --- wA (data trust) --- A print the unit-change guard refused that is newer than everything
+    # stored: status and /healthz say the series is held, until a later good print arrives.
+    # `quarantine`: observations dated after tomorrow found in the store at start (written by an
+    # older version or another writer of a shared database), moved out of `observations`/`latest`.
+    Migration("mA01_held_prints_and_quarantine", """
+        CREATE TABLE held_prints (
+            series TEXT PRIMARY KEY, date TEXT NOT NULL, value REAL NOT NULL, reason TEXT NOT NULL,
+            held_at TEXT NOT NULL);
+        CREATE TABLE quarantine (
+            series TEXT NOT NULL, date TEXT NOT NULL, vintage TEXT NOT NULL, value REAL NOT NULL,
+            source TEXT NOT NULL, reason TEXT NOT NULL, quarantined_at TEXT NOT NULL,
+            PRIMARY KEY (series, date, vintage))
+    """),
 ]
 
 
