@@ -104,9 +104,15 @@ def screen(sdef: SeriesDef, rows: list[tuple[object, object]], stored: Mapping[s
     refused: list[Refusal] = []
     start = date.fromisoformat(sdef.start) if sdef.start else None
     hist = _History(stored, tomorrow)
+    dups = _duplicates(rows)
+    seen: set[str] = set()
     for raw_d, raw_v in sorted(rows, key=lambda r: str(r[0])):
         d, v = _date(raw_d), _value(raw_v)
         reason = _basic(sdef, d, v, tomorrow, start)
+        if reason is None and str(raw_d) in dups:
+            if dups[str(raw_d)] or str(raw_d) in seen:
+                reason = dups[str(raw_d)] or "the same date again with the same value (kept once)"
+            seen.add(str(raw_d))
         unit = False
         if reason is None and d is not None and v is not None:
             old = hist.values.get(str(raw_d))
@@ -118,6 +124,21 @@ def screen(sdef: SeriesDef, rows: list[tuple[object, object]], stored: Mapping[s
         kept.append((str(raw_d), float(v)))  # type: ignore[arg-type]
         hist.add(str(raw_d), float(v))  # type: ignore[arg-type]
     return kept, refused
+
+
+def _duplicates(rows: list[tuple[object, object]]) -> dict[str, str]:
+    """Dates listed more than once in one answer -> why a row of them is refused: all of them
+    when their values differ (which one is right is unknown), "" when they agree (kept once)."""
+    by_date: dict[str, list[object]] = {}
+    for raw_d, raw_v in rows:
+        by_date.setdefault(str(raw_d), []).append(raw_v)
+    out = {}
+    for d, values in by_date.items():
+        if len(values) > 1:
+            differ = len({repr(v) for v in values}) > 1
+            out[d] = (f"the same date {len(values)} times in one answer with different values"
+                      if differ else "")
+    return out
 
 
 def unit_change(sdef: SeriesDef, recent: list[float], new: float) -> str | None:

@@ -13,7 +13,7 @@ from bot.sources.fred import FredCsvSource
 from bot.sources.http import make_client
 from bot.sources.nyfed import NyFedSource
 from tests.fakes.http import FakeServer, Reply
-from tests.fakes.sources import FakeFred, FakeNyFed, nyfed_operation
+from tests.fakes.sources import FakeFiscalData, FakeFred, FakeNyFed, fiscal_row, nyfed_operation
 
 NOW = lambda: datetime(2026, 11, 2, 15)  # noqa: E731  (10:00 in New York on Monday 2026-11-02)
 
@@ -105,3 +105,44 @@ def test_secrets_echoed_by_a_source_never_reach_the_store(server, store, catalog
     assert report.errors and all(key not in (r.error or "") for r in report.results)
     assert key not in (store.last_fetches()["fred"]["last_error"] or "")
     assert "***" in store.last_fetches()["fred"]["last_error"]
+
+
+# ---- answers that are wrong but plausible (issue 19, point 6) ----------------------------------
+def test_the_same_date_twice_in_one_answer_is_refused_not_last_one_wins(server, store, catalog, caplog):
+    store.add_observations("WRESBAL", [("2026-10-14", 2.893e12)], source="fred", vintage="v0")
+    rows = [("2026-10-14", "2893000"), ("2026-10-21", "2901000"), ("2026-10-21", "2991000"),  # which one?
+            ("2026-10-28", "2889000"), ("2026-10-28", "2889000")]                            # the same row again
+    with caplog.at_level(logging.WARNING):
+        report = ingest_source(store, _fred(server, catalog, rows), NOW)
+    assert store.latest_map("WRESBAL") == {"2026-10-14": 2.893e12, "2026-10-28": 2.889e12}
+    assert len(store.revisions("WRESBAL", "2026-10-28")) == 1 and not [r for r in report.errors if r.series == "WRESBAL"]
+    lines = [r.getMessage() for r in caplog.records if "WRESBAL" in r.getMessage()]
+    assert sum("2026-10-21" in m and "2 times in one answer with different values" in m for m in lines) == 2
+    assert sum("2026-10-28" in m and "kept once" in m for m in lines) == 1
+
+
+def test_one_operation_listed_twice_is_counted_once(server, store, catalog, caplog):
+    ops = [nyfed_operation("2026-10-31", "Repo", 29.4e9, op_id="RP 103126 2"),
+           nyfed_operation("2026-10-31", "Repo", 29.4e9, op_id="RP 103126 2"),   # the same operation again
+           nyfed_operation("2026-10-31", "Repo", 20.95e9, op_id="RP 103126 1")]  # the morning one: summed
+    FakeNyFed(server, ops)
+    src = NyFedSource(catalog, make_client(5), server.url + "/api", today=date(2026, 11, 2))
+    with caplog.at_level(logging.WARNING):
+        ingest_source(store, src, NOW)
+    assert store.latest_map("NYFED_SRF") == {"2026-10-31": pytest.approx(50.35e9)}
+    assert any("RP 103126 2" in r.getMessage() and "listed twice" in r.getMessage() for r in caplog.records)
+
+
+def test_one_unreadable_fiscaldata_row_is_skipped_alone(server, store, catalog, caplog):
+    from bot.sources.fiscaldata import FiscalDataSource
+
+    close = "Treasury General Account (TGA) Closing Balance"
+    FakeFiscalData(server, [fiscal_row("2026-10-28", close, "850000", None),
+                            fiscal_row("2026-10-29", close, "n/a", None),
+                            fiscal_row("2026-10-30", close, "861000", None),
+                            fiscal_row("2026-10-30", close, "16000", None)])  # listed twice, differently
+    with caplog.at_level(logging.WARNING):
+        report = ingest_source(store, FiscalDataSource(catalog, make_client(5), server.url), NOW)
+    assert not report.errors and store.latest_map("TGA_DTS_CLOSE") == {"2026-10-28": 8.5e11}
+    assert any("n/a" in r.getMessage() and "2026-10-29" in r.getMessage() for r in caplog.records)
+    assert any("2026-10-30 listed twice" in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import httpx
@@ -10,6 +11,7 @@ from bot.catalog import Catalog, SeriesDef
 from bot.sources import Rows, SourceError, scale
 from bot.sources.http import get_json
 
+log = logging.getLogger(__name__)
 DEFAULT_URL = "https://api.fiscaldata.treasury.gov/services/api/fiscal_service"
 ENDPOINT = "/v1/accounting/dts/operating_cash_balance"
 # First day of the DTS format with an explicit closing-balance row.
@@ -55,8 +57,10 @@ class FiscalDataSource:
 
 
 def tga_closing_balances(records: list[dict]) -> list[tuple[str, float]]:
-    """One closing balance per record date from DTS operating-cash rows, any label format."""
+    """One closing balance per record date from DTS operating-cash rows, any label format. An
+    unreadable row is skipped alone; a date listed twice with different balances is dropped."""
     best: dict[str, tuple[int, float]] = {}
+    conflicts: set[str] = set()
     for rec in records:
         label = str(rec.get("account_type", "")).strip().lower()
         if label not in _LABELS:
@@ -69,8 +73,14 @@ def tga_closing_balances(records: list[dict]) -> list[tuple[str, float]]:
         try:
             date.fromisoformat(day)
             value = float(str(raw).replace(",", ""))
-        except ValueError:
-            raise SourceError(f"FiscalData TGA: cannot read {day!r} {field}={raw!r}") from None
-        if day not in best or rank > best[day][0]:
+        except ValueError:  # one unreadable row ("n/a") is skipped alone, never the whole series
+            log.warning("FiscalData TGA: skipped row %r %s=%r (not a date and a number)", day, field, raw)
+            continue
+        if day in best and rank == best[day][0]:  # the same row twice: which one is right?
+            if value != best[day][1]:
+                conflicts.add(day)
+            log.warning("FiscalData TGA: %s listed twice (%s=%r and %r)%s", day, field, raw, best[day][1],
+                        "; date refused" if value != best[day][1] else "; kept once")
+        elif day not in best or rank > best[day][0]:
             best[day] = (rank, value)
-    return sorted((d, v) for d, (_, v) in best.items())
+    return sorted((d, v) for d, (_, v) in best.items() if d not in conflicts)

@@ -93,8 +93,9 @@ def operations_by_date(body: dict, op_type: str, series_id: str) -> list[tuple[s
     """Sum accepted dollars per operation date over overnight, non-test operations of `op_type`.
 
     The API lists operations newest first and some days have two SRF operations (morning and
-    afternoon): they are summed. A malformed operation is skipped with a log line, never the
-    whole answer. An empty list (weekends, holidays) is a normal answer, not an outage.
+    afternoon): they are summed, but an operation listed twice (same `operationId`) counts once.
+    A malformed operation is skipped with a log line, never the whole answer. An empty list
+    (weekends, holidays) is a normal answer, not an outage.
     """
     try:
         ops = body["repo"]["operations"]
@@ -103,6 +104,7 @@ def operations_by_date(body: dict, op_type: str, series_id: str) -> list[tuple[s
     if not isinstance(ops, list):
         raise SourceError(f"NY Fed {series_id}: repo.operations is not a list")
     totals: dict[str, float] = defaultdict(float)
+    seen: set[str] = set()
     for op in ops:
         if not isinstance(op, dict) or op.get("operationType") != op_type:
             continue
@@ -120,6 +122,12 @@ def operations_by_date(body: dict, op_type: str, series_id: str) -> list[tuple[s
             log.warning("NY Fed %s: skipped operation %r (date %r, totalAmtAccepted %r)", series_id,
                         op.get("operationId"), day, op.get("totalAmtAccepted"))
             continue
+        op_id = str(op.get("operationId") or "")
+        if op_id in seen:  # listed twice: summing both would double the day's take-up
+            log.warning("NY Fed %s: operation %s (%s) listed twice; counted once", series_id, op_id, day)
+            continue
+        if op_id:
+            seen.add(op_id)
         totals[day] += amount
     return sorted(totals.items())
 

@@ -55,9 +55,12 @@ class FakeFred:
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sources"
 
 
-def nyfed_operation(day: str, op_type: str, accepted: float, op_id: str = "x", term: str = "Overnight",
+def nyfed_operation(day: str, op_type: str, accepted: float, op_id: str | None = None, term: str = "Overnight",
                     note: str = "", release: str = "13:15") -> dict:
-    """One operation in the real results shape (see tests/fixtures/sources/README.md)."""
+    """One operation in the real results shape (see tests/fixtures/sources/README.md); its id is
+    spelled as the real ones ("RP 103125 2": type, MMDDYY, the day's sequence number)."""
+    if op_id is None:
+        op_id = f"RP {day[5:7]}{day[8:10]}{day[2:4]} {2 if op_type == 'Reverse Repo' else 1}"
     return {"operationId": op_id, "auctionStatus": "Results", "operationDate": day, "settlementDate": day,
             "maturityDate": day, "operationType": op_type, "operationMethod": "Fixed Rate",
             "settlementType": "Same Day", "termCalenderDays": 1 if term == "Overnight" else 7, "term": term,
