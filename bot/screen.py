@@ -86,6 +86,13 @@ class _History:
             bisect.insort(self.dates, d)
         self.values[d] = v
 
+    def near_previous(self, d: date, v: float) -> bool:
+        """Within JUMP x of the print just before `d`: then it cannot be JUMP x outside a range
+        holding that print, and the range need not be looked at (the common case, made cheap)."""
+        i = bisect.bisect_left(self.dates, d.isoformat())
+        p = abs(self.values[self.dates[i - 1]]) if i else 0.0
+        return p / JUMP < abs(v) < p * JUMP
+
     def before(self, d: date) -> list[float]:
         """Prints in the year before `d` (or the last few, for a sparse series)."""
         end = bisect.bisect_left(self.dates, d.isoformat())
@@ -116,7 +123,10 @@ def screen(sdef: SeriesDef, rows: list[tuple[object, object]], stored: Mapping[s
         unit = False
         if reason is None and d is not None and v is not None:
             old = hist.values.get(str(raw_d))
-            reason = revision_change(sdef, old, v) if old is not None else unit_change(sdef, hist.before(d), v)
+            if old is not None:
+                reason = revision_change(sdef, old, v)
+            elif not hist.near_previous(d, v):
+                reason = unit_change(sdef, hist.before(d), v)
             unit = reason is not None
         if reason:
             refused.append(Refusal(raw_d, raw_v, reason, unit))
