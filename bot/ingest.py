@@ -111,8 +111,10 @@ def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, re
     _hold(store, sdef, refused, known, tomorrow, vintage)
     dates = store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known)
     res.added, res.first_new = len(dates), min(dates) if dates else None
-    if rows and store.release_held(sdef.id, max(d for d, _ in rows)):
-        log.info("source %s series %s: held print released by a good print", source.name, sdef.id)
+    held = store.held_prints().get(sdef.id) if rows else None  # a read: polls every few seconds write nothing
+    if held and max(d for d, _ in rows) >= held["date"] and store.release_held(sdef.id, max(d for d, _ in rows)):
+        log.info("source %s series %s: held print of %s released by a good print", source.name, sdef.id,
+                 held["date"])
 
 
 def _hold(store: Store, sdef: SeriesDef, refused: list[Refusal], known: dict[str, float], tomorrow: date,

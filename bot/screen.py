@@ -115,18 +115,10 @@ def screen(sdef: SeriesDef, rows: list[tuple[object, object]], stored: Mapping[s
     seen: set[str] = set()
     for raw_d, raw_v in sorted(rows, key=lambda r: str(r[0])):
         d, v = _date(raw_d), _value(raw_v)
-        reason = _basic(sdef, d, v, tomorrow, start)
-        if reason is None and str(raw_d) in dups:
-            if dups[str(raw_d)] or str(raw_d) in seen:
-                reason = dups[str(raw_d)] or "the same date again with the same value (kept once)"
-            seen.add(str(raw_d))
+        reason = _basic(sdef, d, v, tomorrow, start) or _duplicate(dups, seen, str(raw_d))
         unit = False
         if reason is None and d is not None and v is not None:
-            old = hist.values.get(str(raw_d))
-            if old is not None:
-                reason = revision_change(sdef, old, v)
-            elif not hist.near_previous(d, v):
-                reason = unit_change(sdef, hist.before(d), v)
+            reason = _unit(sdef, hist, d, v)
             unit = reason is not None
         if reason:
             refused.append(Refusal(raw_d, raw_v, reason, unit))
@@ -134,6 +126,27 @@ def screen(sdef: SeriesDef, rows: list[tuple[object, object]], stored: Mapping[s
         kept.append((str(raw_d), float(v)))  # type: ignore[arg-type]
         hist.add(str(raw_d), float(v))  # type: ignore[arg-type]
     return kept, refused
+
+
+def _duplicate(dups: dict[str, str], seen: set[str], day: str) -> str | None:
+    """Why this row of a date listed more than once is refused (None: the first of agreeing rows)."""
+    if day not in dups:
+        return None
+    first = day not in seen
+    seen.add(day)
+    if dups[day]:
+        return dups[day]
+    return None if first else "the same date again with the same value (kept once)"
+
+
+def _unit(sdef: SeriesDef, hist: _History, d: date, v: float) -> str | None:
+    """A revised date is judged against its own stored value, a new one against the range before it."""
+    old = hist.values.get(d.isoformat())
+    if old is not None:
+        return revision_change(sdef, old, v)
+    if hist.near_previous(d, v):
+        return None
+    return unit_change(sdef, hist.before(d), v)
 
 
 def _duplicates(rows: list[tuple[object, object]]) -> dict[str, str]:
