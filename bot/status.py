@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -27,10 +28,10 @@ class MetricStatus:
     change_1w: float | None
     age_days: int
     regime: str | None = None
-    held: dict | None = None   # a newer print refused as a probable unit change: {series, date, value, reason}
+    held: dict[str, Any] | None = None   # a newer print refused as a probable unit change: {series, date, value, reason}
 
 
-def held_by_metric(catalog: Catalog, held: dict[str, dict]) -> dict[str, dict]:
+def held_by_metric(catalog: Catalog, held: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """{metric: {series, date, value, reason}} for source metrics one of whose series has a
     held print (`held` is the store's {series: {date, value, reason, ...}})."""
     out = {}
@@ -55,7 +56,7 @@ def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str]) ->
 
 
 def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, str] | None = None,
-             held: dict[str, dict] | None = None) -> list[MetricStatus]:
+             held: dict[str, dict[str, Any]] | None = None) -> list[MetricStatus]:
     """One row per metric with data, in catalog order; `held` is the store's held prints."""
     regimes = regimes or {}
     held_m = held_by_metric(catalog, held or {})
