@@ -7,7 +7,8 @@ after decompression are refused while decompressing, at every layer of the encod
 redirects are followed only to the same scheme, host and port. A host that gives no answer
 at all raises `Unreachable` (its source's other series are not asked in the same fetch).
 
-Politeness (issue 16): every request first asks the client's `Budget` (bot/budget.py).
+Politeness (issues 16, 19): every request first waits for its slot in the client's `Pacer`
+(bot/pace.py: FRED's per-second paces, Retry-After) and then asks its `Budget` (bot/budget.py).
 
 Conditional requests: a `PoliteClient` remembers, per URL + query, the `ETag` / `Last-Modified`
 of the last 200 and sends `If-None-Match` / `If-Modified-Since`. On `304 Not Modified`, `get`
@@ -28,6 +29,7 @@ import httpx
 
 from bot import __version__
 from bot.budget import LOOPBACK, Budget
+from bot.pace import Pacer, shared_pacer
 from bot.sources import SourceError, Unreachable, transport
 from bot.sources.transport import ACCEPT_ENCODING, Inflater
 
@@ -36,6 +38,7 @@ MAX_BYTES = 20 * 1024 * 1024  # after decompression
 MAX_REDIRECTS = 5
 CACHE_BODY_MAX = 2 * 1024 * 1024  # larger bodies are not kept for 304 replay (narrow queries are small)
 NOT_MODIFIED = "liquidity_bot_not_modified"
+_BUDGET = Budget(exempt=LOOPBACK)  # the process's: shared by every client made without one
 WIRE_BYTES = "liquidity_bot_wire_bytes"
 
 
@@ -58,24 +61,27 @@ class HostStats:
 
 
 class PoliteClient(httpx.Client):
-    """httpx.Client plus the politeness budget, the validator cache and per-host counters."""
+    """httpx.Client plus the politeness budget and pace, the validator cache and per-host counters."""
 
-    def __init__(self, timeout: float, budget: Budget | None = None, **kw) -> None:
+    def __init__(self, timeout: float, budget: Budget | None = None, pacer: Pacer | None = None, **kw) -> None:
         kw.setdefault("headers", {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING})
         super().__init__(timeout=httpx.Timeout(timeout), follow_redirects=False, **kw)
         transport.bound_by_deadline(self)
         self.total_timeout = timeout
-        self.budget = budget or Budget(exempt=LOOPBACK)
+        self.budget = budget or _BUDGET
+        self.pacer = pacer or shared_pacer()
         self.validators: dict[str, _Cached] = {}
         self.stats: dict[str, HostStats] = defaultdict(HostStats)
 
 
-def make_client(timeout: float, budget: Budget | None = None) -> PoliteClient:
-    """A client with our user agent, the politeness budget and no retries (the scheduler retries).
+def make_client(timeout: float, budget: Budget | None = None, pacer: Pacer | None = None) -> PoliteClient:
+    """A client with our user agent, the politeness budget and pace, and no retries (the
+    scheduler retries).
 
-    Without `budget`, the default 60/minute per host and 1,500/day per host apply to every
-    remote host (each source is one host); loopback is exempt (local mirrors and test fakes)."""
-    return PoliteClient(timeout, budget)
+    Without `budget` / `pacer`, every client of the process shares one of each (so `fetch`
+    and the pollers never double a pace): 60/minute and 1,500/day per remote host, loopback
+    exempt (local mirrors and test fakes), and FRED's per-second paces (bot/pace.py)."""
+    return PoliteClient(timeout, budget, pacer)
 
 
 def not_modified(resp: httpx.Response) -> bool:
@@ -134,7 +140,10 @@ def _request(client: httpx.Client, url: str, params: dict | None, what: str) -> 
     if cached and cached.last_modified:
         headers["If-Modified-Since"] = cached.last_modified
     target = httpx.URL(url, params=params) if params else httpx.URL(url)  # params=None would drop a query in url
+    pacer: Pacer | None = getattr(client, "pacer", None)
     for _ in range(MAX_REDIRECTS + 1):
+        if pacer is not None:  # before the budget: the budget counts the moment it is sent
+            pacer.wait(target.host, target.port, what)
         if budget is not None:
             budget.acquire(target.host)
         remaining = max(0.1, deadline - time.monotonic())
@@ -148,11 +157,13 @@ def _request(client: httpx.Client, url: str, params: dict | None, what: str) -> 
             if head:
                 raise
             raise Unreachable(_network_error(client, what, exc)) from None
-            if stats is not None:
-                s = stats[target.host]
-                s.requests += 1
-                s.last_bytes = _head_bytes(resp) + resp.extensions.get(WIRE_BYTES, len(body))
-                s.bytes += s.last_bytes
+        if stats is not None:
+            s = stats[target.host]
+            s.requests += 1
+            s.last_bytes = _head_bytes(resp) + resp.extensions.get(WIRE_BYTES, len(body))
+            s.bytes += s.last_bytes
+        if pacer is not None:
+            pacer.answered(target.host, target.port, resp.status_code, resp.headers.get("Retry-After"))
         if resp.status_code in (301, 302, 303, 307, 308):
             nxt = resp.next_request.url if resp.next_request else None
             if nxt is None or not _same_origin(target, nxt):
