@@ -140,6 +140,21 @@ def test_run_with_a_header_trickling_source_shows_it_failing_and_stops_on_sigter
     srv.close()
 
 
+def test_fetch_returns_with_a_clear_error_when_a_source_trickles_its_headers(tmp_path):
+    srv = TrickleServer(gap=1.0, life=60.0, headers=True)
+    with FakeServer() as dead:
+        env = {"FRED_CSV_URL": srv.url.rstrip("/"), "NYFED_API_URL": dead.url + "/api",
+               "FISCALDATA_API_URL": dead.url, "HTTP_TIMEOUT": "2"}
+        bot = BotProcess(["fetch"], tmp_path, env)
+        try:
+            assert bot.proc.wait(40) == 1  # before: never returned
+        finally:
+            bot.kill()
+    bot.wait_for(r"WRESBAL: FRED CSV WRESBAL: timed out \(no complete answer within 2 s\)", timeout=5)
+    bot.wait_for("WALCL: not asked: FRED CSV WRESBAL: timed out", timeout=5)
+    srv.close()
+
+
 def _double_gzipped_zeros(n_mb: int) -> bytes:
     """`Content-Encoding: gzip, gzip` zeros: a few KB on the wire, `n_mb` MB decoded."""
     inner = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: the gzip container
