@@ -101,7 +101,7 @@ class Pacer:
         at = self._reserve(key, max(now, held), interval)
         if at - now > self.max_wait:  # booked ahead by another process sharing the store
             with self._lock:
-                self._held[key] = max(self._held.get(key, 0.0), at - interval)
+                self._held[key] = max(self._held.get(key, 0.0), at)  # later requests refused at once
             raise Held(f"{what}: not sent: the next request slot to {host} is {at - now:.0f} s away")
         if at > now:
             self._sleep(at - now)
