@@ -14,7 +14,7 @@ from bot.catalog import SeriesDef
 from bot.clock import eastern_tomorrow
 from bot.redact import redact
 from bot.screen import Refusal, screen
-from bot.sources import Source, SourceError
+from bot.sources import Source, SourceError, Unreachable
 from bot.store.sqlite import FetchRecord, Store
 from bot.units import UnitError
 
@@ -32,6 +32,7 @@ class SeriesResult:
     error: str | None = None
     refused: int = 0
     first_new: str | None = None   # the earliest date with a new or revised value
+    unreachable: bool = False      # the host did not answer at all (bot.sources.Unreachable)
 
 
 @dataclass
@@ -134,6 +135,7 @@ def _guard(res: SeriesResult, fn, *args):
         return fn(*args)
     except (SourceError, UnitError) as exc:
         res.error = str(exc)
+        res.unreachable = isinstance(exc, Unreachable)
     except Exception as exc:
         res.error = f"unexpected {type(exc).__name__}: {exc}"
     return None
@@ -161,13 +163,18 @@ async def ingest_source_async(store: Store, source: Source, now: Callable[[], da
     report, started = SourceReport(source.name), now()
     vintage = started.isoformat(timespec="seconds")
     tomorrow = eastern_tomorrow(started)
+    silent: str | None = None  # the host gave no answer: the other series are not asked this time
     for sdef in source.series():
         res = SeriesResult(sdef.id)
         go, start = _plan(store, sdef, tomorrow - timedelta(days=1))
-        if go:
+        if go and silent:
+            res.error, res.unreachable = f"not asked: {silent}", True
+        elif go:
             rows = await asyncio.to_thread(_guard, res, source.fetch, sdef, start)
             if res.error is None:
                 _guard(res, _apply, store, source, sdef, rows, vintage, res, tomorrow)
+            elif res.unreachable:
+                silent = res.error
         if res.error:
             res.error = redact(res.error, secrets)  # before it is logged, stored or shown
         res.last_date = store.last_date(sdef.id)

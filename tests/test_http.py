@@ -4,9 +4,13 @@ User-Agent, conditional requests (ETag / If-Modified-Since) and the politeness b
 from __future__ import annotations
 
 import gzip
+import json
 import socket
 import threading
 import time
+import tracemalloc
+import urllib.request
+import zlib
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,9 +19,13 @@ import pytest
 from bot.budget import Budget, BudgetExceeded
 from bot.sources import SourceError
 from bot.sources.http import MAX_BYTES, USER_AGENT, get, get_json, make_client, not_modified
+from bot.ingest import ingest_source
+from bot.sources.fred import FredCsvSource
 from bot.sources.nyfed import NyFedSource
+from bot.store.sqlite import SQLiteStore
 from tests.fakes.http import FakeServer, Reply
 from tests.fakes.sources import nyfed_operation
+from tests.proc import BotProcess, free_port
 
 
 @pytest.fixture
@@ -28,27 +36,37 @@ def server():
 
 class TrickleServer:
     """Answers 200 with a long Content-Length, then sends one byte every `gap` seconds.
+    With `headers=True` it trickles from the status line on: one header byte every `gap`.
     Stops by itself when the client hangs up or after `life` seconds."""
 
-    def __init__(self, gap: float = 0.3, life: float = 15.0) -> None:
+    def __init__(self, gap: float = 0.3, life: float = 15.0, headers: bool = False) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
-        self.gap, self.life = gap, life
+        self.gap, self.life, self.headers = gap, life, headers
+        self.connections = 0
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
         self.sock.settimeout(self.life)
-        try:
-            conn, _ = self.sock.accept()
-        except OSError:
-            return
+        while True:  # every connection trickles (a bot asks again on a new one after a timeout)
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
         with conn:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            if self.headers:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            else:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
             end = time.monotonic() + self.life
             try:
                 while time.monotonic() < end:
-                    conn.sendall(b" ")
+                    conn.sendall(b"a" if self.headers else b" ")
                     time.sleep(self.gap)  # the trickle itself, not a wait on the code under test
             except OSError:
                 pass
@@ -75,6 +93,103 @@ def test_a_read_stalled_at_the_deadline_is_cut_at_the_deadline():
         get(make_client(timeout=1.5), srv.url, None, "trickle")
     assert time.monotonic() - started < 2.0
     srv.close()
+
+
+def test_a_server_trickling_its_headers_is_cut_off_at_the_deadline():
+    # The status line, then one header byte every 0.3 s: every read succeeds, none completes.
+    srv = TrickleServer(gap=0.3, life=15.0, headers=True)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"trickle: timed out \(no complete answer within 1.5 s\)"):
+        get(make_client(timeout=1.5), srv.url, None, "trickle")
+    assert time.monotonic() - started < 8.0  # without the whole-request deadline: 15 s, the server's life
+    srv.close()
+
+
+def test_a_source_whose_host_gives_no_answer_is_not_asked_for_its_other_series(tmp_path, catalog):
+    srv = TrickleServer(gap=0.3, life=15.0, headers=True)
+    store = SQLiteStore(tmp_path / "t.db")
+    src = FredCsvSource(catalog, make_client(timeout=1.0), srv.url.rstrip("/"))
+    started = time.monotonic()
+    report = ingest_source(store, src, lambda: datetime(2026, 12, 1, 12, tzinfo=ZoneInfo("UTC")))
+    assert report.down and srv.connections == 1  # one timeout, not one per series (12 x 1 s)
+    assert "timed out" in report.errors[0].error
+    assert all(r.error.startswith("not asked: FRED CSV WRESBAL: timed out") for r in report.errors[1:])
+    assert time.monotonic() - started < 8.0
+    store.close()
+    srv.close()
+
+
+def test_run_with_a_header_trickling_source_shows_it_failing_and_stops_on_sigterm(tmp_path):
+    # Issue 19: `run` stayed stuck on such a source, /healthz said ok, SIGTERM took over 20 s.
+    srv = TrickleServer(gap=1.0, life=60.0, headers=True)
+    with FakeServer() as dead:
+        port = free_port()
+        env = {"FRED_CSV_URL": srv.url.rstrip("/"), "NYFED_API_URL": dead.url + "/api",
+               "FISCALDATA_API_URL": dead.url, "HEALTH_PORT": str(port), "HTTP_TIMEOUT": "2"}
+        bot = BotProcess(["run"], tmp_path, env)
+        try:
+            bot.wait_for(r"source fred unreachable: FRED CSV \w+: timed out \(no complete answer within 2 s\)",
+                         timeout=40)
+            health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
+            assert health["status"] == "degraded" and health["sources"]["fred"]["failures"] >= 1
+            assert "timed out" in health["sources"]["fred"]["last_error"]
+        finally:
+            stopped = time.monotonic()
+            code = bot.terminate(timeout=20)
+        assert code == 0 and time.monotonic() - stopped < 20
+    srv.close()
+
+
+def test_fetch_returns_with_a_clear_error_when_a_source_trickles_its_headers(tmp_path):
+    srv = TrickleServer(gap=1.0, life=60.0, headers=True)
+    with FakeServer() as dead:
+        env = {"FRED_CSV_URL": srv.url.rstrip("/"), "NYFED_API_URL": dead.url + "/api",
+               "FISCALDATA_API_URL": dead.url, "HTTP_TIMEOUT": "2"}
+        bot = BotProcess(["fetch"], tmp_path, env)
+        try:
+            assert bot.proc.wait(40) == 1  # before: never returned
+        finally:
+            bot.kill()
+    bot.wait_for(r"WRESBAL: FRED CSV WRESBAL: timed out \(no complete answer within 2 s\)", timeout=5)
+    bot.wait_for("WALCL: not asked: FRED CSV WRESBAL: timed out", timeout=5)
+    srv.close()
+
+
+def _double_gzipped_zeros(n_mb: int) -> bytes:
+    """`Content-Encoding: gzip, gzip` zeros: a few KB on the wire, `n_mb` MB decoded."""
+    inner = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: the gzip container
+    zeros = bytes(1 << 20)
+    body = b"".join(inner.compress(zeros) for _ in range(n_mb)) + inner.flush()
+    return gzip.compress(body, 9)
+
+
+def test_a_gzip_bomb_is_refused_while_decompressing_without_growing_memory(server):
+    bomb = _double_gzipped_zeros(320)
+    assert len(bomb) < 10_000
+    server.routes["/bomb"] = lambda req: Reply(200, bomb, headers={"Content-Encoding": "gzip, gzip"})
+    tracemalloc.start()
+    try:
+        with pytest.raises(SourceError, match="over 20 MB refused"):
+            get(make_client(30), server.url + "/bomb", None, "bomb")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The cap held while decompressing: about 20 MB of chunks plus one join, not 320 MB.
+    assert peak < 120 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_double_gzip_and_deflate_bodies_still_decode(server):
+    body = b'{"ok": true}'
+    server.routes["/gg"] = lambda req: Reply(200, gzip.compress(gzip.compress(body)),
+                                             headers={"Content-Encoding": "gzip, gzip"})
+    server.routes["/d"] = lambda req: Reply(200, zlib.compress(body), headers={"Content-Encoding": "deflate"})
+    server.routes["/br"] = lambda req: Reply(200, b"\x0b\x02\x80", headers={"Content-Encoding": "br"})
+    client = make_client(5)
+    assert get_json(client, server.url + "/gg", None, "gg") == {"ok": True}
+    assert get_json(client, server.url + "/d", None, "d") == {"ok": True}
+    with pytest.raises(SourceError, match="br: unsupported Content-Encoding 'br'"):
+        get(client, server.url + "/br", None, "br")
+    assert server.hits("/d")[0].headers["accept-encoding"] == "gzip, deflate"
 
 
 def test_a_body_over_20_mb_after_decompression_is_refused(server):
@@ -200,3 +315,15 @@ def test_the_client_enforces_the_budget_before_sending(server):
     with pytest.raises(SourceError, match="politeness budget"):
         get(client, server.url + "/b", None, "b")
     assert len(server.hits("/b")) == 3  # the refused request never left the machine
+
+
+def test_no_conditional_requests_where_the_source_gives_no_validators_or_says_no_store(server):
+    # The NY Fed's API answers `Cache-Control: no-store` and no ETag / Last-Modified.
+    server.routes["/ny"] = lambda req: Reply(200, {"n": 1}, headers={"Cache-Control": "no-store"})
+    server.routes["/ns"] = lambda req: Reply(200, {"n": 1}, headers={"Cache-Control": "private, no-store",
+                                                                      "ETag": '"x"'})
+    client = make_client(5)
+    for path in ("/ny", "/ny", "/ns", "/ns"):
+        assert get_json(client, server.url + path, None, path) == {"n": 1}
+    sent = [r.headers for r in server.hits("/ny") + server.hits("/ns")]
+    assert not any("if-none-match" in h or "if-modified-since" in h for h in sent)

@@ -15,6 +15,11 @@ class SourceError(Exception):
     """A fetch failed in a way worth one clear log line (HTTP status, timeout, bad body)."""
 
 
+class Unreachable(SourceError):
+    """The host gave no answer at all: no connection, or no complete response head in time.
+    The source's other series are not asked in the same fetch (they would wait just as long)."""
+
+
 class Source(Protocol):
     name: str
 

@@ -6,11 +6,9 @@ import csv
 import io
 import logging
 import math
-import xml.etree.ElementTree as ET
 from datetime import date
 
 import httpx
-from fredapi import Fred
 
 from bot.catalog import Catalog, SeriesDef
 from bot.sources import Rows, SourceError, scale
@@ -20,30 +18,6 @@ from bot.units import UnitError, fred_units_to_catalog
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.stlouisfed.org/fred"
 DEFAULT_CSV_URL = "https://fred.stlouisfed.org"
-
-
-class _PoliteFred(Fred):
-    """fredapi with its requests sent through our HTTP client (bot/sources/http.py): the
-    politeness budget, the User-Agent, a time limit on the whole request and a size limit
-    (fredapi's own urllib calls have none of these). The key never appears in an error."""
-
-    def __init__(self, api_key: str, root_url: str, client: httpx.Client):
-        super().__init__(api_key=api_key)
-        self.root_url = root_url.rstrip("/")
-        self._client = client
-
-    def _Fred__fetch_data(self, url: str):  # overrides the name-mangled private helper
-        resp = get(self._client, url + "&api_key=" + self.api_key, None, "FRED API", raise_for_status=False)
-        if resp.status_code >= 400:
-            try:  # FRED explains errors in XML: <error code="400" message="Bad Request. ..."/>
-                msg = ET.fromstring(resp.content).get("message")
-            except ET.ParseError:
-                msg = None
-            raise SourceError(f"HTTP {resp.status_code}" + (f": {msg}" if msg else ""))
-        try:
-            return ET.fromstring(resp.content)
-        except ET.ParseError:
-            raise SourceError(f"response is not XML ({resp.content[:60]!r})") from None
 
 
 def _live(catalog: Catalog) -> list[SeriesDef]:
@@ -57,8 +31,10 @@ class FredApiSource:
 
     def __init__(self, catalog: Catalog, api_key: str, root_url: str = DEFAULT_API_URL, timeout: float = 20,
                  client: httpx.Client | None = None):
+        from bot.sources.fred_api import PoliteFred  # fredapi pulls in pandas: only when a key is set
+
         self._catalog = catalog
-        self._fred = _PoliteFred(api_key, root_url, client or make_client(timeout))
+        self._fred = PoliteFred(api_key, root_url, client or make_client(timeout))
         self._units_ok: set[str] = set()
 
     def series(self) -> list[SeriesDef]:
