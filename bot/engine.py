@@ -194,7 +194,12 @@ class Engine:
             if pa.metric not in self.catalog.metrics:
                 log.warning("personal alert %s: metric %s no longer exists; skipped", pa.id, pa.metric)
                 continue
-            rule = rule_for(pa, self.catalog)
+            try:
+                rule = rule_for(pa, self.catalog)
+            except ValueError as exc:  # one chat's unusable alert (stored before bounds) must not stop the rest
+                log.warning("personal alert %s: not a valid rule (%s); skipped", pa.id,
+                            str(exc).splitlines()[0][:200])
+                continue
             rules.append(rule)
             owners[rule.id] = (pa.platform, pa.chat_id)
         self._personal, self.owners, self._personal_version = rules, owners, version
@@ -286,10 +291,11 @@ class Engine:
                     run = first_run(rule, self.frames, units, now, recent, inputs)
                 else:
                     run = catch_up(rule, self.frames, units, prev, now, inputs)
-            except Exception:  # one broken rule must not stop the others
+                notify = [t for t in run.transitions if self._worth_telling(rule, t, now.date())]
+                events = [(self._event(rule, t, inputs), self._destinations(rule)) for t in notify]
+            except Exception:  # one broken rule must not stop the others' evaluation or delivery
                 log.exception("rule %s: evaluation failed", rule.id)
                 continue
-            notify = [t for t in run.transitions if self._worth_telling(rule, t, now.date())]
             for t in run.transitions:
                 if t not in notify and t.state != "resolved":
                     log.info("alert %s %s on data of %s: not sent (older than the metric's cadence allows)",
@@ -298,11 +304,11 @@ class Engine:
                 continue
             self._alerts[rule.id], self._hashes[rule.id] = run.alert, h
             if any(t.state == "resolved" for t in run.transitions):  # "/mute ... resolved" ends here
-                self.store.end_resolved_mutes([rule.id, rule.topic])
+                # A personal alert's resolution ends only its own chat's mutes (of it, or of "personal").
+                self.store.end_resolved_mutes([rule.id, rule.topic], self.owners.get(rule.id))
             if not notify:
                 states.append((rule.id, run.alert, h))
                 continue
-            events = [(self._event(rule, t, inputs), self._destinations(rule)) for t in notify]
             records.append((rule.id, run.alert, events, h))
             for t in notify:
                 log.info("alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)

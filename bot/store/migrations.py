@@ -154,6 +154,16 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE chats ADD COLUMN digest TEXT;
         ALTER TABLE chats ADD COLUMN digest_last TEXT
     """),
+    # --- wC --- Personal alerts are numbered per chat (a chat's first alert is #1, whatever other
+    # chats have); existing rows are numbered per chat in id order. The internal rule id
+    # (`personal_<id>`) stays, so no alert loses its state.
+    Migration("mC01_personal_number", """
+        ALTER TABLE personal_rules ADD COLUMN number INTEGER;
+        UPDATE personal_rules SET number = (SELECT count(*) FROM personal_rules p2
+            WHERE p2.platform = personal_rules.platform AND p2.chat_id = personal_rules.chat_id
+            AND p2.id <= personal_rules.id);
+        CREATE UNIQUE INDEX personal_rules_number ON personal_rules (platform, chat_id, number)
+    """),
 ]
 
 
