@@ -313,7 +313,7 @@ class CommandService:
         targets = {*self.topics(), "personal", *(r.id for r in self.rules), *own.values()}
         usage = _("Usage: {cmd} <topic|all> <7d|12h|resolved>").format(cmd=f"{ctx.prefix}mute")
         raw = args[0].lower() if args else ""
-        target = own.get(raw, own.get(f"#{raw}", raw)) if raw.startswith("#") else raw
+        target = own.get(raw, raw)  # "#3": this chat's personal alert #3
         if len(args) != 2 or target not in targets:
             return Reply(usage + " " + _("Topics: {topics}").format(topics=", ".join([*self.topics(), "personal"])))
         how = args[1].lower()
@@ -351,9 +351,13 @@ class CommandService:
         if not raw:
             return Reply(_("Usage: {cmd} <topic|all>").format(cmd=f"{ctx.prefix}unmute"))
         target = raw.lower()
+        if target.startswith("#"):  # "#3": this chat's personal alert #3
+            own = {f"#{p.shown}": f"personal_{p.id}" for p in self._personal(ctx.platform, ctx.chat_id)}
+            target = own.get(target, target)
+        shown = target if target == "all" else self._target_title(target, ctx.platform, ctx.chat_id, ctx.lang)
         n = self.store.unmute(ctx.platform, ctx.chat_id, None if target == "all" else target)
-        return Reply(_("Unmuted {target}.").format(target=target) if n else _("{target} was not muted.").format(
-            target=target))
+        return Reply(_("Unmuted {target}.").format(target=shown) if n else _("{target} was not muted.").format(
+            target=shown))
 
     def quiet(self, ctx: Ctx, args: list[str]) -> Reply:
         from bot.localtime import SpecError, parse_quiet
