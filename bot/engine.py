@@ -90,6 +90,7 @@ class Engine:
         self._filters: tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]] | None = None
         self._now_stamp = ""
         self._rendered: dict[tuple, tuple[str, str]] = {}  # this evaluation's shared texts
+        self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -294,7 +295,9 @@ class Engine:
                 notify = [t for t in run.transitions if self._worth_telling(rule, t, now.date())]
                 events = [(self._event(rule, t, inputs), self._destinations(rule)) for t in notify]
             except Exception:  # one broken rule must not stop the others' evaluation or delivery
-                log.exception("rule %s: evaluation failed", rule.id)
+                if (rule.id, h) not in self._failed:  # once, not on every poll
+                    self._failed.add((rule.id, h))
+                    log.exception("rule %s: evaluation failed (the other rules go on)", rule.id)
                 continue
             for t in run.transitions:
                 if t not in notify and t.state != "resolved":

@@ -244,6 +244,30 @@ async def test_one_absurd_stored_alert_does_not_silence_the_others(both, fake, c
     assert sum("not a valid rule" in r.getMessage() for r in caplog.records) == 1   # logged once, not per pass
 
 
+async def test_a_rule_whose_evaluation_raises_is_logged_once_and_the_others_go_on(both, fake, caplog,
+                                                                                  monkeypatch):
+    import bot.engine
+
+    svc, engine, tg, *_ = both
+    store = svc.store
+    store.ensure_chat("telegram", "633", "private", None, "t")
+    store.subscribe("telegram", "633", "reserves", "t")
+    broken = store.add_personal("telegram", "634", "reserves", "<", 2.97e12, 1, "t", 50)
+    real = bot.engine.first_run
+
+    def first_run(rule, *args, **kw):  # a bug that only this one rule hits
+        if rule.id == f"personal_{broken.id}":
+            raise ZeroDivisionError("boom")
+        return real(rule, *args, **kw)
+
+    monkeypatch.setattr(bot.engine, "first_run", first_run)
+    engine.evaluate(NOW)
+    engine.evaluate(datetime(2026, 6, 11, 22), _print(store, "2026-06-10", 2.96e12))
+    await Deliverer(store, [tg], lambda: NOW).drain_once()
+    assert any("Reserves below $3T" in (s.text or "") for s in fake.to(633))
+    assert sum("evaluation failed" in r.getMessage() for r in caplog.records) == 1
+
+
 # ---- the store: numbers, the cap under concurrency, the migration ------------------------
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_pair(request, tmp_path):
