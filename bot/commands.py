@@ -270,14 +270,11 @@ class CommandService:
 
     def personal_titles(self, platform: str, chat_id: str, lang: str) -> dict[str, str]:
         """This chat's personal alerts by rule id -> "Your alert #3: Reserves < $2.950T"."""
+        from bot.personal import title
+
         _ = tr(lang)
-        out = {}
-        for p in self._personal(platform, chat_id):
-            m = self.catalog.metrics.get(p.metric)
-            short = tr(lang)(m.name_short) if m else p.metric
-            title = f"{short} {p.op} {fmt(p.value, m.unit if m else 'usd')}"
-            out[f"personal_{p.id}"] = _("Your alert #{n}: {title}").format(n=p.shown, title=title)
-        return out
+        return {f"personal_{p.id}": _("Your alert #{n}: {title}").format(n=p.shown, title=title(p, self.catalog, lang))
+                for p in self._personal(platform, chat_id)}
 
     def list_alerts(self, ctx: Ctx) -> Reply:
         _ = tr(ctx.lang)

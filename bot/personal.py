@@ -113,15 +113,22 @@ def hysteresis(unit: str, value: float) -> float:
     return 2.0                                # 2 bp
 
 
+def title(p: Personal, catalog: Catalog, lang: str = "en") -> str:
+    """"Reserves < $2.950T": the alert's heading (in messages, and after "Your alert #3: ")."""
+    m = catalog.metrics.get(p.metric)
+    if m is None:
+        return f"{p.metric} {p.op} {p.value:g}"
+    return f"{tr(lang)(m.name_short)} {p.op} {fmt(p.value, m.unit)}"
+
+
 def rule_for(p: Personal, catalog: Catalog) -> Rule:
     """The rule the engine evaluates for one personal alert."""
     m = catalog.metrics[p.metric]
     h = hysteresis(m.unit, p.value)
     clear = p.value + h if p.op in ("<", "<=") else p.value - h
-    shown = fmt(p.value, m.unit)
     return Rule.model_validate({
         "id": f"personal_{p.id}", "topic": "personal", "severity": "warning",
-        "title": f"{m.name_short} {p.op} {shown}", "title_zh": f"{tr('zh')(m.name_short)} {p.op} {shown}",
+        "title": title(p, catalog), "title_zh": title(p, catalog, "zh"),
         "condition": {"level": {"metric": p.metric, "op": p.op, "value": p.value}},
         "for": p.for_n, "clear": clear, "cooldown": "1d",
         "message": "{label} is {value} (your alert: " + p.op + " {threshold}), data of {date}.",
