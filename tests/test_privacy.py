@@ -306,18 +306,49 @@ def test_two_replicas_adding_at_once_never_pass_fifty(store_pair):
     assert b.add_personal("telegram", "10", "rrp", "<", 1e11, 1, "t", 50).number == 1   # a new chat starts at #1
 
 
-def test_the_migration_numbers_existing_alerts_per_chat(tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_migration_numbers_existing_alerts_per_chat(kind, tmp_path, monkeypatch, request):
     import bot.store.migrations as migrations
 
+    if kind == "sqlite":
+        where, opener = tmp_path / "old.db", SQLiteStore
+    else:
+        from bot.store.postgres import PostgresStore
+
+        where, opener = request.getfixturevalue("pg_url"), PostgresStore
     full = list(migrations.MIGRATIONS)
     monkeypatch.setattr(migrations, "MIGRATIONS", [m for m in full if m.name != "mC01_personal_number"])
-    old = SQLiteStore(tmp_path / "old.db")
+    old = opener(where)
     for chat in ("1", "2", "1", "3", "2", "1"):   # global ids 1..6, as before this change
         old._run("INSERT INTO personal_rules (platform, chat_id, metric, op, value, for_n, created_at)"
                  " VALUES ('telegram', ?, 'reserves', '<', 3e12, 1, 't')", [chat])
     old.close()
     monkeypatch.setattr(migrations, "MIGRATIONS", full)
-    new = SQLiteStore(tmp_path / "old.db")
+    new = opener(where)
     assert [(r[0], r[2], r[7]) for r in new.personal_rules()] == [
         (1, "1", 1), (2, "2", 1), (3, "1", 2), (4, "3", 1), (5, "2", 2), (6, "1", 3)]
     new.close()
+
+
+def test_history_deletion_and_mutes_stay_in_their_chat_on_both_databases(store_pair):
+    from bot.rules.lifecycle import Alert
+
+    s, _other = store_pair
+    for chat in ("1", "2"):
+        s.ensure_chat("telegram", chat, "private", None, "t")
+    mine = s.add_personal("telegram", "1", "reserves", "<", 2.95e12, 1, "t", 50)
+    theirs = s.add_personal("telegram", "2", "reserves", "<", 2.97e12, 1, "t", 50)
+    for rule_id, topic in ((f"personal_{mine.id}", "personal"), (f"personal_{theirs.id}", "personal"),
+                           ("reserves_below_3t", "reserves")):
+        s.record(rule_id, Alert(), [({"topic": topic, "severity": "warning", "state": "firing",
+                                      "data_date": "2026-06-10", "value": 2.94e12, "text": "x"}, [])], "t")
+    seen = [(e["rule_id"], e["personal_number"]) for e in s.chat_history("telegram", "1")]
+    assert seen == [("reserves_below_3t", None), (f"personal_{mine.id}", 1)]
+    assert [e["rule_id"] for e in s.chat_history("telegram", "1", "personal")] == [f"personal_{mine.id}"]
+    assert s.personal_owner(f"personal_{theirs.id}") == ("telegram", "2") and s.personal_owner("personal_²") is None
+    for chat in ("1", "2"):
+        s.mute("telegram", chat, "personal", None, True, "t")
+    assert s.end_resolved_mutes([f"personal_{theirs.id}", "personal"], ("telegram", "2")) == 1
+    assert [m[:3] for m in s.mutes("t")] == [("telegram", "1", "personal")]
+    assert not s.delete_personal("telegram", "1", 2) and s.delete_personal("telegram", "2", 1)
+    assert [r[0] for r in s.personal_rules()] == [mine.id]
