@@ -197,7 +197,7 @@ class Engine:
                 continue
             try:
                 rule = rule_for(pa, self.catalog)
-            except ValueError as exc:  # one chat's unusable alert (stored before bounds) must not stop the rest
+            except Exception as exc:  # one chat's unusable alert (stored before bounds) must not stop the rest
                 log.warning("personal alert %s: not a valid rule (%s); skipped", pa.id,
                             str(exc).splitlines()[0][:200])
                 continue
