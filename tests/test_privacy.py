@@ -322,11 +322,16 @@ def test_the_migration_numbers_existing_alerts_per_chat(kind, tmp_path, monkeypa
     for chat in ("1", "2", "1", "3", "2", "1"):   # global ids 1..6, as before this change
         old._run("INSERT INTO personal_rules (platform, chat_id, metric, op, value, for_n, created_at)"
                  " VALUES ('telegram', ?, 'reserves', '<', 3e12, 1, 't')", [chat])
+    from bot.rules.lifecycle import Alert
+
+    old.save_states([("personal_3", Alert(), "abc"), ("reserves_below_3t", Alert(), "def")], "t")
     old.close()
     monkeypatch.setattr(migrations, "MIGRATIONS", full)
     new = opener(where)
     assert [(r[0], r[2], r[7]) for r in new.personal_rules()] == [
         (1, "1", 1), (2, "2", 1), (3, "1", 2), (4, "3", 1), (5, "2", 2), (6, "1", 3)]
+    # "#2" in its text is a new definition: continued from its state, not replayed (no repeated alert)
+    assert new.rule_hashes() == {"personal_3": None, "reserves_below_3t": "def"}
     new.close()
 
 

@@ -156,13 +156,16 @@ MIGRATIONS: list[Migration] = [
     """),
     # --- wC --- Personal alerts are numbered per chat (a chat's first alert is #1, whatever other
     # chats have); existing rows are numbered per chat in id order. The internal rule id
-    # (`personal_<id>`) stays, so no alert loses its state.
+    # (`personal_<id>`) stays, so no alert loses its state; its text now names the new number,
+    # which changes its definition hash: the stored hash is cleared (the engine then continues
+    # incrementally instead of replaying it and re-announcing a recent firing).
     Migration("mC01_personal_number", """
         ALTER TABLE personal_rules ADD COLUMN number INTEGER;
         UPDATE personal_rules SET number = (SELECT count(*) FROM personal_rules p2
             WHERE p2.platform = personal_rules.platform AND p2.chat_id = personal_rules.chat_id
             AND p2.id <= personal_rules.id);
-        CREATE UNIQUE INDEX personal_rules_number ON personal_rules (platform, chat_id, number)
+        CREATE UNIQUE INDEX personal_rules_number ON personal_rules (platform, chat_id, number);
+        UPDATE alert_state SET rule_hash = NULL WHERE substr(rule_id, 1, 9) = 'personal_'
     """),
 ]
 
