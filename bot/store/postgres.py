@@ -20,7 +20,7 @@ from bot.store.base import _OUTBOX_SELECT, OutboxRow, SQLStore
 
 #: Advisory lock keys (arbitrary constants, one per purpose).
 MIGRATION_LOCK = 7_324_001
-CHAT_LOCK = 7_324_002  # with a hash of the chat: one chat's personal alerts
+CHAT_LOCK = 7_324_003  # two-key, with a hash of the chat: one chat's personal alerts
 LEADER_LOCK = 7_324_002
 
 
