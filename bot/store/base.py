@@ -451,8 +451,9 @@ class SQLStore:
     def delete_personal(self, platform: str, chat_id: str, number: int) -> bool:
         """Delete this chat's alert #number (its per-chat number) and its stored state."""
         with self.transaction():
-            row = self._one("SELECT id FROM personal_rules WHERE platform = ? AND chat_id = ? AND number = ?",
-                            [platform, chat_id, number])
+            # A row stored without a number (an older replica mid-upgrade) is shown by its id.
+            row = self._one("SELECT id FROM personal_rules WHERE platform = ? AND chat_id = ?"
+                            " AND (number = ? OR (number IS NULL AND id = ?))", [platform, chat_id, number, number])
             if row is None:
                 return False
             self._run("DELETE FROM personal_rules WHERE id = ?", [row[0]])
