@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,6 +24,9 @@ from bot.i18n import DEFAULT, LANGUAGES, N_, normalise, tr
 from bot.rules.model import Rule
 from bot.status import slack_fields, spread_metrics, table_lines, table_rows, threshold_metric, verdict_lines
 from bot.store.sqlite import Store
+
+if TYPE_CHECKING:
+    from bot.personal import Personal
 
 # Charts render in at most two threads (matplotlib is CPU-bound), and a chart of the same data
 # is rendered once: the cache key includes the newest data date and the language.
@@ -223,76 +227,116 @@ class CommandService:
             return Reply(f"{exc}\n{self.alert_usage(ctx.lang, ctx.prefix)}")
         stamp = self.now().isoformat(timespec="seconds")
         self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
-        pid = self.store.add_personal(ctx.platform, ctx.chat_id, metric, op, value, n, stamp, MAX_PER_CHAT)
-        if pid is None:
+        added = self.store.add_personal(ctx.platform, ctx.chat_id, metric, op, value, n, stamp, MAX_PER_CHAT)
+        if added is None:
             return Reply(_("This chat already has {n} personal alerts, the most allowed. "
                            "Delete one first: {cmd}").format(n=MAX_PER_CHAT, cmd=f"{ctx.prefix}alerts"))
+        m = self.catalog.metrics[metric]
+        label = metric_label(self.catalog, metric, ctx.lang)
+        if added.duplicate:
+            return Reply(_("This alert is already set as #{id}: {label} {op} {value}.").format(
+                id=added.number, label=label, op=op, value=fmt(value, m.unit)))
         if self.personal_changed:
             self.personal_changed()
-        m = self.catalog.metrics[metric]
         f = self._frames().get(metric)
         now = (fmt(float(f["value"].iloc[-1]), m.unit) + f" ({f.index[-1].date()})") if f is not None and not f.empty \
             else _("no data yet")
         held = " " + _("for {n} prints in a row").format(n=n) if n > 1 else ""
-        return Reply(_("Alert #{id} set: {label} {op} {value}{held}. Now: {now}. I will tell this chat when it "
-                       "happens.").format(id=pid, label=metric_label(self.catalog, metric, ctx.lang), op=op,
-                                          value=fmt(value, m.unit), held=held, now=now))
+        text = _("Alert #{id} set: {label} {op} {value}{held}. Now: {now}.").format(
+            id=added.number, label=label, op=op, value=fmt(value, m.unit), held=held, now=now)
+        if f is not None and _holds_now(f["value"], op, value, n):
+            # The engine learns the alert's state silently; a condition that has held for a while
+            # is never "news" to it, so say it here, truthfully, instead of promising an alert.
+            return Reply(text + " " + _("This already holds now: {label} {now}. I will tell this chat when it "
+                                       "stops holding and when it holds again.").format(label=label, now=now))
+        return Reply(text + " " + _("I will tell this chat when it happens."))
 
     def delete_alert(self, ctx: Ctx, raw: str | None) -> Reply:
         _ = tr(ctx.lang)
-        pid = (raw or "").lstrip("#")
-        if not pid.isdigit():
+        number = _number(raw)
+        if number is None:
             return Reply(_("Which alert? {cmd} shows their numbers.").format(cmd=f"{ctx.prefix}alerts"))
-        if not self.store.delete_personal(ctx.platform, ctx.chat_id, int(pid)):
-            return Reply(_("This chat has no alert #{id}.").format(id=pid))
+        if not self.store.delete_personal(ctx.platform, ctx.chat_id, number):
+            return Reply(_("This chat has no alert #{id}.").format(id=number))
         if self.personal_changed:
             self.personal_changed()
-        return Reply(_("Alert #{id} deleted.").format(id=pid))
+        return Reply(_("Alert #{id} deleted.").format(id=number))
+
+    def _personal(self, platform: str, chat_id: str) -> list[Personal]:
+        """This chat's personal alerts (never another chat's)."""
+        from bot.personal import Personal
+
+        return [Personal(*row) for row in self.store.personal_rules(platform, chat_id)]
+
+    def personal_titles(self, platform: str, chat_id: str, lang: str) -> dict[str, str]:
+        """This chat's personal alerts by rule id -> "Your alert #3: Reserves < $2.950T"."""
+        from bot.personal import title
+
+        _ = tr(lang)
+        return {f"personal_{p.id}": _("Your alert #{n}: {title}").format(n=p.shown, title=title(p, self.catalog, lang))
+                for p in self._personal(platform, chat_id)}
 
     def list_alerts(self, ctx: Ctx) -> Reply:
         _ = tr(ctx.lang)
-        rows = self.store.personal_rules(ctx.platform, ctx.chat_id)
+        rows = self._personal(ctx.platform, ctx.chat_id)
         if not rows:
             return Reply(_("No personal alerts yet. {usage}").format(usage=self.alert_usage(ctx.lang, ctx.prefix)))
         states = self.store.load_alerts()
         lines = []
-        for pid, _p, _c, metric, op, value, n in rows:
-            m = self.catalog.metrics.get(metric)
-            a = states.get(f"personal_{pid}")
+        for p in rows:
+            m = self.catalog.metrics.get(p.metric)
+            a = states.get(f"personal_{p.id}")
             state = _(STATE_WORD["firing"]) if a and a.state.value == "firing" else _("watching")
-            held = f" (×{n})" if n > 1 else ""
-            label = metric_label(self.catalog, metric, ctx.lang)
-            lines.append(f"#{pid} {label} {op} {fmt(value, m.unit if m else 'usd')}{held}: {state}")
+            held = f" (×{p.for_n})" if p.for_n > 1 else ""
+            label = metric_label(self.catalog, p.metric, ctx.lang)
+            lines.append(f"#{p.shown} {label} {p.op} {fmt(p.value, m.unit if m else 'usd')}{held}: {state}")
         return Reply("\n".join(lines))
+
+    def _target_title(self, target: str, platform: str, chat_id: str, lang: str) -> str:
+        """A mute target as the chat should read it: a topic, a rule's title, "Your alert #3: ..."."""
+        _ = tr(lang)
+        if target == "personal":
+            return _("your personal alerts")
+        if target.startswith("personal_"):
+            return self.personal_titles(platform, chat_id, lang).get(target, _("a deleted personal alert"))
+        rule = next((r for r in self.rules if r.id == target), None)
+        return rule.heading(lang) if rule else target
 
     def mute(self, ctx: Ctx, args: list[str]) -> Reply:
         from bot.rules.model import parse_duration
 
         _ = tr(ctx.lang)
-        targets = [*self.topics(), "personal"] + [r.id for r in self.rules] + [
-            f"personal_{row[0]}" for row in self.store.personal_rules(ctx.platform, ctx.chat_id)]
+        own = {f"#{p.shown}": f"personal_{p.id}" for p in self._personal(ctx.platform, ctx.chat_id)}
+        targets = {*self.topics(), "personal", *(r.id for r in self.rules), *own.values()}
         usage = _("Usage: {cmd} <topic|all> <7d|12h|resolved>").format(cmd=f"{ctx.prefix}mute")
-        if len(args) != 2 or args[0].lower() not in targets:
+        raw = args[0].lower() if args else ""
+        target = own.get(raw, raw)  # "#3": this chat's personal alert #3
+        if len(args) != 2 or target not in targets:
             return Reply(usage + " " + _("Topics: {topics}").format(topics=", ".join([*self.topics(), "personal"])))
-        target, how = args[0].lower(), args[1].lower()
+        how = args[1].lower()
+        shown = self._target_title(target, ctx.platform, ctx.chat_id, ctx.lang)
         stamp = self.now().isoformat(timespec="seconds")
         if how == "resolved":
             self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
             self.store.mute(ctx.platform, ctx.chat_id, target, None, True, stamp)
-            return Reply(_("Muted {target} until its alert resolves.").format(target=target))
+            return Reply(_("Muted {target} until its alert resolves.").format(target=shown))
         try:
             until = (self.now() + parse_duration(how)).isoformat(timespec="minutes")
-        except ValueError:
+        except (ValueError, OverflowError):  # "99999999999999999999d" is past the calendar's end
             return Reply(usage)
         self.store.ensure_chat(ctx.platform, ctx.chat_id, ctx.kind, ctx.title, stamp)
         self.store.mute(ctx.platform, ctx.chat_id, target, until, False, stamp)
-        return Reply(_("Muted {target} until {until} UTC.").format(target=target, until=until.replace("T", " ")))
+        return Reply(_("Muted {target} until {until} UTC.").format(target=shown, until=until.replace("T", " ")))
 
     async def mute_alert(self, ctx: Ctx, raw_event: str, how: str) -> tuple[Reply, bool]:
         """A "Mute 7d" / "Mute until resolved" button under an alert (named by its event):
         the reply, and whether the mute was set (False: refused or unknown alert)."""
         _ = tr(ctx.lang)
-        event = self.store.event(int(raw_event)) if raw_event.isdigit() else None
+        number = _number(raw_event, prefix="")
+        event = self.store.event(number) if number is not None else None
+        if event is not None and event["topic"] == "personal" and \
+                self.store.personal_owner(event["rule_id"]) != (ctx.platform, ctx.chat_id):
+            event = None  # another chat's personal alert (or a deleted one): nothing to mute here
         if event is None:
             return Reply(_("That alert is too old to act on.")), False
         if ctx.may_change is not None and not await ctx.may_change():
@@ -304,9 +348,13 @@ class CommandService:
         if not raw:
             return Reply(_("Usage: {cmd} <topic|all>").format(cmd=f"{ctx.prefix}unmute"))
         target = raw.lower()
+        if target.startswith("#"):  # "#3": this chat's personal alert #3
+            own = {f"#{p.shown}": f"personal_{p.id}" for p in self._personal(ctx.platform, ctx.chat_id)}
+            target = own.get(target, target)
+        shown = target if target == "all" else self._target_title(target, ctx.platform, ctx.chat_id, ctx.lang)
         n = self.store.unmute(ctx.platform, ctx.chat_id, None if target == "all" else target)
-        return Reply(_("Unmuted {target}.").format(target=target) if n else _("{target} was not muted.").format(
-            target=target))
+        return Reply(_("Unmuted {target}.").format(target=shown) if n else _("{target} was not muted.").format(
+            target=shown))
 
     def quiet(self, ctx: Ctx, args: list[str]) -> Reply:
         from bot.localtime import SpecError, parse_quiet
@@ -358,16 +406,19 @@ class CommandService:
             lines.append(_("No alerts since the last digest."))
         else:
             lines.append(_("Since the last digest:"))
+            own = self.personal_titles(platform, chat_id, lang)
             for e in events:
                 m = AlertMessage.from_stored(e["payload"], e["text"], e["rule_id"], e["topic"], e["state"], lang)
-                lines.append(f"• {m.title} ({e['data_date']})")
+                title = m.title.replace(m.heading or m.rule_id, own[e["rule_id"]]) if e["rule_id"] in own else m.title
+                lines.append(f"• {title} ({e['data_date']})")
         return "\n".join(lines)
 
     def mutes_text(self, platform: str, chat_id: str, lang: str) -> str:
         _ = tr(lang)
         rows = self.store.mutes(self.now().isoformat(timespec="seconds"), platform, chat_id)
         resolved = _("until resolved")
-        parts = [f"{t} ({resolved if res else (until or '').replace('T', ' ') + ' UTC'})"
+        parts = [f"{self._target_title(t, platform, chat_id, lang)}"
+                 f" ({resolved if res else (until or '').replace('T', ' ') + ' UTC'})"
                  for _p, _c, t, until, res in rows]
         return _("Muted: {mutes}").format(mutes=", ".join(parts)) if parts else ""
 
@@ -396,8 +447,9 @@ class CommandService:
             return rows, _("No data yet: the bot has not fetched anything. Try again in a minute.")
         return rows, "\n".join(verdict_lines(rows, frames, self._regime(), lang))
 
-    def status_text(self, lang: str = DEFAULT) -> Reply:
-        """The verdict first, then the 40-character table, firing alerts and failing sources."""
+    def status_text(self, lang: str = DEFAULT, chat: tuple[str, str] | None = None) -> Reply:
+        """The verdict first, then the 40-character table, firing alerts and failing sources.
+        `chat`: whose own personal alerts join the firing list (never another chat's)."""
         _ = tr(lang)
         rows, verdict = self._verdict(lang)
         if not rows:
@@ -405,6 +457,8 @@ class CommandService:
         tail = []
         firing = set(self.store.firing_rules())
         titles = [r.heading(lang) for r in self.rules if r.id in firing]
+        if chat is not None:
+            titles += [t for rid, t in self.personal_titles(*chat, lang).items() if rid in firing]
         tail.append(_("Firing:") if titles else _("Firing: nothing"))
         tail += [f"• {t}"[:40] for t in titles]
         for source, f in sorted(self.store.last_fetches().items()):
@@ -526,16 +580,44 @@ class CommandService:
             lines.append(f"• {r.heading(lang)} [{r.topic}, {r.severity}]: {cond}")
         return Reply("\n".join(lines) or _("No rules loaded."))
 
-    def history(self, raw_topic: str | None, lang: str = DEFAULT) -> Reply:
+    def history(self, raw_topic: str | None, lang: str = DEFAULT, chat: tuple[str, str] | None = None) -> Reply:
+        """The newest alerts `chat` may see: the shared rules' and its own personal ones (no chat:
+        the shared rules' only), by title, never by id."""
+        from bot.format import AlertMessage
+
         _ = tr(lang)
+        platform, chat_id = chat or ("", "")
         topic = self._topic(raw_topic, lang) if raw_topic else None
-        events = self.store.recent_events(None if topic == "all" else topic, limit=10)
+        events = self.store.chat_history(platform, chat_id, None if topic == "all" else topic, limit=10)
         if not events:
             return Reply(_("No alerts yet."))
         words = {k: _(v) for k, v in STATE_WORD.items()}
-        lines = [f"{e['created_at'][:16].replace('T', ' ')} {words.get(e['state'], e['state'])} {e['rule_id']}"
-                 f" ({e['data_date']})" for e in events]
+        own = self.personal_titles(platform, chat_id, lang) if chat else {}
+        headings = {r.id: r.heading(lang) for r in self.rules}
+        lines = []
+        for e in events:
+            title = own.get(e["rule_id"]) or headings.get(e["rule_id"])
+            if title is None:  # a rule no longer loaded: the title it was sent with
+                title = AlertMessage.from_stored(e["payload"], e["text"], e["rule_id"], e["topic"], e["state"],
+                                                 lang).heading or e["rule_id"].replace("_", " ").capitalize()
+            lines.append(f"{e['created_at'][:16].replace('T', ' ')} {words.get(e['state'], e['state'])} {title}"
+                         f" ({e['data_date']})")
         return Reply("\n".join(lines), preformatted=True)
+
+
+def _number(raw: str | None, prefix: str = "#") -> int | None:
+    """"3" or "#3" -> 3; None for anything else ("²", "-1", a 30-digit number)."""
+    text = (raw or "").strip()
+    text = text[len(prefix):] if prefix and text.startswith(prefix) else text
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+
+
+def _holds_now(values: pd.Series, op: str, threshold: float, n: int) -> bool:
+    """The level condition holds on each of the newest `n` prints."""
+    from bot.rules.evaluate import OPS
+
+    tail = values.dropna().iloc[-n:]
+    return len(tail) == n and bool(OPS[op](tail.to_numpy(), threshold).all())
 
 
 # ---- the commands ------------------------------------------------------------------------
@@ -565,7 +647,7 @@ async def _list(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
 
 
 async def _status(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
-    return [s.status_text(ctx.lang), Reply("", chart=("reserves", "3y"))]
+    return [s.status_text(ctx.lang, (ctx.platform, ctx.chat_id)), Reply("", chart=("reserves", "3y"))]
 
 
 async def _chart(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
@@ -577,7 +659,7 @@ async def _rules(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
 
 
 async def _history(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
-    return [s.history(_arg(args, 0), ctx.lang)]
+    return [s.history(_arg(args, 0), ctx.lang, (ctx.platform, ctx.chat_id))]
 
 
 async def _lang(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:

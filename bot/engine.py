@@ -90,6 +90,7 @@ class Engine:
         self._filters: tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]] | None = None
         self._now_stamp = ""
         self._rendered: dict[tuple, tuple[str, str]] = {}  # this evaluation's shared texts
+        self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -194,7 +195,12 @@ class Engine:
             if pa.metric not in self.catalog.metrics:
                 log.warning("personal alert %s: metric %s no longer exists; skipped", pa.id, pa.metric)
                 continue
-            rule = rule_for(pa, self.catalog)
+            try:
+                rule = rule_for(pa, self.catalog)
+            except Exception as exc:  # one chat's unusable alert (stored before bounds) must not stop the rest
+                log.warning("personal alert %s: not a valid rule (%s); skipped", pa.id,
+                            str(exc).splitlines()[0][:200])
+                continue
             rules.append(rule)
             owners[rule.id] = (pa.platform, pa.chat_id)
         self._personal, self.owners, self._personal_version = rules, owners, version
@@ -286,10 +292,13 @@ class Engine:
                     run = first_run(rule, self.frames, units, now, recent, inputs)
                 else:
                     run = catch_up(rule, self.frames, units, prev, now, inputs)
-            except Exception:  # one broken rule must not stop the others
-                log.exception("rule %s: evaluation failed", rule.id)
+                notify = [t for t in run.transitions if self._worth_telling(rule, t, now.date())]
+                events = [(self._event(rule, t, inputs), self._destinations(rule)) for t in notify]
+            except Exception:  # one broken rule must not stop the others' evaluation or delivery
+                if (rule.id, h) not in self._failed:  # once, not on every poll
+                    self._failed.add((rule.id, h))
+                    log.exception("rule %s: evaluation failed (the other rules go on)", rule.id)
                 continue
-            notify = [t for t in run.transitions if self._worth_telling(rule, t, now.date())]
             for t in run.transitions:
                 if t not in notify and t.state != "resolved":
                     log.info("alert %s %s on data of %s: not sent (older than the metric's cadence allows)",
@@ -298,11 +307,11 @@ class Engine:
                 continue
             self._alerts[rule.id], self._hashes[rule.id] = run.alert, h
             if any(t.state == "resolved" for t in run.transitions):  # "/mute ... resolved" ends here
-                self.store.end_resolved_mutes([rule.id, rule.topic])
+                # A personal alert's resolution ends only its own chat's mutes (of it, or of "personal").
+                self.store.end_resolved_mutes([rule.id, rule.topic], self.owners.get(rule.id))
             if not notify:
                 states.append((rule.id, run.alert, h))
                 continue
-            events = [(self._event(rule, t, inputs), self._destinations(rule)) for t in notify]
             records.append((rule.id, run.alert, events, h))
             for t in notify:
                 log.info("alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)

@@ -58,7 +58,7 @@ async def test_a_personal_alert_is_set_fires_only_to_its_chat_and_is_deleted(wor
     reply = (await ask(fake, 501, "/alert reserves < 2.95T"))[0]
     assert reply.startswith("Alert #1 set: Bank reserves &lt; $2.950T.") and "Now: $3.010T (2026-06-03)" in reply
     assert evaluations  # the runtime re-evaluates at once
-    assert (await ask(fake, 503, "/alert reserves < 2.95T"))[0].startswith("Alert #2 set")  # the same threshold
+    assert (await ask(fake, 503, "/alert reserves < 2.95T"))[0].startswith("Alert #1 set")  # numbered per chat
     engine.evaluate(NOW)                                   # learns its state silently: not below yet
     assert "usage" not in (await ask(fake, 502, "/alert sofr > 5%"))[0].lower()
     usage = (await ask(fake, 501, "/alert reserves < 2.95%"))[0]
@@ -71,18 +71,20 @@ async def test_a_personal_alert_is_set_fires_only_to_its_chat_and_is_deleted(wor
     assert "Bank reserves is $2.940T (your alert: &lt; $2.950T)" in got[0]
     assert not [s for s in fake.to(502) if "2.940T" in s.text]            # only its own chat
     other = [s.text for s in fake.to(503) if "2.940T" in s.text]          # each names its own alert
-    assert "/alert delete 1 removes it" in got[0] and len(other) == 1 and "/alert delete 2 removes it" in other[0]
+    assert "/alert delete 1 removes it" in got[0] and len(other) == 1 and "/alert delete 1 removes it" in other[0]
     assert "FIRING" in (await ask(fake, 501, "/alerts"))[0]
     assert (await ask(fake, 501, "/alert delete 1")) == ["Alert #1 deleted."]
-    assert (await ask(fake, 502, "/alert delete 1")) == ["This chat has no alert #1."]   # not another chat's
+    assert (await ask(fake, 502, "/alert delete 2")) == ["This chat has no alert #2."]
+    assert (await ask(fake, 502, "/alert delete 1")) == ["Alert #1 deleted."]   # its own #1, not another chat's
+    assert len(store.personal_rules("telegram", "503")) == 1
     assert store.personal_rules("telegram", "501") == []
 
 
 async def test_fifty_alerts_a_chat(world, fake):
     store = world[0]
     for i in range(50):
-        store.add_personal("telegram", "503", "reserves", "<", 2e12 + i, 1, "t", 50)
-    assert "already has 50 personal alerts" in (await ask(fake, 503, "/alert reserves < 2T"))[0]
+        store.add_personal("telegram", "503", "reserves", "<", 2e12 + i * 1e9, 1, "t", 50)
+    assert "already has 50 personal alerts" in (await ask(fake, 503, "/alert reserves < 1T"))[0]
 
 
 async def test_mute_holds_an_alert_back_and_unmute_lets_the_next_through(world, fake):
@@ -126,7 +128,7 @@ async def test_alert_buttons_chart_and_mute_and_groups_refuse_non_admins(world, 
     await press(505, "Chart")
     await asyncio.to_thread(fake.wait_for, lambda s: fake.to(505)[-1].method == "sendPhoto", 20)
     await press(505, "Mute until resolved")
-    assert "Muted reserves_below_3t until its alert resolves." in fake.answers[-1]["text"]
+    assert "Muted Reserves below $3T until its alert resolves." in fake.answers[-1]["text"]
     assert store.mutes("2026-06-12T00:00:00", "telegram", "505")[0][2:] == ("reserves_below_3t", None, 1)
     await press(-506, "Mute 7d", user_id=66, chat_type="supergroup", title="Desk")   # not an admin
     assert fake.answers[-1]["show_alert"] and "administrators" in fake.answers[-1]["text"]
@@ -220,7 +222,7 @@ async def test_personal_alerts_follow_a_migrated_group_and_skip_a_blocked_chat(w
     b = store.add_personal("telegram", "510", "reserves", "<", 2.95e12, 1, "t", 50)
     store.mute("telegram", "-509", "personal", None, True, "t")
     store.migrate_chat("telegram", "-509", "-100509")
-    assert [r[0] for r in store.personal_rules("telegram", "-100509")] == [a]
+    assert [r[0] for r in store.personal_rules("telegram", "-100509")] == [a.id]
     assert store.mutes("t", "telegram", "-100509")[0][2] == "personal"
     store.unmute("telegram", "-100509", None)
     store.deactivate_chat("telegram", "510", "blocked")
@@ -228,6 +230,6 @@ async def test_personal_alerts_follow_a_migrated_group_and_skip_a_blocked_chat(w
     engine.evaluate(datetime(2026, 6, 11, 22), _new_print(store, "2026-06-10", 2.94e12))
     chats = {r[0] for r in store._rows("SELECT chat_id FROM outbox")}
     assert chats == {"-100509"}                       # the migrated group, not the blocked chat
-    store.delete_personal("telegram", "-100509", a)
+    store.delete_personal("telegram", "-100509", a.number)
     c = store.add_personal("telegram", "-100509", "reserves", "<", 2.95e12, 1, "t", 50)
-    assert c not in (a, b)                             # a deleted alert's number never comes back
+    assert c.id not in (a.id, b.id)                    # a deleted alert's rule id never comes back

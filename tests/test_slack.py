@@ -298,7 +298,7 @@ async def test_alert_buttons_mute_and_chart(http_mode, fake):
         if responses:
             break
         await asyncio.sleep(0.05)
-    assert responses[-1]["text"] == "Muted reserves_below_3t until its alert resolves."
+    assert responses[-1]["text"] == "Muted Reserves below $3T until its alert resolves."
     assert responses[-1]["response_type"] == "ephemeral"
     assert store.mutes("2026-06-12T00:00:00", "slack", "CBTN")[0][2] == "reserves_below_3t"
     await press(actions[0])

@@ -119,11 +119,11 @@ def test_deactivated_chat_stops_receiving(any_store):
 def test_personal_alerts_mutes_quiet_holds_and_digests_on_both(any_store):
     s = any_store
     s.ensure_chat("telegram", "8", "private", None, T0)
-    ids = [s.add_personal("telegram", "8", "reserves", "<", 2.9e12 + i, 1, T0, 2) for i in range(3)]
-    assert ids[2] is None and s.personal_rules("telegram", "8")[0][3:7] == ("reserves", "<", 2.9e12, 1)
+    added = [s.add_personal("telegram", "8", "reserves", "<", 2.9e12 + i * 1e9, 1, T0, 2) for i in range(3)]
+    assert added[2] is None and s.personal_rules("telegram", "8")[0][3:8] == ("reserves", "<", 2.9e12, 1, 1)
     assert s.get_meta("personal_version") == "2"
-    assert s.delete_personal("telegram", "8", ids[0]) and not s.delete_personal("telegram", "9", ids[1])
-    assert s.add_personal("telegram", "8", "rrp", ">", 1e9, 2, T0, 2) > ids[1]
+    assert s.delete_personal("telegram", "8", added[0].number) and not s.delete_personal("telegram", "9", 2)
+    assert s.add_personal("telegram", "8", "rrp", ">", 1e9, 2, T0, 2).id > added[1].id
     s.mute("telegram", "8", "reserves", "2026-06-18T00:00", False, T0)
     s.mute("telegram", "8", "repo", None, True, T0)
     assert sorted(m[2] for m in s.mutes("2026-06-12T00:00:00")) == ["repo", "reserves"]

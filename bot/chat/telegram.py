@@ -257,9 +257,10 @@ class TelegramAdapter:
                 log.warning("telegram: 429 on a reply to %s; sending it again in %gs", chat, wait)
 
     async def _may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-        """In groups only chat administrators change settings (channels: only admins can post)."""
+        """In groups only chat administrators change settings. A channel's commands come from its
+        admins (only they can post), but its buttons are pressed by any subscriber: ask then too."""
         chat, user = update.effective_chat, update.effective_user
-        if chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
+        if chat.type == ChatType.PRIVATE or (chat.type == ChatType.CHANNEL and update.callback_query is None):
             return True
         if user is None:
             return False

@@ -42,6 +42,15 @@ class FetchRecord:
 
 
 @dataclass(frozen=True)
+class PersonalAdded:
+    """A personal alert as /alert stored it (or found it already set)."""
+
+    id: int                 # internal: the rule is `personal_<id>`
+    number: int             # what the chat sees: "#3", counted per chat
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
 class OutboxRow:
     id: int
     event_id: int
@@ -352,10 +361,32 @@ class SQLStore:
         return ids
 
     def recent_events(self, topic: str | None = None, limit: int = 10) -> list[dict]:
-        """Newest alert events first, optionally for one topic."""
+        """Newest alert events first, optionally for one topic (every chat's: not for chat replies,
+        see `chat_history`)."""
         if topic:
             return self._dicts("SELECT * FROM alert_events WHERE topic = ? ORDER BY id DESC LIMIT ?", [topic, limit])
         return self._dicts("SELECT * FROM alert_events WHERE rule_id <> 'digest' ORDER BY id DESC LIMIT ?", [limit])
+
+    def chat_history(self, platform: str, chat_id: str, topic: str | None = None, limit: int = 10) -> list[dict]:
+        """What one chat's /history may show, newest first: the shared rules' events and this chat's
+        own personal alerts' (never another chat's), with the personal alert's per-chat number."""
+        where = "e.rule_id <> 'digest' AND (e.topic <> 'personal' OR p.id IS NOT NULL)"
+        params: list = [platform, chat_id]
+        if topic:
+            where += " AND e.topic = ?"
+            params.append(topic)
+        return self._dicts(
+            "SELECT e.*, p.number AS personal_number FROM alert_events e LEFT JOIN personal_rules p"
+            " ON e.topic = 'personal' AND e.rule_id = 'personal_' || p.id AND p.platform = ? AND p.chat_id = ?"
+            f" WHERE {where} ORDER BY e.id DESC LIMIT ?", [*params, limit])
+
+    def personal_owner(self, rule_id: str) -> tuple[str, str] | None:
+        """The chat a `personal_<id>` rule belongs to (None: not a live personal alert)."""
+        pid = rule_id.removeprefix("personal_")
+        if not pid.isascii() or not pid.isdigit() or len(pid) > 18:
+            return None
+        row = self._one("SELECT platform, chat_id FROM personal_rules WHERE id = ?", [int(pid)])
+        return (row[0], row[1]) if row else None
 
     def event(self, event_id: int) -> dict | None:
         """One alert event's rule and topic (the buttons under an alert name its event)."""
@@ -418,34 +449,55 @@ class SQLStore:
 
     # ---- personal alerts and mutes ---------------------------------------------------------
     def add_personal(self, platform: str, chat_id: str, metric: str, op: str, value: float, for_n: int,
-                     now: str, limit: int) -> int | None:
-        """A new personal alert's id, or None when the chat already has `limit` of them."""
-        with self.transaction():
-            n = self._one("SELECT count(*) FROM personal_rules WHERE platform = ? AND chat_id = ?",
-                          [platform, chat_id])
-            if n and n[0] >= limit:
-                return None
-            pid = self._insert_id("INSERT INTO personal_rules (platform, chat_id, metric, op, value, for_n, created_at)"
-                                  " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                                  [platform, chat_id, metric, op, value, for_n, now])
-            self._bump_personal()
-        return pid
+                     now: str, limit: int) -> PersonalAdded | None:
+        """A new personal alert (its id and per-chat number), the existing one when this chat
+        already has the same alert (`duplicate`), or None when the chat has `limit` of them.
 
-    def delete_personal(self, platform: str, chat_id: str, pid: int) -> bool:
+        The cap is part of the INSERT itself and replicas adding for one chat at once
+        serialise on a per-chat lock, so no race stores more than `limit`."""
         with self.transaction():
-            gone = self._run("DELETE FROM personal_rules WHERE id = ? AND platform = ? AND chat_id = ?",
-                             [pid, platform, chat_id]) > 0
-            if gone:
-                self._run("DELETE FROM alert_state WHERE rule_id = ?", [f"personal_{pid}"])
-                self._bump_personal()
-        return gone
+            self._chat_lock(platform, chat_id)
+            for pid, number, m, o, v, n in self._rows(
+                    "SELECT id, number, metric, op, value, for_n FROM personal_rules WHERE platform = ? AND chat_id = ?",
+                    [platform, chat_id]):
+                if (m, o, n) == (metric, op, for_n) and abs(v - value) <= 1e-9 * max(1.0, abs(value)):
+                    return PersonalAdded(pid, number if number is not None else pid, duplicate=True)
+            row = self._one(
+                "INSERT INTO personal_rules (platform, chat_id, metric, op, value, for_n, created_at, number)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(number), 0) + 1 FROM personal_rules"
+                " WHERE platform = ? AND chat_id = ?)"
+                " WHERE (SELECT count(*) FROM personal_rules WHERE platform = ? AND chat_id = ?) < ? RETURNING id, number",
+                [platform, chat_id, metric, op, value, for_n, now, platform, chat_id, platform, chat_id, limit])
+            if row is None:
+                return None
+            self._bump_personal()
+        return PersonalAdded(row[0], row[1])
+
+    def _chat_lock(self, platform: str, chat_id: str) -> None:
+        """Serialise writers of one chat's personal alerts (inside a transaction). SQLite's
+        `BEGIN IMMEDIATE` already does; PostgreSQL takes an advisory lock (postgres.py)."""
+
+    def delete_personal(self, platform: str, chat_id: str, number: int) -> bool:
+        """Delete this chat's alert #number (its per-chat number) and its stored state."""
+        with self.transaction():
+            # A row stored without a number (an older replica mid-upgrade) is shown by its id.
+            row = self._one("SELECT id FROM personal_rules WHERE platform = ? AND chat_id = ?"
+                            " AND (number = ? OR (number IS NULL AND id = ?))", [platform, chat_id, number, number])
+            if row is None:
+                return False
+            self._run("DELETE FROM personal_rules WHERE id = ?", [row[0]])
+            self._run("DELETE FROM alert_state WHERE rule_id = ?", [f"personal_{row[0]}"])
+            self._run("DELETE FROM mutes WHERE platform = ? AND chat_id = ? AND target = ?",
+                      [platform, chat_id, f"personal_{row[0]}"])
+            self._bump_personal()
+        return True
 
     def personal_rules(self, platform: str | None = None, chat_id: str | None = None) -> list[tuple]:
-        """(id, platform, chat_id, metric, op, value, for_n) rows: one chat's, or everyone's."""
-        cols = "SELECT id, platform, chat_id, metric, op, value, for_n FROM personal_rules"
+        """(id, platform, chat_id, metric, op, value, for_n, number) rows: one chat's, or everyone's."""
+        cols = "SELECT id, platform, chat_id, metric, op, value, for_n, number FROM personal_rules"
         if platform is None:
             return self._rows(cols + " ORDER BY id")
-        return self._rows(cols + " WHERE platform = ? AND chat_id = ? ORDER BY id", [platform, chat_id])
+        return self._rows(cols + " WHERE platform = ? AND chat_id = ? ORDER BY number, id", [platform, chat_id])
 
     def inactive_chats(self) -> set[tuple[str, str]]:
         """Chats that blocked or removed the bot (their personal alerts are not queued)."""
@@ -476,8 +528,12 @@ class SQLStore:
             return self._rows(sql, [now])
         return self._rows(sql + " AND platform = ? AND chat_id = ? ORDER BY target", [now, platform, chat_id])
 
-    def end_resolved_mutes(self, targets: Sequence[str]) -> int:
-        """Mutes "until resolved" of a rule (or its topic) end when the rule resolves."""
+    def end_resolved_mutes(self, targets: Sequence[str], owner: tuple[str, str] | None = None) -> int:
+        """Mutes "until resolved" of a rule (or its topic) end when the rule resolves; a personal
+        alert's (`owner` given) end only in its own chat, never another chat's."""
+        if owner is not None:
+            return sum(self._run("DELETE FROM mutes WHERE until_resolved = 1 AND target = ? AND platform = ?"
+                                 " AND chat_id = ?", [t, owner[0], owner[1]]) for t in targets)
         return sum(self._run("DELETE FROM mutes WHERE until_resolved = 1 AND target = ?", [t]) for t in targets)
 
     def subscribe(self, platform: str, chat_id: str, topic: str, now: str) -> bool:
@@ -526,7 +582,11 @@ class SQLStore:
                       " AND NOT EXISTS (SELECT 1 FROM subscriptions s2 WHERE s2.platform = subscriptions.platform"
                       " AND s2.chat_id = ? AND s2.topic = subscriptions.topic)",
                       [new_id, platform, old_id, new_id])
-            self._run("UPDATE personal_rules SET chat_id = ? WHERE platform = ? AND chat_id = ?", [new_id, platform, old_id])
+            # Numbers the moved alerts after any the new id already has (numbers are unique per chat).
+            top = self._one("SELECT coalesce(max(number), 0) FROM personal_rules WHERE platform = ? AND chat_id = ?",
+                            [platform, new_id])
+            self._run("UPDATE personal_rules SET chat_id = ?, number = number + ? WHERE platform = ? AND chat_id = ?",
+                      [new_id, top[0] if top else 0, platform, old_id])
             self._run("UPDATE mutes SET chat_id = ? WHERE platform = ? AND chat_id = ? AND NOT EXISTS (SELECT 1 FROM"
                       " mutes m2 WHERE m2.platform = mutes.platform AND m2.chat_id = ? AND m2.target = mutes.target)",
                       [new_id, platform, old_id, new_id])

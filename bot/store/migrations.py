@@ -154,7 +154,7 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE chats ADD COLUMN digest TEXT;
         ALTER TABLE chats ADD COLUMN digest_last TEXT
     """),
-    # --- wA (data trust) --- A print the unit-change guard refused that is newer than everything
+    # A print the unit-change guard refused that is newer than everything
     # stored: status and /healthz say the series is held, until a later good print arrives.
     # `quarantine`: observations dated after tomorrow found in the store at start (written by an
     # older version or another writer of a shared database), moved out of `observations`/`latest`.
@@ -166,6 +166,19 @@ MIGRATIONS: list[Migration] = [
             series TEXT NOT NULL, date TEXT NOT NULL, vintage TEXT NOT NULL, value REAL NOT NULL,
             source TEXT NOT NULL, reason TEXT NOT NULL, quarantined_at TEXT NOT NULL,
             PRIMARY KEY (series, date, vintage))
+    """),
+    # Personal alerts are numbered per chat (a chat's first alert is #1, whatever other
+    # chats have); existing rows are numbered per chat in id order. The internal rule id
+    # (`personal_<id>`) stays, so no alert loses its state; its text now names the new number,
+    # which changes its definition hash: the stored hash is cleared (the engine then continues
+    # incrementally instead of replaying it and re-announcing a recent firing).
+    Migration("mC01_personal_number", """
+        ALTER TABLE personal_rules ADD COLUMN number INTEGER;
+        UPDATE personal_rules SET number = (SELECT count(*) FROM personal_rules p2
+            WHERE p2.platform = personal_rules.platform AND p2.chat_id = personal_rules.chat_id
+            AND p2.id <= personal_rules.id);
+        CREATE UNIQUE INDEX personal_rules_number ON personal_rules (platform, chat_id, number);
+        UPDATE alert_state SET rule_hash = NULL WHERE substr(rule_id, 1, 9) = 'personal_'
     """),
 ]
 

@@ -20,6 +20,7 @@ from bot.store.base import _OUTBOX_SELECT, OutboxRow, SQLStore
 
 #: Advisory lock keys (arbitrary constants, one per purpose).
 MIGRATION_LOCK = 7_324_001
+CHAT_LOCK = 7_324_003  # two-key, with a hash of the chat: one chat's personal alerts
 LEADER_LOCK = 7_324_002
 
 
@@ -87,6 +88,11 @@ class PostgresStore(SQLStore):
     def _migration_lock(self) -> None:
         # Replicas starting together: one applies, the others wait and then see it recorded.
         self._rows("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
+
+    def _chat_lock(self, platform: str, chat_id: str) -> None:
+        # Two replicas adding one chat's personal alerts at once take turns (the cap and the
+        # per-chat number are then read after the other's commit). Two-key form: its own key space.
+        self._rows("SELECT pg_advisory_xact_lock(?, hashtext(?))", [CHAT_LOCK, f"{platform}:{chat_id}"])
 
     def _claimable(self, platform: str, now: str, limit: int) -> list[OutboxRow]:
         # Several replicas claim at once. Only a chat's oldest pending row is claimable, and
