@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.catalog import Catalog, default_catalog
 from bot.chat.console import CONSOLE_CHAT, ConsoleAdapter
 from bot.clock import utcnow
-from bot.commands import CommandService
+from bot.commands import CHART_POOL, CommandService
 from bot.digest import queue_due_digests
 from bot.config import Settings
 from bot.delivery import Adapter, Deliverer
@@ -228,6 +228,8 @@ class App:
         port = self.healthsrv.port if self.healthsrv else None
         self.say(f"liquidity-bot: health on http://{self.settings.health_host}:{port}/healthz" if port
                  else "liquidity-bot: health endpoint off")
+        if self.adapters and any(r.chart for r in self.engine.file_rules):  # alert charts: no start-up wait
+            CHART_POOL.start()
         self.say("liquidity-bot: ready")
 
     async def run_until_stopped(self) -> None:
@@ -257,6 +259,7 @@ class App:
         self.engine.stop_requested = True
         self.engine_thread.submit(self.engine.store.close)
         self.engine_thread.shutdown(wait=False)
+        CHART_POOL.shutdown()
         self.store.close()
 
     # ---- jobs ----------------------------------------------------------------------------

@@ -255,7 +255,7 @@ class SlackAdapter:
             if not r.chart:
                 continue
             metric, period = r.chart
-            png = await self.commands.chart_png(metric, period, lang)
+            png = await self.commands.chart_png(metric, period, lang, ("slack", channel))
             title = self.commands.chart_caption(metric, period, lang)
             if not png:
                 continue

@@ -230,7 +230,7 @@ class TelegramAdapter:
         chat = str(msg.chat_id)
         if reply.chart:
             metric, period = reply.chart
-            png = await self.commands.chart_png(metric, period, lang)
+            png = await self.commands.chart_png(metric, period, lang, ("telegram", chat))
             if png:
                 caption = self.commands.chart_caption(metric, period, lang)
                 await self._paced(chat, lambda: msg.reply_photo(png, caption=caption))
@@ -343,7 +343,7 @@ class TelegramAdapter:
         """Rules with `chart: true`: a year of the metric after the alert text (best effort:
         the alert itself is what must arrive)."""
         try:
-            png = await self.commands.chart_png(message.metric or "", "1y", message.lang)
+            png = await self.commands.chart_png(message.metric or "", "1y", message.lang, ("telegram", chat_id))
         except Exception as exc:
             log.warning("telegram: chart for alert %s not rendered: %s", message.rule_id, exc)
             return
