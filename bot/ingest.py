@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from bot.catalog import SeriesDef
 from bot.clock import eastern_tomorrow
@@ -100,9 +101,11 @@ def _plan(store: Store, sdef: SeriesDef, today: date) -> tuple[bool, date | None
 
 def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult,
            tomorrow: date) -> None:
-    known = store.latest_map(sdef.id)
-    stored = [(d, v) for d, v in known.items() if d <= tomorrow.isoformat()]
-    rows, refused = screen(sdef, rows, max(stored) if stored else None, tomorrow)
+    if not rows:
+        return  # nothing fetched (a file unchanged since it was last read): no database work at all
+    # Only the stored values the fetched rows can overlap, not the whole series (38,000 rows for EFFR).
+    known = dict(store.series_since(sdef.id, min(str(d) for d, _v in rows)))
+    rows, refused = screen(sdef, rows, store.newest_until(sdef.id, tomorrow.isoformat()), tomorrow)
     for r in refused:
         log.warning("source %s series %s: refused %s", source.name, sdef.id, r)
     res.refused = len(refused)
@@ -135,24 +138,30 @@ def ingest_source(store: Store, source: Source, now: Callable[[], datetime],
     return asyncio.run(ingest_source_async(store, source, now, secrets))
 
 
+async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
 async def ingest_source_async(store: Store, source: Source, now: Callable[[], datetime],
-                              secrets: list[str] | tuple[str, ...] = ()) -> SourceReport:
+                              secrets: list[str] | tuple[str, ...] = (),
+                              db: Callable[..., Awaitable[Any]] = _inline) -> SourceReport:
     """Fetch every series of one source into the store and record the fetch in the log.
 
-    Network calls run in a worker thread; the store is only touched from the loop's thread.
+    Network calls run in a worker thread; every database call goes through `db(fn, *args)`, which
+    runs it where `store` lives (the bot: the engine thread, off the event loop; default: here).
     """
     report, started = SourceReport(source.name), now()
     vintage = started.isoformat(timespec="seconds")
     tomorrow = eastern_tomorrow(started)
     for sdef in source.series():
         res = SeriesResult(sdef.id)
-        go, start = _plan(store, sdef, tomorrow - timedelta(days=1))
+        go, start = await db(_plan, store, sdef, tomorrow - timedelta(days=1))
         if go:
             rows = await asyncio.to_thread(_guard, res, source.fetch, sdef, start)
             if res.error is None:
-                _guard(res, _apply, store, source, sdef, rows, vintage, res, tomorrow)
+                await db(_guard, res, _apply, store, source, sdef, rows, vintage, res, tomorrow)
         if res.error:
             res.error = redact(res.error, secrets)  # before it is logged, stored or shown
-        res.last_date = store.last_date(sdef.id)
+        res.last_date = await db(store.last_date, sdef.id)
         report.results.append(res)
-    return _finish(store, source, report, started, now)
+    return await db(_finish, store, source, report, started, now)

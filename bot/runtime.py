@@ -272,7 +272,9 @@ class App:
         if time.monotonic() < h.next_try or self.stop_event.is_set():
             return None
         fetched = SeriesSubset(src, series) if series else src  # --- polling --- a release poll asks only for its series
-        report = await ingest_source_async(self.store, fetched, self.clock, self.settings.secrets())
+        # The database work runs on the engine thread with its connection: never a bulk read on the loop.
+        report = await ingest_source_async(self.engine.store, fetched, self.clock, self.settings.secrets(),
+                                           db=self.in_engine)
         self.metrics.inc("fetches_total", source=src.name)
         first_attempt = not h.attempted
         h.attempted = True

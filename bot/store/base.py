@@ -183,6 +183,12 @@ class SQLStore:
         """Newest observation date stored for a series."""
         return self._one("SELECT max(date) FROM latest WHERE series = ?", [series])[0]
 
+    def newest_until(self, series: str, until: str) -> tuple[str, float] | None:
+        """The newest stored (date, value) of a series dated on or before `until`."""
+        row = self._one("SELECT date, value FROM latest WHERE series = ? AND date <= ? ORDER BY date DESC LIMIT 1",
+                        [series, until])
+        return (row[0], row[1]) if row else None
+
     def series_since(self, series: str, since: str | None) -> list[tuple[str, float]]:
         """Newest values of one series dated on or after `since` (all when None), by date."""
         if since is None:
