@@ -95,10 +95,11 @@ class CommandService:
         self._marks = RuleMarks(catalog)
         self._langs: dict[tuple[str, str], str | None] = {}
 
-    def invalidate(self) -> None:
+    def invalidate(self, frames=None) -> None:
         """New data or new alert states (called from the engine's thread after an evaluation):
-        the next /status or /chart reads the store again instead of the cached frames."""
-        self._frames_cache = None
+        use `frames` (the engine's, computed off the loop) or, without them, the next /status or
+        /chart reads the store again instead of the cached frames."""
+        self._frames_cache = frames
 
     @property
     def rules(self) -> list[Rule]:

@@ -458,7 +458,8 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
     if settings.slack_feed_channel and any(a.platform == "slack" for a in adapters):
         engine.feeds.append(("slack", settings.slack_feed_channel))
     engine.platforms = {a.platform for a in adapters}
-    engine.after_evaluation.append(commands.invalidate)
+    # The engine's own frames (whole objects, swapped, never changed in place): no bulk read on the loop.
+    engine.after_evaluation.append(lambda: commands.invalidate(engine.frames))
     app = App(settings, catalog, loaded, store, engine, sources, commands, adapters,
               Deliverer(store, adapters, clock), out, clock)
     holder["app"] = app

@@ -1,5 +1,6 @@
 """The 1-second file poll: its database work runs on the engine thread, never on the event loop
-(where commands are answered), and an unchanged file costs no database read at all."""
+(where commands are answered); an unchanged file costs no database read at all; after a new print
+/status and /chart use the engine's data instead of reading the store on the loop."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ async def test_the_file_poll_reads_the_database_off_the_loop_and_not_at_all_when
     reads = ["latest_map", "series_since", "newest_until", "add_observations", "last_date", "log_fetch"]
     loop_calls: list = []
     engine_calls: list = []
-    spy(app.store, reads, loop_calls, loop_thread)
+    spy(app.store, [*reads, "load_series", "frames"], loop_calls, loop_thread)
     spy(app.engine.store, reads, engine_calls, loop_thread)
     try:
         report = await app.poll(src)
@@ -57,8 +58,8 @@ async def test_the_file_poll_reads_the_database_off_the_loop_and_not_at_all_when
         write(data, [3.0e6, 3.01e6, 3.02e6, 3.03e6, 3.04e6])   # a new print
         report = await app.poll(src)
         assert report is not None and report.added == 1 and not loop_calls
-        newest = app.store.load_series(["WRESBAL"])["WRESBAL"].index[-1]
-        assert f"{newest:%Y-%m-%d}" == WEEKS[-1]                # the loop's connection sees it
+        newest = app.commands._frames()["reserves"].index[-1]   # /status and /chart: the engine's frames
+        assert f"{newest:%Y-%m-%d}" == WEEKS[-1] and not loop_calls
     finally:
         await app.shutdown()
         await asyncio.sleep(0)
