@@ -242,7 +242,17 @@ class SlackAdapter:
     async def on_mention(self, event: dict, say) -> None:
         """`@bot status` in a channel: the same subcommands, answered in the thread."""
         text = MENTION.sub("", event.get("text", ""))
-        replies, lang = await self.run_command(text, event["channel"], None, event.get("user"))
+        user = event.get("user") or event["channel"]
+        verdict = self.throttle.enter(user)
+        if verdict == "warn":
+            await say(text=self.throttle.notice(self.commands.language("slack", event["channel"])),
+                      thread_ts=event.get("ts"))
+        if verdict != "ok":
+            return
+        try:
+            replies, lang = await self.run_command(text, event["channel"], None, event.get("user"))
+        finally:
+            self.throttle.leave(user)
         for r in replies:
             if r.chart:
                 await self._upload(event["channel"], [r], lang)
