@@ -216,7 +216,9 @@ async def test_a_chart_button_pressed_sixty_times_sends_a_chart_or_two_and_one_n
     await asyncio.sleep(3)
     sent = fake.to(66)
     assert 1 <= sum(x.method == "sendPhoto" for x in sent) <= MAX_PENDING
-    assert sum("Slow down" in x.text for x in sent) == 1
+    notices = [a for a in fake.answers if "Slow down" in (a["text"] or "")]
+    assert len(notices) == 1 and notices[0]["show_alert"]              # one pop-up, not a chat message
+    assert not any("Slow down" in x.text for x in sent)
 
 
 def test_throttle_allows_a_burst_then_one_command_every_six_seconds():

@@ -195,6 +195,9 @@ class TelegramAdapter:
         log.info("telegram: user %s over the command limit", self._user_of(update))
         text = self.throttle.notice(self.commands.language("telegram", str(msg.chat_id)))
         try:
+            if update.callback_query is not None:  # a button: a pop-up on the user's screen, not a chat message
+                await update.callback_query.answer(text[:200], show_alert=True)
+                return
             await self._paced(str(msg.chat_id), lambda: msg.reply_text(text))
         except TelegramError as exc:
             log.info("telegram: slow-down notice to %s not sent: %s", msg.chat_id, exc)
