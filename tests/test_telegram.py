@@ -236,15 +236,15 @@ def test_throttle_allows_a_burst_then_one_command_every_six_seconds():
     assert later == ["ok"] * 10 + ["warn", "drop"]                  # a later flood hears the notice again
 
 
-def test_six_charts_a_minute_for_an_hour_are_never_throttled():
+def test_browsing_fifteen_charts_then_six_a_minute_for_an_hour_is_never_throttled():
     from bot.throttle import Throttle
 
     now = [0.0]
     t = Throttle(clock=lambda: now[0])
     verdicts = []
-    for _ in range(360):
+    for i in range(375):
         verdicts.append(t.check("u"))
-        now[0] += 10.0
+        now[0] += 2.0 if i < 15 else 10.0   # fifteen in the first half minute, then one every 10 s
     assert set(verdicts) == {"ok"}
 
 
