@@ -11,7 +11,6 @@ import asyncio
 import difflib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -19,18 +18,20 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from bot.catalog import Catalog
+from bot.chart_marks import Own, RuleMarks, chart_thresholds
+from bot.chart_pool import ChartPool
 from bot.format import STATE_WORD, fmt, metric_label, rule_unit, window_text
 from bot.i18n import DEFAULT, LANGUAGES, N_, normalise, tr
 from bot.rules.model import Rule
-from bot.status import slack_fields, spread_metrics, table_lines, table_rows, threshold_metric, verdict_lines
+from bot.status import slack_fields, table_lines, table_rows, verdict_lines
 from bot.store.sqlite import Store
 
 if TYPE_CHECKING:
     from bot.personal import Personal
 
-# Charts render in at most two threads (matplotlib is CPU-bound), and a chart of the same data
-# is rendered once: the cache key includes the newest data date and the language.
-CHART_POOL = ThreadPoolExecutor(2, thread_name_prefix="chart")
+# Charts render in a worker process (matplotlib holds the GIL for seconds), and a chart of the same
+# data is rendered once: the cache key includes the newest data date, the language and the lines drawn.
+CHART_POOL = ChartPool(1)
 CHART_CACHE_SIZE = 64
 PERIODS = {"1m": 31, "3m": 92, "6m": 183, "1y": 366, "2y": 731, "3y": 1096, "5y": 1827, "10y": 3653, "max": 100000}
 PERIOD_WORDS = {"1m": N_("last month"), "3m": N_("last 3 months"), "6m": N_("last 6 months"),
@@ -94,12 +95,15 @@ class CommandService:
         self.personal_changed: Callable[[], None] | None = None   # the runtime re-evaluates
         self._frames_cache = None
         self._charts: OrderedDict[tuple, bytes] = OrderedDict()
+        self._rendering: dict[tuple, asyncio.Future[bytes]] = {}   # charts being rendered, by cache key
+        self._marks = RuleMarks(catalog)
         self._langs: dict[tuple[str, str], str | None] = {}
 
-    def invalidate(self) -> None:
+    def invalidate(self, frames=None) -> None:
         """New data or new alert states (called from the engine's thread after an evaluation):
-        the next /status or /chart reads the store again instead of the cached frames."""
-        self._frames_cache = None
+        use `frames` (the engine's, computed off the loop) or, without them, the next /status or
+        /chart reads the store again instead of the cached frames."""
+        self._frames_cache = frames
 
     @property
     def rules(self) -> list[Rule]:
@@ -471,8 +475,10 @@ class CommandService:
                      footer="\n".join(tail))
 
     # ---- charts ----------------------------------------------------------------------------
-    def _chart_spec(self, metric: str, period: str, lang: str):
-        from bot.chart import ChartSpec, Threshold, cjk_font
+    def _chart_spec(self, metric: str, period: str, lang: str, chat: tuple[str, str] | None = None):
+        """The chart of `metric` as `chat` (platform, chat id) sees it: its own personal alerts
+        and a few rule thresholds near the data (see bot.chart_marks), and the newest data date."""
+        from bot.chart import ChartSpec, cjk_font
 
         if lang != DEFAULT and cjk_font() is None:
             lang = DEFAULT  # Chinese drawn without a Chinese font is boxes: an English chart reads
@@ -489,41 +495,51 @@ class CommandService:
             ended = _("series ended {date}").format(date=f.index[-1].date().isoformat())
             if s.empty:  # show the last stretch there is, and say so
                 s = f["value"][f.index >= f.index[-1] - pd.Timedelta(days=days)]
-        thresholds, bands = [], ()
-        spreads = spread_metrics(self.catalog)
+        bands: tuple = ()
         for r in self.rules:
             c = r.condition
             if c.kind == "regime" and c.body.metric == metric and c.body.change is None:
                 bands = tuple(c.body.bands)
-            elif threshold_metric(r, spreads) == metric:
-                value = float(c.body.value)
-                thresholds.append(Threshold(value, f"{r.heading(lang)}: {fmt(value, rule_unit(r, self.catalog))}"))
+        own = [Own(p.op, float(p.value)) for p in (self._personal(*chat) if chat else []) if p.metric == metric]
+        thresholds = chart_thresholds(self._marks.candidates(self.rules, metric), own, s.to_list(), m.unit,
+                                      self.catalog, lang)
         spec = ChartSpec(series=s, title=metric_label(self.catalog, metric, lang), unit=m.unit,
                          period=_(PERIOD_WORDS[period]), source=_("Source: {source}").format(
                              source=self.catalog.source_text(metric)),
-                         thresholds=tuple(thresholds), bands=bands, last_word=_("Last"), ended_note=ended)
+                         thresholds=thresholds, bands=bands, last_word=_("Last"), ended_note=ended)
         return spec, str(f.index[-1].date())
 
-    async def chart_png(self, metric: str, period: str, lang: str = DEFAULT) -> bytes | None:
-        """Read the data here (the store stays on the loop's thread); render in a worker thread."""
-        from bot.chart import cjk_font, render_chart
+    async def chart_png(self, metric: str, period: str, lang: str = DEFAULT,
+                        chat: tuple[str, str] | None = None) -> bytes | None:
+        """The chart `chat` asked for (None: no personal alerts drawn). The data is read here (the
+        store stays on the loop's thread); it renders in the chart process, once per cache key
+        even when many ask at the same time."""
+        from bot.chart import cjk_font
 
-        loop = asyncio.get_running_loop()
         if lang != DEFAULT:  # the font lookup imports matplotlib (and may build its cache): not on the loop
-            await loop.run_in_executor(CHART_POOL, cjk_font)
-        spec, last = self._chart_spec(metric, period, lang)
+            await asyncio.get_running_loop().run_in_executor(None, cjk_font)
+        spec, last = self._chart_spec(metric, period, lang, chat)
         if spec is None:
             return None
         key = (metric, period, last, lang, spec.thresholds, spec.bands, spec.ended_note)
         png = self._charts.get(key)
-        if png is None:
-            png = await loop.run_in_executor(CHART_POOL, render_chart, spec)
-            self._charts[key] = png
-            if len(self._charts) > CHART_CACHE_SIZE:
-                self._charts.popitem(last=False)
-        else:
+        if png is not None:
             self._charts.move_to_end(key)
-        return png
+            return png
+        pending = self._rendering.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(CHART_POOL.render(spec))
+            self._rendering[key] = pending
+            pending.add_done_callback(lambda fut: self._rendered(key, fut))
+        return await asyncio.shield(pending)  # one asker giving up does not cancel the others' chart
+
+    def _rendered(self, key: tuple, fut: asyncio.Future[bytes]) -> None:
+        self._rendering.pop(key, None)
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        self._charts[key] = fut.result()
+        if len(self._charts) > CHART_CACHE_SIZE:
+            self._charts.popitem(last=False)
 
     def chart_caption(self, metric: str, period: str, lang: str = DEFAULT) -> str:
         """"Bank reserves, last 3 years" in the chat's language."""

@@ -6,14 +6,15 @@ import asyncio
 import logging
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from bot.catalog import SeriesDef
 from bot.clock import eastern_tomorrow
 from bot.redact import redact
-from bot.screen import Refusal, screen
+from bot.screen import RANGE_DAYS, Refusal, screen
 from bot.sources import Source, SourceError, Unreachable
 from bot.store.sqlite import FetchRecord, Store
 from bot.units import UnitError
@@ -100,9 +101,21 @@ def _plan(store: Store, sdef: SeriesDef, today: date) -> tuple[bool, date | None
     return True, _start(sdef, last)
 
 
+def _screen_since(rows) -> str | None:
+    """The first date whose stored value the screen needs: the fetched rows' overlap with the store
+    and the year before it (the unit guard's range), not the whole series (38,000 rows for EFFR)."""
+    try:
+        first = date.fromisoformat(min(str(d) for d, _v in rows))
+    except ValueError:
+        return None  # a malformed date sorts first: read it all, the screen refuses that row
+    return (first - timedelta(days=RANGE_DAYS + 7)).isoformat()
+
+
 def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult,
            tomorrow: date) -> None:
-    known = store.latest_map(sdef.id)
+    if not rows:
+        return  # nothing fetched (a file unchanged since it was last read): no database work at all
+    known = dict(store.series_since(sdef.id, _screen_since(rows)))
     # The whole answer 1000x off (every overlapping date) fails the series; one row alone is screened.
     check_scale(sdef, [(d, v) for d, v in rows if isinstance(v, (int, float)) and not isinstance(v, bool)], known)
     rows, refused = screen(sdef, rows, known, tomorrow)
@@ -154,11 +167,17 @@ def ingest_source(store: Store, source: Source, now: Callable[[], datetime],
     return asyncio.run(ingest_source_async(store, source, now, secrets))
 
 
+async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
 async def ingest_source_async(store: Store, source: Source, now: Callable[[], datetime],
-                              secrets: list[str] | tuple[str, ...] = ()) -> SourceReport:
+                              secrets: list[str] | tuple[str, ...] = (),
+                              db: Callable[..., Awaitable[Any]] = _inline) -> SourceReport:
     """Fetch every series of one source into the store and record the fetch in the log.
 
-    Network calls run in a worker thread; the store is only touched from the loop's thread.
+    Network calls run in a worker thread; every database call goes through `db(fn, *args)`, which
+    runs it where `store` lives (the bot: the engine thread, off the event loop; default: here).
     """
     report, started = SourceReport(source.name), now()
     vintage = started.isoformat(timespec="seconds")
@@ -166,17 +185,17 @@ async def ingest_source_async(store: Store, source: Source, now: Callable[[], da
     silent: str | None = None  # the host gave no answer: the other series are not asked this time
     for sdef in source.series():
         res = SeriesResult(sdef.id)
-        go, start = _plan(store, sdef, tomorrow - timedelta(days=1))
+        go, start = await db(_plan, store, sdef, tomorrow - timedelta(days=1))
         if go and silent:
             res.error, res.unreachable = f"not asked: {silent}", True
         elif go:
             rows = await asyncio.to_thread(_guard, res, source.fetch, sdef, start)
             if res.error is None:
-                _guard(res, _apply, store, source, sdef, rows, vintage, res, tomorrow)
+                await db(_guard, res, _apply, store, source, sdef, rows, vintage, res, tomorrow)
             elif res.unreachable:
                 silent = res.error
         if res.error:
             res.error = redact(res.error, secrets)  # before it is logged, stored or shown
-        res.last_date = store.last_date(sdef.id)
+        res.last_date = await db(store.last_date, sdef.id)
         report.results.append(res)
-    return _finish(store, source, report, started, now)
+    return await db(_finish, store, source, report, started, now)

@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.catalog import Catalog, default_catalog
 from bot.chat.console import CONSOLE_CHAT, ConsoleAdapter
 from bot.clock import utcnow
-from bot.commands import CommandService
+from bot.commands import CHART_POOL, CommandService
 from bot.digest import queue_due_digests
 from bot.config import Settings
 from bot.delivery import Adapter, Deliverer
@@ -228,6 +228,8 @@ class App:
         port = self.healthsrv.port if self.healthsrv else None
         self.say(f"liquidity-bot: health on http://{self.settings.health_host}:{port}/healthz" if port
                  else "liquidity-bot: health endpoint off")
+        if self.adapters and any(r.chart for r in self.engine.file_rules):  # alert charts: no start-up wait
+            CHART_POOL.start()
         self.say("liquidity-bot: ready")
 
     async def run_until_stopped(self) -> None:
@@ -257,6 +259,7 @@ class App:
         self.engine.stop_requested = True
         self.engine_thread.submit(self.engine.store.close)
         self.engine_thread.shutdown(wait=False)
+        CHART_POOL.shutdown()
         self.store.close()
 
     # ---- jobs ----------------------------------------------------------------------------
@@ -269,7 +272,9 @@ class App:
         if time.monotonic() < h.next_try or self.stop_event.is_set():
             return None
         fetched = SeriesSubset(src, series) if series else src  # --- polling --- a release poll asks only for its series
-        report = await ingest_source_async(self.store, fetched, self.clock, self.settings.secrets())
+        # The database work runs on the engine thread with its connection: never a bulk read on the loop.
+        report = await ingest_source_async(self.engine.store, fetched, self.clock, self.settings.secrets(),
+                                           db=self.in_engine)
         self.metrics.inc("fetches_total", source=src.name)
         first_attempt = not h.attempted
         h.attempted = True
@@ -322,6 +327,7 @@ class App:
         if not self.leader.is_leader:
             return
         async with self._eval_lock:
+            t0 = time.monotonic()
             try:
                 ids = await self.in_engine(self.engine.evaluate, self.clock(), changed or {})
             except NotLeader as exc:
@@ -330,6 +336,8 @@ class App:
             except Exception:
                 log.exception("rule evaluation failed; the next fetch retries")
                 return
+            if changed:  # one line per pass on new data (operators see how long a pass takes)
+                log.info("rules evaluated on new data in %.1f s: %d alert(s) queued", time.monotonic() - t0, len(ids))
         if ids:
             self.metrics.inc("alerts_total", len(ids))
             self.deliverer.wake.set()
@@ -460,7 +468,8 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
     if settings.slack_feed_channel and any(a.platform == "slack" for a in adapters):
         engine.feeds.append(("slack", settings.slack_feed_channel))
     engine.platforms = {a.platform for a in adapters}
-    engine.after_evaluation.append(commands.invalidate)
+    # The engine's own frames (whole objects, swapped, never changed in place): no bulk read on the loop.
+    engine.after_evaluation.append(lambda: commands.invalidate(engine.frames))
     app = App(settings, catalog, loaded, store, engine, sources, commands, adapters,
               Deliverer(store, adapters, clock), out, clock)
     holder["app"] = app

@@ -314,3 +314,21 @@ async def test_personal_alert_from_slack(http_mode):
     body = slash("alerts", channel="CPERS")
     assert "Bank reserves &lt; $2.950T: watching" in (await post(url, body, signed(body))).json()["text"]
     assert adapter.commands.store.personal_rules("slack", "CPERS")[0][3:6] == ("reserves", "<", 2.95e12)
+
+
+async def test_a_hundred_commands_from_one_user_get_one_notice_and_do_not_hold_up_another(http_mode):
+    import asyncio
+
+    from bot.throttle import MAX_PENDING
+
+    _adapter, url = http_mode
+    flood = [slash("status", user="UFLOOD") for _ in range(100)]
+    async with httpx.AsyncClient() as client:
+        sent = [asyncio.create_task(client.post(url, content=b, headers=signed(b), timeout=30)) for b in flood]
+        await asyncio.sleep(0.05)
+        body = slash("help", user="UOTHER")
+        other = await client.post(url, content=body, headers=signed(body), timeout=30)
+        answers = [r.text for r in await asyncio.gather(*sent)]
+    assert "Liquidity Bot watches" in other.json()["text"]            # the bystander is answered
+    assert sum("Slow down" in a for a in answers) == 1                 # one notice for the flood
+    assert sum('"in_channel"' in a for a in answers) <= 20 + MAX_PENDING  # the rest skipped

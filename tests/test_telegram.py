@@ -13,7 +13,9 @@ from bot.commands import CommandService
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.rules.loader import load_rules
+from bot.throttle import MAX_PENDING
 from tests.fakes.telegram import TOKEN, FakeTelegram
+from tests.test_chart_marks import fill
 from tests.test_rules_loader import RULES
 
 NOW = datetime(2026, 9, 1, 12)
@@ -199,26 +201,57 @@ async def test_a_flooding_user_is_throttled_and_a_bystander_is_answered_at_once(
     replies = await ask(fake, 88, "/help")
     assert "Liquidity Bot watches" in replies[0] and time.monotonic() - t0 < 2.5  # blocked: 120 s
     await asyncio.to_thread(fake.wait_for, lambda s: any("Slow down" in x.text for x in s if x.chat_id == "77"), 20)
-    await asyncio.sleep(1.5)  # anything else for the flooder would have arrived by now
+    await asyncio.sleep(2.5)  # anything else for the flooder would have arrived by now
     to_flooder = [x.text for x in fake.to(77)]
     assert sum("Slow down" in t for t in to_flooder) == 1          # one notice, then silence
-    assert len(to_flooder) == adapter.throttle.limit + 1            # ten answers and the notice
-    assert "Slow down" in to_flooder[-1]                            # after the answers already queued
+    assert len(to_flooder) <= MAX_PENDING + 1                       # at most two commands queued, and the notice
+    assert "Slow down" in to_flooder[1]                             # right after the reply already going out
 
 
-async def test_replies_to_one_chat_keep_their_order(adapter, fake):
-    for topic in ("reserves", "repo", "rrp", "tga"):
-        fake.user_sends(55, f"/subscribe {topic}")
-    await asyncio.to_thread(fake.wait_for, lambda s: len(fake.to(55)) >= 4, 20)
-    assert [x.text for x in fake.to(55)] == [f"Subscribed to {t} alerts." for t in ("reserves", "repo", "rrp", "tga")]
+async def test_a_chart_button_pressed_sixty_times_sends_a_chart_or_two_and_one_notice(adapter, fake, store):
+    fill(store)  # two years of weekly reserves
+    for _ in range(60):
+        fake.user_presses(66, "c|reserves")
+    await asyncio.to_thread(fake.wait_for, lambda s: any(x.method == "sendPhoto" for x in s if x.chat_id == "66"), 60)
+    await asyncio.sleep(3)
+    sent = fake.to(66)
+    assert 1 <= sum(x.method == "sendPhoto" for x in sent) <= MAX_PENDING
+    notices = [a for a in fake.answers if "Slow down" in (a["text"] or "")]
+    assert len(notices) == 1 and notices[0]["show_alert"]              # one pop-up, not a chat message
+    assert not any("Slow down" in x.text for x in sent)
 
 
-def test_throttle_window_and_quiet_period():
+def test_throttle_allows_a_burst_then_one_command_every_six_seconds():
     from bot.throttle import Throttle
 
     now = [0.0]
-    t = Throttle(limit=3, window=60, quiet=30, clock=lambda: now[0])
-    assert [t.check("u") for _ in range(3)] == ["ok"] * 3
-    assert t.check("u") == "warn" and t.check("u") == "drop" and t.check("v") == "ok"
-    now[0] = 31
-    assert t.check("u") == "ok"
+    t = Throttle(burst=20, every=6, notice_every=60, clock=lambda: now[0])
+    assert [t.check("u") for _ in range(20)] == ["ok"] * 20        # twenty charts in a row
+    assert t.check("u") == "warn" and t.check("u") == "drop"        # then the notice, once
+    assert t.check("v") == "ok"                                     # nobody else notices
+    now[0] = 6.0
+    assert t.check("u") == "ok" and t.check("u") == "drop"          # one more every 6 s, no quiet-period punishment
+    now[0] = 70.0
+    later = [t.check("u") for _ in range(12)]                       # ten tokens have come back
+    assert later == ["ok"] * 10 + ["warn", "drop"]                  # a later flood hears the notice again
+
+
+def test_browsing_fifteen_charts_then_six_a_minute_for_an_hour_is_never_throttled():
+    from bot.throttle import Throttle
+
+    now = [0.0]
+    t = Throttle(clock=lambda: now[0])
+    verdicts = []
+    for i in range(375):
+        verdicts.append(t.check("u"))
+        now[0] += 2.0 if i < 15 else 10.0   # fifteen in the first half minute, then one every 10 s
+    assert set(verdicts) == {"ok"}
+
+
+async def test_replies_to_one_chat_keep_their_order(adapter, fake):
+    for topic in ("reserves", "repo", "rrp"):  # as many as one user may have waiting (MAX_PENDING)
+        fake.user_sends(55, f"/subscribe {topic}")
+    await asyncio.to_thread(fake.wait_for, lambda s: len(fake.to(55)) >= 3, 20)
+    assert [x.text for x in fake.to(55)] == [f"Subscribed to {t} alerts." for t in ("reserves", "repo", "rrp")]
+
+

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage
+from bot.throttle import Throttle
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -130,6 +131,8 @@ class SlackAdapter:
         self._socket = None
         self.port: int | None = None
         self._warned: set[str] = set()
+        self.throttle = Throttle()   # per user: a flood from one must not delay another's answer past 3 s
+        self._asked: set[tuple[str, str, str]] = set()   # (channel, metric, period) charts on their way
         self._uploads: set[asyncio.Task] = set()
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -212,8 +215,20 @@ class SlackAdapter:
         """`/liquidity <subcommand>`: text answered in the ack (within Slack's 3 s); charts are
         uploaded after it."""
         channel = command["channel_id"]
-        replies, lang = await self.run_command(command.get("text", ""), channel, command.get("channel_name"),
-                                               command.get("user_id"))
+        user = command.get("user_id") or channel
+        verdict = self.throttle.enter(user)
+        if verdict != "ok":  # over the limit: the notice once, then an empty ack (Slack needs one)
+            if verdict == "warn":
+                await ack(text=self.throttle.notice(self.commands.language("slack", channel)),
+                          response_type="ephemeral")
+            else:
+                await ack()
+            return
+        try:
+            replies, lang = await self.run_command(command.get("text", ""), channel, command.get("channel_name"),
+                                                   command.get("user_id"))
+        finally:
+            self.throttle.leave(user)
         text = [r for r in replies if not r.chart]
         files = [r for r in replies if r.chart]
         first = text[0] if text else Reply("")
@@ -227,7 +242,17 @@ class SlackAdapter:
     async def on_mention(self, event: dict, say) -> None:
         """`@bot status` in a channel: the same subcommands, answered in the thread."""
         text = MENTION.sub("", event.get("text", ""))
-        replies, lang = await self.run_command(text, event["channel"], None, event.get("user"))
+        user = event.get("user") or event["channel"]
+        verdict = self.throttle.enter(user)
+        if verdict == "warn":
+            await say(text=self.throttle.notice(self.commands.language("slack", event["channel"])),
+                      thread_ts=event.get("ts"))
+        if verdict != "ok":
+            return
+        try:
+            replies, lang = await self.run_command(text, event["channel"], None, event.get("user"))
+        finally:
+            self.throttle.leave(user)
         for r in replies:
             if r.chart:
                 await self._upload(event["channel"], [r], lang)
@@ -244,8 +269,16 @@ class SlackAdapter:
             return
         ctx = self._ctx(channel, None, user)
         value, kind = str(action.get("value", "")), action.get("action_id", "")
-        if kind == "liquidity_chart":
-            await self._upload(channel, [Reply("", chart=(value, "1y"))], ctx.lang)
+        if kind == "liquidity_chart":  # a chart costs like a command: it counts in the user's throttle
+            verdict = self.throttle.enter(user or channel)
+            if verdict == "warn":
+                await respond(text=self.throttle.notice(ctx.lang), response_type="ephemeral", replace_original=False)
+            if verdict != "ok":
+                return
+            try:
+                await self._upload(channel, [Reply("", chart=(value, "1y"))], ctx.lang)
+            finally:
+                self.throttle.leave(user or channel)
             return
         reply, _done = await self.commands.mute_alert(ctx, value, "7d" if kind == "liquidity_mute_7d" else "resolved")
         await respond(text=escape(reply.text), response_type="ephemeral", replace_original=False)
@@ -255,15 +288,24 @@ class SlackAdapter:
             if not r.chart:
                 continue
             metric, period = r.chart
-            png = await self.commands.chart_png(metric, period, lang)
-            title = self.commands.chart_caption(metric, period, lang)
-            if not png:
-                continue
+            if (channel, metric, period) in self._asked:
+                continue  # the same chart is already on its way to this channel
+            self._asked.add((channel, metric, period))
             try:
-                await self.client.files_upload_v2(channel=channel, content=png, filename="chart.png",
-                                                  title=title, request_file_info=False)
-            except (SlackApiError, ClientError, asyncio.TimeoutError) as exc:
-                log.warning("slack: chart upload to %s failed: %s", channel, _error(exc))
+                await self._upload_one(channel, metric, period, lang)
+            finally:
+                self._asked.discard((channel, metric, period))
+
+    async def _upload_one(self, channel: str, metric: str, period: str, lang: str) -> None:
+        png = await self.commands.chart_png(metric, period, lang, ("slack", channel))
+        if not png:
+            return
+        title = self.commands.chart_caption(metric, period, lang)
+        try:
+            await self.client.files_upload_v2(channel=channel, content=png, filename="chart.png",
+                                              title=title, request_file_info=False)
+        except (SlackApiError, ClientError, asyncio.TimeoutError) as exc:
+            log.warning("slack: chart upload to %s failed: %s", channel, _error(exc))
 
     # ---- alerts --------------------------------------------------------------------------
     async def send(self, chat_id: str, message: AlertMessage) -> SendResult:

@@ -33,7 +33,7 @@ from bot.commands import COMMANDS, CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage, split_message
 from bot.i18n import tr
-from bot.chat.telegram_order import ChatOrderedProcessor, Verdict
+from bot.chat.telegram_order import ChatOrderedProcessor
 from bot.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ class TelegramAdapter:
         self.throttle = Throttle()
         self._webhook = None
         self._charts: set[asyncio.Task] = set()   # alert charts being rendered and sent
+        self._asked: set[tuple[str, str, str]] = set()   # (chat, metric, period) charts on their way
         # Awaited before each API call of an alert beyond the first (more chunks, the chart): the
         # delivery loop puts its own pacing here (Deliverer.slot: with replicas, the shared pace too).
         self.next_slot: Callable[[str], Awaitable[None]] = self.limiter.acquire
@@ -126,7 +127,7 @@ class TelegramAdapter:
                 # At most 64 sends in flight (see _concurrency), plus command replies and polling.
                 .connection_pool_size(72)
                 # Updates run concurrently; one chat's run one after another, in arrival order.
-                .concurrent_updates(ChatOrderedProcessor(256, self._admit, self._slow_down))
+                .concurrent_updates(ChatOrderedProcessor(256, self.throttle, self._user_of, self._slow_down))
                 .build())
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -178,26 +179,28 @@ class TelegramAdapter:
         await self.app.shutdown()
 
     # ---- commands ------------------------------------------------------------------------
-    def _admit(self, update: Update) -> Verdict:
-        """The per-user throttle, for commands only: ok, warn (send the notice only) or drop."""
+    def _user_of(self, update: Update) -> str | None:
+        """Who a command or a button press counts against in the throttle; None for anything else."""
         msg, user = update.effective_message, update.effective_user
-        if msg is None or not (msg.text or "").startswith("/"):
-            return "ok"
-        key = str(user.id if user else msg.chat_id)
-        verdict = self.throttle.check(key)
-        if verdict == "warn":
-            log.info("telegram: user %s throttled for %gs", key, self.throttle.quiet)
-        return verdict
+        if update.callback_query is None and (msg is None or not (msg.text or "").startswith("/")):
+            return None
+        return str(user.id if user else msg.chat_id if msg else "")
 
     async def _slow_down(self, update: Update) -> None:
-        """The one notice a throttled user gets, after the replies already queued for the chat."""
-        _ = tr(self.commands.language("telegram", str(update.effective_chat.id)))
+        """The one notice a throttled user gets, at once: not queued behind the commands waiting
+        in the chat (only behind a reply already going out: Telegram spaces a chat's messages)."""
+        msg = update.effective_message
+        if msg is None:
+            return
+        log.info("telegram: user %s over the command limit", self._user_of(update))
+        text = self.throttle.notice(self.commands.language("telegram", str(msg.chat_id)))
         try:
-            await self._reply(update, Reply(
-                _("Slow down: more than {n} commands a minute. I will ignore your commands for {s} seconds.").format(
-                    n=self.throttle.limit, s=f"{self.throttle.quiet:.0f}")))
+            if update.callback_query is not None:  # a button: a pop-up on the user's screen, not a chat message
+                await update.callback_query.answer(text[:200], show_alert=True)
+                return
+            await self._paced(str(msg.chat_id), lambda: msg.reply_text(text))
         except TelegramError as exc:
-            log.info("telegram: slow-down notice to %s not sent: %s", update.effective_chat.id, exc)
+            log.info("telegram: slow-down notice to %s not sent: %s", msg.chat_id, exc)
 
     def _register(self) -> None:
         kinds = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -230,10 +233,16 @@ class TelegramAdapter:
         chat = str(msg.chat_id)
         if reply.chart:
             metric, period = reply.chart
-            png = await self.commands.chart_png(metric, period, lang)
-            if png:
-                caption = self.commands.chart_caption(metric, period, lang)
-                await self._paced(chat, lambda: msg.reply_photo(png, caption=caption))
+            if (chat, metric, period) in self._asked:
+                return  # the same chart is already on its way to this chat
+            self._asked.add((chat, metric, period))
+            try:
+                png = await self.commands.chart_png(metric, period, lang, ("telegram", chat))
+                if png:
+                    caption = self.commands.chart_caption(metric, period, lang)
+                    await self._paced(chat, lambda: msg.reply_photo(png, caption=caption))
+            finally:
+                self._asked.discard((chat, metric, period))
             return
         for chunk in split_html(reply):
             await self._paced(chat, lambda c=chunk: msg.reply_text(c, parse_mode=ParseMode.HTML))
@@ -344,7 +353,7 @@ class TelegramAdapter:
         """Rules with `chart: true`: a year of the metric after the alert text (best effort:
         the alert itself is what must arrive)."""
         try:
-            png = await self.commands.chart_png(message.metric or "", "1y", message.lang)
+            png = await self.commands.chart_png(message.metric or "", "1y", message.lang, ("telegram", chat_id))
         except Exception as exc:
             log.warning("telegram: chart for alert %s not rendered: %s", message.rule_id, exc)
             return

@@ -1,37 +1,50 @@
 """Telegram update processing: chats run concurrently, one chat's updates one after another.
 
-PTB's own processor runs updates concurrently with no per-chat order. Ours admits each update
-first (the per-user throttle), then queues it on its chat's lock. Both happen synchronously
-when the update arrives, so a chat's replies, including the slow-down notice, keep arrival order.
+PTB's own processor runs updates concurrently with no per-chat order. Ours admits each command
+first (the per-user throttle, and at most MAX_PENDING of a user's commands running or waiting),
+then queues it on its chat's lock, so a chat's replies keep arrival order. A command over the
+limit is answered with the slow-down notice at once, not behind the replies already queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-Verdict = Literal["ok", "warn", "drop"]
+from bot.throttle import Throttle
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
-    """`admit(update)` decides ok / warn / drop; `warn(update)` sends the notice in order."""
+    """`user_of(update)` names who is throttled (None: not a command or button, never throttled);
+    `warn(update)` sends the notice."""
 
-    def __init__(self, max_concurrent_updates: int,
-                 admit: Callable[[Update], Verdict], warn: Callable[[Update], Awaitable[None]]):
+    def __init__(self, max_concurrent_updates: int, throttle: Throttle,
+                 user_of: Callable[[Update], str | None], warn: Callable[[Update], Awaitable[None]]):
         super().__init__(max_concurrent_updates)
-        self._admit, self._warn = admit, warn
+        self.throttle, self._user_of, self._warn = throttle, user_of, warn
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = self._user_of(update) if isinstance(update, Update) else None
+        if user is not None:
+            verdict = self.throttle.enter(user)
+            if verdict != "ok":
+                _close(coroutine)
+                if verdict == "warn":
+                    await self._warn(update)  # type: ignore[arg-type]
+                return
+        try:
+            await self._in_order(update, coroutine)
+        finally:
+            if user is not None:
+                self.throttle.leave(user)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
-        verdict: Verdict = self._admit(update) if isinstance(update, Update) else "ok"
-        if verdict == "drop":
-            _close(coroutine)
-            return
         if chat is None:
             await coroutine
             return
@@ -39,11 +52,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         lock = self._locks.get(key) or self._locks.setdefault(key, asyncio.Lock())
         try:
             async with lock:  # asyncio locks are FIFO: waiters queue in arrival order
-                if verdict == "warn":
-                    _close(coroutine)
-                    await self._warn(update)  # type: ignore[arg-type]
-                else:
-                    await coroutine
+                await coroutine
         except asyncio.CancelledError:
             _close(coroutine)  # shut down while it waited its turn: it never ran (no "never awaited" warning)
             raise
