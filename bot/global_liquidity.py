@@ -9,6 +9,7 @@ the future. A euro rally raises the ECB's dollar value without any ECB easing: `
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from datetime import date
 
@@ -70,10 +71,10 @@ class Leg:
     own currency, and the exchange rate (dollars per unit) of the FX date used to convert it."""
 
     bank: str
-    date: date
+    date: dt.date
     local: float
     usd_per_unit: float = 1.0
-    fx_date: date | None = None
+    fx_date: dt.date | None = None
 
     @property
     def usd(self) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import date
 
 import pandas as pd
@@ -48,7 +49,7 @@ class Attribution:
     residual: float
     notes: tuple[str, ...] = ()   # how dates were aligned, how the cross term was split
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"metric": self.metric, "from": self.start.isoformat(), "to": self.end.isoformat(),
                 "change": self.change, "residual": self.residual,
                 "factors": [{"name": f.name, "label": f.label, "effect": f.effect} for f in self.factors]}
