@@ -73,12 +73,14 @@ def _global_dates(frames: Frames, weeks: int, to: date | None) -> tuple[date, da
     return before[-1].date(), end.date()
 
 
-def _notes(end: Snapshot, _: Callable[[str], str]) -> tuple[str, ...]:
-    legs = end.legs
+def _notes(start: Snapshot, end: Snapshot, _: Callable[[str], str]) -> tuple[str, ...]:
+    """Which print of each bank each end used: a carried-forward print shows as the same date twice."""
+    def span(bank: str) -> str:
+        return f"{start.legs[bank].date.isoformat()} → {end.legs[bank].date.isoformat()}"
+
     return (
         _("Dates: Fed {fed} (Wednesday), ECB {ecb} (Friday statement), BoJ {boj} (monthly, carried forward); "
-          "each at its own date's exchange rate.").format(
-            fed=legs["fed"].date.isoformat(), ecb=legs["ecb"].date.isoformat(), boj=legs["boj"].date.isoformat()),
+          "each at its own date's exchange rate.").format(fed=span("fed"), ecb=span("ecb"), boj=span("boj")),
         _("Balance sheets at the average of the two dates' exchange rates, FX moves at the average balance "
           "sheet: the cross term is split half and half."),
     )
@@ -104,7 +106,7 @@ def attribute_global(catalog: Catalog, frames: Frames, weeks: int, to: date | No
                s.jpy_fx),
     ]
     factors.sort(key=lambda f: -abs(f.effect))
-    return Attribution("global", a.at, b.at, s.change, tuple(factors), s.residual, _notes(b, _))
+    return Attribution("global", a.at, b.at, s.change, tuple(factors), s.residual, _notes(a, b, _))
 
 
 REGISTRY: dict[str, Decomposition] = {"global": attribute_global}
@@ -146,6 +148,8 @@ def parse_chat_args(args: list[str], lang: str = DEFAULT) -> tuple[str, int]:
         word = a.strip().lower()
         if word in CHAT_WINDOWS:
             weeks = CHAT_WINDOWS[word]
+        elif word[:-1].isdigit() and word.endswith("w"):  # "2w": a window, just not one we offer in chat
+            raise WhyError(_("Windows: {windows}").format(windows=", ".join(CHAT_WINDOWS)))
         elif word:
             metric = word
     if len(args) > 2:

@@ -91,3 +91,8 @@ def test_chart_global_is_the_three_stacked_in_dollars(history_store):
     png = asyncio.run(service.chart_png("global", "max"))
     assert png is not None and Image.open(io.BytesIO(png)).size == (1280, 720)
     assert service.chart_caption("global", "max") == "Fed + ECB + BoJ assets (in dollars), all history"
+
+
+def test_why_offers_its_windows_when_given_another(history_store):
+    assert _ask(_service(history_store), "why", "global", "2w")[0].text == "Windows: 1w, 4w, 13w"
+    assert _ask(_service(history_store), "why", "1w")[0].text.startswith("Fed + ECB + BoJ assets (in dollars): ")
