@@ -38,6 +38,11 @@ class Personal:
     for_n: int = 1
 
 
+# Amounts written with T/B/M (dollars, and the ECB's euros and the BoJ's yen), exchange rates as plain numbers.
+AMOUNTS = ("usd", "eur", "jpy")
+FX_RATES = ("usd_per_eur", "jpy_per_usd")
+
+
 def parse(args: list[str], catalog: Catalog, lang: str = "en") -> tuple[str, str, float, int]:
     """`reserves < 2.95T [for 3]` -> (metric, op, value in the metric's unit, observations)."""
     _ = tr(lang)
@@ -53,14 +58,16 @@ def parse(args: list[str], catalog: Catalog, lang: str = "en") -> tuple[str, str
     if not v:
         raise AlertSyntaxError(_("{value!r} is not a number with a unit.").format(value=raw))
     number, suffix = float(v.group(1)), (v.group(2) or "").lower()
-    if unit == "usd" and suffix in SCALE:
+    if unit in AMOUNTS and suffix in SCALE:
         value = number * SCALE[suffix]
+    elif unit in FX_RATES and suffix == "":
+        value = number
     elif unit == "percent" and suffix in ("%", ""):
         value = number
     elif unit == "bp" and suffix in ("bp", ""):
         value = number
     else:
-        want = {"usd": "T, B or M", "percent": "%", "bp": "bp"}[unit]
+        want = "T, B or M" if unit in AMOUNTS else {"percent": "%", "bp": "bp"}.get(unit, "a plain number")
         raise AlertSyntaxError(_("{metric} is in {unit}: write the value with {want}.").format(
             metric=metric, unit=unit, want=want))
     if not math.isfinite(value) or not 1 <= n <= 100:
@@ -70,8 +77,10 @@ def parse(args: list[str], catalog: Catalog, lang: str = "en") -> tuple[str, str
 
 def hysteresis(unit: str, value: float) -> float:
     """How far back past the line a firing personal alert must go to resolve."""
-    if unit == "usd":
-        return max(abs(value) * 0.005, 1e9)    # 0.5%, at least $1B
+    if unit in AMOUNTS:
+        return max(abs(value) * 0.005, 1e9)    # 0.5%, at least $1B (or €1B, ¥1B)
+    if unit in FX_RATES:
+        return abs(value) * 0.005              # 0.5% of the exchange rate
     if unit == "percent":
         return 0.02                           # 2 bp
     return 2.0                                # 2 bp

@@ -96,3 +96,13 @@ def test_chart_global_is_the_three_stacked_in_dollars(history_store):
 def test_why_offers_its_windows_when_given_another(history_store):
     assert _ask(_service(history_store), "why", "global", "2w")[0].text == "Windows: 1w, 4w, 13w"
     assert _ask(_service(history_store), "why", "1w")[0].text.startswith("Fed + ECB + BoJ assets (in dollars): ")
+
+
+def test_personal_alerts_on_the_new_series_read_their_units(catalog):
+    from bot.personal import AlertSyntaxError, parse
+
+    assert parse(["ecb_assets", "<", "6T"], catalog) == ("ecb_assets", "<", 6e12, 1)          # euros
+    assert parse(["usd_per_eur", ">", "1.20"], catalog) == ("usd_per_eur", ">", 1.2, 1)
+    assert parse(["global_cb_assets_usd", "<", "18.5T"], catalog)[2] == 18.5e12
+    with pytest.raises(AlertSyntaxError, match="plain number"):
+        parse(["jpy_per_usd", ">", "150B"], catalog)
