@@ -62,6 +62,7 @@ class MetricDef:
     spread: tuple[str, str] | None = None
     change: str | None = None
     window_days: int = 0
+    convert: tuple[str, str] | None = None   # (foreign-currency amount, FX rate): in dollars
     # Operation volumes: a day with no observation means nothing was taken up, i.e. zero.
     absent_is_zero: bool = False
     short: str = ""            # the label in a 40-character status table ("Reserves")
@@ -79,6 +80,8 @@ class MetricDef:
             return self.spread
         if self.change:
             return (self.change,)
+        if self.convert:
+            return self.convert
         return ()
 
 
@@ -176,12 +179,17 @@ def _metric(name: str, d: dict) -> MetricDef:
         return MetricDef(spread=(a, b), **common)
     if "change" in d:
         return MetricDef(change=d["change"], window_days=parse_window_days(d["window"]), **common)
-    raise ValueError(f"metric {name}: needs one of series, formula, spread, change")
+    if "convert" in d:
+        return MetricDef(convert=(d["convert"], d["at"]), **common)
+    raise ValueError(f"metric {name}: needs one of series, formula, spread, change, convert")
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     """Load and cross-check the catalog; raise ValueError naming the first inconsistency."""
     raw = YAML(typ="safe").load(path.read_text())
+    # Extra blocks appended after the main ones (global liquidity) extend them in order.
+    raw["series"] = {**raw["series"], **(raw.get("global_series") or {})}
+    raw["metrics"] = {**raw["metrics"], **(raw.get("global_metrics") or {})}
     series = {sid: SeriesDef(id=sid, **{k: v for k, v in d.items()}) for sid, d in raw["series"].items()}
     for s in series.values():
         to_base(s.unit)

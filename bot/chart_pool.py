@@ -14,12 +14,14 @@ import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from bot.chart import ChartSpec
 
 log = logging.getLogger(__name__)
+S = TypeVar("S")
 
 
 def _warm() -> None:
@@ -66,14 +68,19 @@ class ChartPool:
             pool.submit(_font)
 
     async def render(self, spec: ChartSpec) -> bytes:
-        """PNG bytes of `spec`, rendered in a worker process (one retry on a fresh pool if it broke)."""
+        """PNG bytes of `spec`, rendered in a worker process."""
+        return await self.call(_render, spec)
+
+    async def call(self, fn: Callable[[S], bytes], spec: S) -> bytes:
+        """`fn(spec)` (a module-level renderer, picklable) in a worker process; one retry on a fresh
+        pool if the worker died."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor(), _render, spec)
+            return await loop.run_in_executor(self._executor(), fn, spec)
         except BrokenProcessPool:
             log.warning("chart worker died; starting a new one")
             self._discard()
-            return await loop.run_in_executor(self._executor(), _render, spec)
+            return await loop.run_in_executor(self._executor(), fn, spec)
 
     def _discard(self) -> None:
         with self._lock:

@@ -141,6 +141,19 @@ def cmd_rules_test(args, settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def cmd_why(args, settings: Settings) -> int:
+    """What moved a metric, factor by factor (bot/why.py), from the store (and --data files)."""
+    from bot.ingest import ingest_source
+    from bot.sources.files import FileSource
+    from bot.why import run_cli
+
+    catalog = default_catalog()
+    store = _store(settings)
+    if args.data:
+        ingest_source(store, FileSource(catalog, args.data), utcnow)
+    return run_cli(args.metric.lower(), catalog, store.frames(catalog), args.weeks, args.to, args.json)
+
+
 def cmd_backtest(args, settings: Settings) -> int:
     """Replay the rules over history in --data, as the data would have arrived."""
     from bot.format import fmt, rule_unit
@@ -323,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--to", type=_date, metavar="DATE", help="last day to replay (YYYY-MM-DD)")
     sp.add_argument("--json", action="store_true", help="one JSON object per transition per line")
     sp.set_defaults(func=cmd_backtest)
+
+    sp = sub.add_parser("why", help="what moved a metric, factor by factor (global: Fed, ECB, BoJ, FX)")
+    sp.add_argument("metric", metavar="METRIC", help="the metric to explain (supported: global)")
+    sp.add_argument("--weeks", type=int, default=4, metavar="N", help="the change over N weeks (default 4)")
+    sp.add_argument("--to", type=_date, metavar="DATE", help="the last date (default: the newest data)")
+    sp.add_argument("--json", action="store_true", help="one JSON object: metric, from, to, change, factors, residual")
+    data_arg(sp)
+    sp.set_defaults(func=cmd_why)
 
     sp = sub.add_parser("run", help="run the bot: scheduler, chat adapters, delivery, health")
     data_arg(sp)

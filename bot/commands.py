@@ -449,7 +449,10 @@ class CommandService:
         rows = table_rows(self.catalog, frames, self.now().date(), self.rules)
         if not rows:
             return rows, _("No data yet: the bot has not fetched anything. Try again in a minute.")
-        return rows, "\n".join(verdict_lines(rows, frames, self._regime(), lang))
+        from bot.global_view import status_line  # Fed + ECB + BoJ in dollars (issue 23)
+
+        extra = [line for line in (status_line(self.catalog, frames, lang),) if line]
+        return rows, "\n".join(verdict_lines(rows, frames, self._regime(), lang) + extra)
 
     def status_text(self, lang: str = DEFAULT, chat: tuple[str, str] | None = None) -> Reply:
         """The verdict first, then the 40-character table, firing alerts and failing sources.
@@ -516,6 +519,8 @@ class CommandService:
         even when many ask at the same time."""
         from bot.chart import cjk_font
 
+        if metric == "global":  # Fed, ECB and BoJ stacked (bot/global_view.py)
+            return await self._global_png(period, lang)
         if lang != DEFAULT:  # the font lookup imports matplotlib (and may build its cache): not on the loop
             await asyncio.get_running_loop().run_in_executor(None, cjk_font)
         spec, last = self._chart_spec(metric, period, lang, chat)
@@ -541,8 +546,19 @@ class CommandService:
         if len(self._charts) > CHART_CACHE_SIZE:
             self._charts.popitem(last=False)
 
+    async def _global_png(self, period: str, lang: str) -> bytes | None:
+        from bot.chart import cjk_font
+        from bot.global_view import render_stack, stack_spec
+
+        if lang != DEFAULT and await asyncio.get_running_loop().run_in_executor(None, cjk_font) is None:
+            lang = DEFAULT
+        spec = stack_spec(self.catalog, self._frames(), PERIODS.get(period, 731), pd.Timestamp(self.now().date()),
+                          tr(lang)(PERIOD_WORDS.get(period, period)), lang)
+        return None if spec is None else await CHART_POOL.call(render_stack, spec)
+
     def chart_caption(self, metric: str, period: str, lang: str = DEFAULT) -> str:
         """"Bank reserves, last 3 years" in the chat's language."""
+        metric = "global_cb_assets_usd" if metric == "global" else metric
         words = tr(lang)(PERIOD_WORDS[period]) if period in PERIOD_WORDS else period
         return f"{metric_label(self.catalog, metric, lang)}, {words}"[:1024]
 
@@ -558,12 +574,12 @@ class CommandService:
 
     def chart(self, raw_metric: str | None, raw_period: str | None, lang: str = DEFAULT) -> Reply:
         _ = tr(lang)
-        metric = self._metric(raw_metric, lang)
+        metric = "global" if (raw_metric or "").strip().lower() == "global" else self._metric(raw_metric, lang)
         period = (raw_period or "2y").strip().lower()[:MAX_ARG]
         if period not in PERIODS:
             raise CommandError(_("Unknown period {period!r}. Use one of: {periods}").format(
                 period=period, periods=", ".join(PERIODS)))
-        f = self._frames().get(metric)
+        f = self._frames().get("global_cb_assets_usd" if metric == "global" else metric)
         if f is None or f.empty:
             return Reply(_("No data for {metric} yet.").format(metric=metric_label(self.catalog, metric, lang)))
         # Rendered by the adapter after the reply (Slack must be answered within 3 s).
@@ -708,6 +724,12 @@ async def _digest(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     return [s.digest(ctx, args)]
 
 
+async def _why(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
+    from bot.why import answer  # the decomposition registry (bot/why.py)
+
+    return [Reply(answer(s.catalog, s._frames(), args, ctx.lang))]
+
+
 async def _reload(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     _ = tr(ctx.lang)
     text = await s.reload_rules() if s.reload_rules else _("Reload is not available here.")
@@ -719,6 +741,7 @@ COMMANDS: list[Command] = [
     Command("help", "", N_("what the bot does and its commands"), _help),
     Command("status", "", N_("the verdict, latest values, 1- and 4-week changes (+ chart)"), _status),
     Command("chart", "<metric> [period]", N_("a chart, e.g. chart reserves 2y"), _chart),
+    Command("why", "[global] [1w|4w|13w]", N_("what moved it: Fed, ECB, BoJ and FX, e.g. why global 13w"), _why),
     Command("subscribe", "<topic>", N_("get alerts for a topic"), _subscribe, changes_chat=True),
     Command("unsubscribe", "<topic|all>", N_("stop alerts for a topic, or all"), _unsubscribe, changes_chat=True),
     Command("list", "", N_("this chat's subscriptions"), _list),

@@ -22,7 +22,7 @@ from bot.units import UnitError
 log = logging.getLogger(__name__)
 
 # Re-ask for a little history each time so revisions are caught.
-OVERLAP_DAYS = {"daily": 10, "weekly": 35}
+OVERLAP_DAYS = {"daily": 10, "weekly": 35, "monthly": 100}  # monthly: the BoJ revises recent months
 
 
 @dataclass

@@ -142,6 +142,11 @@ def compute_metrics(catalog: Catalog, raw: dict[str, pd.Series],
             frames[name] = _formula(m, frames, catalog)
         elif m.spread:
             frames[name] = _spread(m, frames, catalog)
+        elif m.convert:
+            from bot.global_liquidity import convert_frame  # the foreign balance sheets (issue 23)
+
+            amount, rate = m.convert
+            frames[name] = convert_frame(frames[amount], frames[rate], catalog.metrics[rate].unit)
         else:
             frames[name] = _change(m, frames, catalog)
     return frames

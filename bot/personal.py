@@ -25,7 +25,8 @@ _VALUE = re.compile(r"^([-+]?\d{1,80}(?:\.\d{1,80})?)(t|b|m|%|bp)?$", re.IGNOREC
 _ALERT = re.compile(r"\s*(\w{1,40})\s*(<=|>=|<|>)\s*(\S+)(?:\s+for\s+(\d{1,3}))?\s*", re.IGNORECASE | re.ASCII)
 # Sane thresholds per unit: a dollar level above $0 and at most $100T, a rate within -5%..50%,
 # a spread within +-1000bp. Outside them an alert could never mean anything (or would not fit).
-BOUNDS = {"usd": (0.0, 100e12), "percent": (-5.0, 50.0), "bp": (-1000.0, 1000.0)}
+BOUNDS = {"usd": (0.0, 100e12), "eur": (0.0, 100e12), "jpy": (0.0, 1e16), "usd_per_eur": (0.0, 10.0),
+          "jpy_per_usd": (0.0, 1000.0), "percent": (-5.0, 50.0), "bp": (-1000.0, 1000.0)}
 SCALE = {"t": 1e12, "b": 1e9, "m": 1e6}
 OPS = ("<", "<=", ">", ">=")
 
@@ -51,6 +52,11 @@ class Personal:
         return self.number if self.number is not None else self.id
 
 
+# Amounts written with T/B/M (dollars, and the ECB's euros and the BoJ's yen), exchange rates as plain numbers.
+AMOUNTS = ("usd", "eur", "jpy")
+FX_RATES = ("usd_per_eur", "jpy_per_usd")
+
+
 def parse(args: list[str], catalog: Catalog, lang: str = "en") -> tuple[str, str, float, int]:
     """`reserves < 2.95T [for 3]` -> (metric, op, value in the metric's unit, observations)."""
     _ = tr(lang)
@@ -66,20 +72,22 @@ def parse(args: list[str], catalog: Catalog, lang: str = "en") -> tuple[str, str
     if not v:
         raise AlertSyntaxError(_("{value!r} is not a number with a unit.").format(value=raw))
     number, suffix = float(v.group(1)), (v.group(2) or "").lower()
-    if unit == "usd" and suffix in SCALE:
+    if unit in AMOUNTS and suffix in SCALE:
         value = number * SCALE[suffix]
+    elif unit in FX_RATES and suffix == "":
+        value = number
     elif unit == "percent" and suffix in ("%", ""):
         value = number
     elif unit == "bp" and suffix in ("bp", ""):
         value = number
     else:
-        want = {"usd": "T, B or M", "percent": "%", "bp": "bp"}[unit]
+        want = "T, B or M" if unit in AMOUNTS else {"percent": "%", "bp": "bp"}.get(unit, "a plain number")
         raise AlertSyntaxError(_("{metric} is in {unit}: write the value with {want}.").format(
             metric=metric, unit=unit, want=want))
     if not math.isfinite(value) or not 1 <= n <= 100:
         raise AlertSyntaxError(_("I did not understand that alert."))
     low, high = bounds(catalog.metrics[metric])
-    level = unit == "usd" and low == 0
+    level = low == 0  # a level in money or an exchange rate: above zero
     if not (low < value <= high if level else low <= value <= high):
         raise AlertSyntaxError(bounds_text(metric, catalog, lang))
     return metric, op, value, n
@@ -89,7 +97,7 @@ def bounds(m: MetricDef) -> tuple[float, float]:
     """The thresholds a personal alert on `m` may use: dollar levels above $0 (a change, such as
     ON RRP's weekly one, may be negative), rates and spreads within BOUNDS."""
     low, high = BOUNDS[m.unit]
-    return (-high, high) if m.unit == "usd" and m.change else (low, high)
+    return (-high, high) if m.unit in AMOUNTS and m.change else (low, high)
 
 
 def bounds_text(metric: str, catalog: Catalog, lang: str = "en") -> str:
@@ -97,17 +105,19 @@ def bounds_text(metric: str, catalog: Catalog, lang: str = "en") -> str:
     _ = tr(lang)
     m = catalog.metrics[metric]
     low, high = bounds(m)
-    if m.unit == "usd" and low == 0:
+    if low == 0:
         return _("{metric} takes a value above {low} and at most {high}.").format(
-            metric=metric, low="$0", high=fmt(high, m.unit))
+            metric=metric, low=fmt(low, m.unit), high=fmt(high, m.unit))
     return _("{metric} takes a value from {low} to {high}.").format(
         metric=metric, low=fmt(low, m.unit), high=fmt(high, m.unit))
 
 
 def hysteresis(unit: str, value: float) -> float:
     """How far back past the line a firing personal alert must go to resolve."""
-    if unit == "usd":
-        return max(abs(value) * 0.005, 1e9)    # 0.5%, at least $1B
+    if unit in AMOUNTS:
+        return max(abs(value) * 0.005, 1e9)    # 0.5%, at least $1B (or €1B, ¥1B)
+    if unit in FX_RATES:
+        return abs(value) * 0.005              # 0.5% of the exchange rate
     if unit == "percent":
         return 0.02                           # 2 bp
     return 2.0                                # 2 bp

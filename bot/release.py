@@ -8,6 +8,10 @@ Documented times (the sources' own publication notes):
 - Fed H.4.1: Thursdays 4:30 pm; FRED's copy (WRESBAL, WALCL, WTREGEN) minutes later: the window
   opens for the Fed's minute and learning moves it to when FRED's copy is actually seen.
 - FRED daily series (RRPONTSYD, SOFR, EFFR): later in the day.
+- ECB weekly financial statement (FRED ECBASSETSW, as of Friday): Tuesdays 15:00 CET (9:00 ET);
+  FRED's copy after it. Bank of Japan accounts (FRED JPNASSETS): monthly, early in the month.
+  Both change at most once a week or month, so their windows poll once a minute, not every 5 s;
+  FX (DEXUSEU, DEXJPUS) comes with FRED's weekly H.10 update and the 2-hourly background poll.
 All on US federal business days (bot/calendar.py). No clock, no network, no database here:
 callers pass the day and the observed arrival times.
 """
@@ -52,6 +56,9 @@ class Release:
     at: time
     why: str
     weekly_h41: bool = False  # published on the H.4.1 day of the week instead of every business day
+    weekday: int | None = None     # published on this weekday only (0 Monday; ECB statement: 1)
+    month_day: int | None = None   # published on the first business day on or after this day of the month
+    every: float | None = None     # seconds between polls in the fast phase (None: the source's)
 
 
 RELEASES: tuple[Release, ...] = (
@@ -63,6 +70,10 @@ RELEASES: tuple[Release, ...] = (
     Release("fiscaldata.dts", "fiscaldata", ("TGA_DTS_CLOSE",), time(16, 0), "Daily Treasury Statement"),
     Release("fred.h41", "fred", ("WRESBAL", "WALCL", "WTREGEN"), time(16, 30),
             "H.4.1 (Fed 4:30 pm; FRED's copy minutes later)", weekly_h41=True),
+    Release("fred.ecb", "fred", ("ECBASSETSW",), time(10, 0), "ECB weekly financial statement (Tuesday; FRED's copy)",
+            weekday=1, every=60.0),
+    Release("fred.boj", "fred", ("JPNASSETS",), time(10, 0), "Bank of Japan accounts, monthly (FRED's copy)",
+            month_day=5, every=60.0),
     Release("fred.daily", "fred", ("RRPONTSYD", "SOFR", "EFFR"), time(15, 30), "FRED daily series (RRP, SOFR, EFFR)"),
 )
 
@@ -109,6 +120,13 @@ def publishes_on(r: Release, day: date) -> bool:
     """Whether `r` is published on `day` (US/Eastern date)."""
     if r.weekly_h41:
         return h41_day(day) == day
+    if r.weekday is not None:
+        return day.weekday() == r.weekday and is_business_day(day)
+    if r.month_day is not None:
+        first = day.replace(day=r.month_day)
+        while not is_business_day(first):
+            first += timedelta(days=1)
+        return day == first
     return is_business_day(day)
 
 
@@ -169,7 +187,7 @@ def plan(first: date, days: int, releases: tuple[Release, ...] = RELEASES,
             if exp is None:
                 continue
             polls += [PlannedPoll(r.source, r.series, t, r.why, r.key)
-                      for t in poll_times(exp, every.get(r.source, DEFAULT_EVERY))]
+                      for t in poll_times(exp, r.every or every.get(r.source, DEFAULT_EVERY))]
     return sorted(polls, key=lambda p: (p.at, p.source, p.release))
 
 

@@ -141,7 +141,7 @@ class ReleasePoller:
                 st = self._days.get((r.key, day))
                 floor = max(now - timedelta(seconds=1), st.last_poll + timedelta(milliseconds=1)) \
                     if st and st.last_poll else now - timedelta(seconds=1)
-                t = next((t for t in poll_times(exp, self.every) if t >= floor), None)
+                t = next((t for t in poll_times(exp, r.every or self.every) if t >= floor), None)
                 if t is None:
                     continue
                 if best is None or t < best - timedelta(milliseconds=500):

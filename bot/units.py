@@ -13,7 +13,19 @@ TO_BASE: dict[str, tuple[str, float]] = {
     "trillions_usd": ("usd", 1e12),
     "percent": ("percent", 1.0),
     "bp": ("bp", 1.0),
+    # Foreign central banks' balance sheets stay in their own currency until a metric converts
+    # them at the same date's exchange rate (bot/global_liquidity.py): FRED publishes ECBASSETSW in
+    # millions of euros and JPNASSETS in 100 millions of yen.
+    "millions_eur": ("eur", 1e6),
+    "hundred_millions_jpy": ("jpy", 1e8),
+    # FRED's H.10 rates, each quoted its own way round: DEXUSEU dollars per euro, DEXJPUS yen per dollar.
+    "usd_per_eur": ("usd_per_eur", 1.0),
+    "jpy_per_usd": ("jpy_per_usd", 1.0),
 }
+# FRED's own `units` text for the foreign series (checked with an API key, like every series).
+_FRED_FOREIGN = (("u.s. dollars to one euro", "usd_per_eur"), ("japanese yen to one u.s. dollar", "jpy_per_usd"),
+                 ("millions of euros", "millions_eur"), ("100 million yen", "hundred_millions_jpy"),
+                 ("100 millions of yen", "hundred_millions_jpy"))
 
 
 class UnitError(ValueError):
@@ -31,6 +43,11 @@ def to_base(unit: str) -> tuple[str, float]:
 def fred_units_to_catalog(units: str) -> str | None:
     """Map FRED's `units` text (e.g. 'Millions of U.S. Dollars') to a catalog unit name."""
     u = units.lower()
+    for text, name in _FRED_FOREIGN:
+        if text in u:
+            return name
+    if "euro" in u or "yen" in u:
+        return None  # a foreign currency in a scale we do not know: never read as dollars
     if "percent" in u:
         return "percent"
     for word, name in (("trillion", "trillions_usd"), ("billion", "billions_usd"),
@@ -69,8 +86,17 @@ def fmt_bp(x: float, signed: bool = True) -> str:
     return f"{x:+.0f} bp" if signed else f"{x:.0f} bp"
 
 
+def fmt_foreign(x: float, symbol: str, signed: bool = False) -> str:
+    """A foreign-currency amount the way fmt_usd writes dollars: 6.92e12 euros -> '€6.920T'."""
+    return fmt_usd(x, signed).replace("$", symbol)
+
+
 def fmt_value(x: float, unit: str, signed: bool = False) -> str:
-    """Format a value in its metric unit ('usd', 'percent' or 'bp')."""
+    """Format a value in its metric unit ('usd', 'percent', 'bp', 'eur', 'jpy' or an FX rate)."""
+    if unit in ("eur", "jpy"):
+        return fmt_foreign(x, "€" if unit == "eur" else "¥", signed)
+    if unit in ("usd_per_eur", "jpy_per_usd"):
+        return f"{x:+.4f}" if signed else f"{x:.4f}"
     if unit == "usd":
         return fmt_usd(x, signed)
     if unit == "percent":

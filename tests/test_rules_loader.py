@@ -55,7 +55,7 @@ def test_duplicate_rule_ids_across_files_are_reported(tmp_path, catalog):
 
 def test_rules_check_cli_exit_codes(capsys):
     assert main(["rules", "check", "--rules", str(RULES)]) == 0
-    assert capsys.readouterr().out.startswith("OK: 15 rules in 8 files")
+    assert capsys.readouterr().out.startswith("OK: 17 rules in 9 files")
     assert main(["rules", "check", "--rules", str(FIXTURES / "many_problems.bad.yaml")]) == 1
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 5 and out[0].startswith(f"{FIXTURES / 'many_problems.bad.yaml'}:9: ")

@@ -81,7 +81,7 @@ def test_zero_config_start_without_network_keeps_running_and_stops_cleanly(tmp_p
             bot.wait_for("No data yet", timeout=30)  # the console snapshot after the first fetches
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
             assert health["status"] == "degraded" and health["sources"]["fred"]["failures"] >= 1
-            assert health["rules_loaded"] == 15 and health["adapters"] == ["console"]
+            assert health["rules_loaded"] == 17 and health["adapters"] == ["console"]
             metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
             assert 'liquidity_bot_fetch_errors_total{source="fred"}' in metrics
             assert bot.proc.poll() is None  # still running

@@ -211,3 +211,14 @@ def test_data_found_without_an_empty_poll_before_it_teaches_nothing():
     p.note({"NYFED_RRP"}, sim.t)
     assert recorded == [] and p.last_delay is None
     assert p.next_poll(sim.t)[0].date() == date(2026, 12, 2)
+
+
+def test_ecb_statement_on_tuesdays_and_boj_accounts_monthly_polled_once_a_minute():
+    ecb = [p for p in plan(date(2026, 12, 7), 7) if p.release == "fred.ecb"]
+    assert {p.at.date() for p in ecb} == {date(2026, 12, 8)}                      # Tuesday only
+    assert ecb[1].at - ecb[0].at == timedelta(seconds=60)                        # not every 5 s
+    boj = [p for p in plan(date(2026, 9, 1), 30) if p.release == "fred.boj"]
+    # 2026-09-05 is a Saturday and 09-07 Labor Day: the first business day on or after the 5th.
+    assert {p.at.date() for p in boj} == {date(2026, 9, 8)} and boj[0].series == ("JPNASSETS",)
+    tuesday = [p for p in plan(date(2026, 12, 8), 1) if p.source == "fred"]
+    assert len(tuesday) <= 1500   # the same politeness budget

@@ -18,7 +18,8 @@ MAX_DURATION = timedelta(days=3660)   # `for`, `cooldown`, `max_age`: at most te
 MAX_WINDOW_DAYS = 3660                # look-back windows: at most ten years
 MAX_OBSERVATIONS = 2600               # about ten years of business days
 TOPICS = ("reserves", "rrp", "tga", "repo", "srf", "balance_sheet", "net_liquidity", "regime", "data",
-          "personal")  # personal: a chat's own /alert rules, delivered only to that chat
+          "personal",  # personal: a chat's own /alert rules, delivered only to that chat
+          "global")    # global: Fed + ECB + BoJ in dollars (rules/global.yaml)
 
 
 def parse_duration(text: str) -> timedelta:
