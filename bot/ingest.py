@@ -14,6 +14,7 @@ from bot.clock import eastern_tomorrow
 from bot.redact import redact
 from bot.screen import screen
 from bot.sources import Source, SourceError
+from bot.store.errors import is_database_error
 from bot.store.sqlite import FetchRecord, Store
 from bot.units import UnitError
 
@@ -118,6 +119,8 @@ def _guard(res: SeriesResult, fn, *args):
     except (SourceError, UnitError) as exc:
         res.error = str(exc)
     except Exception as exc:
+        if is_database_error(exc):  # our disk, not the source: the caller reports it as such
+            raise
         res.error = f"unexpected {type(exc).__name__}: {exc}"
     return None
 

@@ -38,7 +38,7 @@ from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- poll
 from bot.sources import Source, SourceError
 from bot.leader import PgLeader, Solo
 from bot.store import AlreadyRunning, SQLStore, StoreError, open_store
-from bot.store.errors import NotLeader
+from bot.store.errors import NotLeader, is_database_error
 from bot.wiring import build_sources
 
 log = logging.getLogger("bot.runtime")
@@ -89,6 +89,7 @@ class App:
         self._tasks: list[asyncio.Task] = []
         self._eval_lock = asyncio.Lock()
         self._told: list[str] = []  # the problems /healthz last logged (each logged once)
+        self._unevaluated: dict[str, str] | None = None  # changes an evaluation could not store, to redo
         self.pollers: dict[str, ReleasePoller] = {}  # --- polling --- release windows per source
         served = {s.id for src in self.sources for s in src.series()}
         self._unserved = set(self.catalog.series) - served  # nothing will ever come for these
@@ -146,7 +147,7 @@ class App:
                                max_instances=1, misfire_grace_time=300)
         self.scheduler.add_job(self.prune, "cron", hour=3, minute=17, id="prune", coalesce=True,
                                max_instances=1, misfire_grace_time=3600)
-        self.scheduler.add_job(self.problems, "interval", seconds=30, id="check-store", coalesce=True,
+        self.scheduler.add_job(self.check_store, "interval", seconds=30, id="check-store", coalesce=True,
                                max_instances=1)
         self.scheduler.add_job(self.digests, "interval", seconds=60, id="digests", coalesce=True, max_instances=1)
         self.scheduler.start()
@@ -269,7 +270,13 @@ class App:
         if time.monotonic() < h.next_try or self.stop_event.is_set():
             return None
         fetched = SeriesSubset(src, series) if series else src  # --- polling --- a release poll asks only for its series
-        report = await ingest_source_async(self.store, fetched, self.clock, self.settings.secrets())
+        try:
+            report = await ingest_source_async(self.store, fetched, self.clock, self.settings.secrets())
+        except Exception as exc:
+            if self._store_trouble(exc, f"fetch {src.name}"):
+                getattr(src, "forget", lambda: None)()  # the file source must read again what was lost
+                return None
+            raise
         self.metrics.inc("fetches_total", source=src.name)
         first_attempt = not h.attempted
         h.attempted = True
@@ -322,13 +329,17 @@ class App:
         if not self.leader.is_leader:
             return
         async with self._eval_lock:
+            changed, self._unevaluated = _earliest(self._unevaluated, changed), None
             try:
                 ids = await self.in_engine(self.engine.evaluate, self.clock(), changed or {})
             except NotLeader as exc:
                 log.warning("rule evaluation: %s (the new leader evaluates)", exc)
                 return
-            except Exception:
-                log.exception("rule evaluation failed; the next fetch retries")
+            except Exception as exc:
+                if self._store_trouble(exc, "rule evaluation"):
+                    self._unevaluated = changed or {}  # redone by check_store once writes work
+                else:
+                    log.exception("rule evaluation failed; the next fetch retries")
                 return
         if ids:
             self.metrics.inc("alerts_total", len(ids))
@@ -343,8 +354,9 @@ class App:
         except NotLeader as exc:
             log.warning("digests: %s (the new leader sends them)", exc)
             return
-        except Exception:
-            log.exception("digests: could not queue; the next minute retries")
+        except Exception as exc:
+            if not self._store_trouble(exc, "digests"):
+                log.exception("digests: could not queue; the next minute retries")
             return
         if n:
             log.info("digests: %d queued", n)
@@ -361,13 +373,32 @@ class App:
     # ---- health --------------------------------------------------------------------------
     def problems(self) -> list[str]:
         """What is wrong with the store or delivery now; each new problem is logged once, loudly."""
-        problems = [p for p in (self.store.problem(), self.deliverer.degraded, self.deliverer._loop_error) if p]
+        found = (self.store.problem(), self.engine.store.problem(), self.deliverer.degraded, self.deliverer._loop_error)
+        problems = list(dict.fromkeys(p for p in found if p))  # both connections may report the same file
         if problems != self._told:
             for p in problems:
                 if p not in self._told:
                     log.error("health: %s", p)
+            for p in self._told:
+                if p not in problems:
+                    log.info("health: resolved: %s", p)
             self._told = problems
         return problems
+
+    async def check_store(self) -> None:
+        """Every 30 s: log new store problems once; redo an evaluation a write failure stopped."""
+        self.problems()
+        if self._unevaluated is not None:
+            await self.evaluate()
+
+    def _store_trouble(self, exc: BaseException, what: str) -> bool:
+        """A database error in a job: health reports it and logs it once per episode (no
+        traceback per poll). False for any other error."""
+        if not is_database_error(exc):
+            return False
+        log.debug("%s: database error: %s", what, exc)
+        self.problems()
+        return True
 
     def healthz(self) -> dict:
         problems = self.problems()
@@ -458,6 +489,13 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
               Deliverer(store, adapters, clock), out, clock)
     holder["app"] = app
     return app
+
+
+def _earliest(a: dict[str, str] | None, b: dict[str, str] | None) -> dict[str, str] | None:
+    """Two `changed` maps as one (the earliest first-new date per series); None if both are."""
+    if a is None or b is None:
+        return b if a is None else a
+    return {s: min(d for d in (a.get(s), b.get(s)) if d) for s in {*a, *b}}
 
 
 # --- polling ---
