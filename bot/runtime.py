@@ -37,6 +37,7 @@ from bot.schedule import BACKGROUND, poll_trigger
 from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- polling ---
 from bot.sources import Source, SourceError
 from bot.leader import PgLeader, Solo
+from bot.redact import is_personal
 from bot.store import AlreadyRunning, SQLStore, StoreError, open_store
 from bot.store.errors import NotLeader, is_database_error
 from bot.wiring import build_sources
@@ -408,6 +409,7 @@ class App:
             problems = [*problems, f"the store cannot be read: {str(exc).splitlines()[0] if str(exc) else exc!r}"]
             counts = {"pending": None, "failed": None, "sent": None}
         failing = [n for n, h in self.health.items() if h.failures]
+        firing = self.store.firing_rules()
         return {
             "status": "degraded" if failing or problems else "ok",
             "problems": problems,
@@ -419,7 +421,8 @@ class App:
             "rules_loaded": len(self.engine.rules),
             "rules_evaluated_at": self.engine.last_evaluated.isoformat(timespec="seconds")
             if self.engine.last_evaluated else None,
-            "firing": self.store.firing_rules(),
+            "firing": [r for r in firing if not is_personal(r)],
+            "personal_firing": sum(1 for r in firing if is_personal(r)),  # a count: whose and what are private
             "adapters": [a.platform for a in self.adapters],
             "store": self.store.kind,
             "role": "leader" if self.leader.is_leader else "follower",

@@ -33,6 +33,7 @@ from bot.commands import COMMANDS, CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage, split_message
 from bot.i18n import tr
+from bot.redact import log_name
 from bot.chat.telegram_order import ChatOrderedProcessor, Verdict
 from bot.throttle import Throttle
 
@@ -345,7 +346,7 @@ class TelegramAdapter:
         try:
             png = await self.commands.chart_png(message.metric or "", "1y", message.lang)
         except Exception as exc:
-            log.warning("telegram: chart for alert %s not rendered: %s", message.rule_id, exc)
+            log.warning("telegram: chart for alert %s not rendered: %s", log_name(message.rule_id), exc)
             return
         if not png:
             return
@@ -356,4 +357,4 @@ class TelegramAdapter:
                                                                                  message.lang))
             self.limiter.went(chat_id)
         except TelegramError as exc:
-            log.warning("telegram: chart for alert %s to %s not sent: %s", message.rule_id, chat_id, exc)
+            log.warning("telegram: chart for alert %s to %s not sent: %s", log_name(message.rule_id), chat_id, exc)
