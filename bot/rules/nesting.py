@@ -62,8 +62,7 @@ class _Scan:
             popped = True
         if self.stack and self.stack[-1] < indent and self.plain and not popped:
             return  # a multi-line plain scalar goes on
-        self._push(indent)
-        self.plain = False
+        self.plain = False  # a key or `- ` below opens a block collection at its column
         self._node(s, indent)
 
     def _node(self, s: str, pos: int) -> None:
