@@ -145,3 +145,18 @@ async def test_a_read_only_database_degrades_health_once_and_recovers(tmp_path, 
     finally:
         app.store.close()
         app.engine.store.close()
+
+
+def test_a_full_database_is_a_health_problem_until_a_write_works(tmp_path):
+    store = Store(tmp_path / "full.db")
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
+    rows = [(f"2020-01-{d:02d}", float(d)) for d in range(1, 29)]
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        for i in range(200):
+            store.add_observations(f"S{i}", rows, source="t", vintage=f"v{i}")
+    assert "the disk is full" in store.problem()
+    store.conn.execute(f"PRAGMA max_page_count = {pages * 1000}")  # space is freed
+    store.add_observations("S_after", rows, source="t", vintage="v")
+    assert store.problem() is None
+    store.close()

@@ -139,7 +139,8 @@ class SQLiteStore(SQLStore):
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                self.conn.execute("ROLLBACK")
             raise
         else:
             try:
