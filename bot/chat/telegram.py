@@ -33,7 +33,7 @@ from bot.commands import COMMANDS, CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage, split_message
 from bot.i18n import tr
-from bot.redact import log_name
+from bot.redact import is_personal, log_name
 from bot.chat.telegram_order import ChatOrderedProcessor, Verdict
 from bot.throttle import Throttle
 
@@ -357,4 +357,5 @@ class TelegramAdapter:
                                                                                  message.lang))
             self.limiter.went(chat_id)
         except TelegramError as exc:
-            log.warning("telegram: chart for alert %s to %s not sent: %s", log_name(message.rule_id), chat_id, exc)
+            who = "its chat" if is_personal(message.rule_id) else chat_id  # a personal alert's owner is private
+            log.warning("telegram: chart for alert %s to %s not sent: %s", log_name(message.rule_id), who, exc)
