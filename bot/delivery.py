@@ -248,7 +248,7 @@ class Deliverer:
         if until is None:
             return False
         self.store.hold(row.id, until.isoformat(timespec="seconds"), "quiet hours")
-        log.info("%s: alert to %s held for quiet hours until %s UTC", row.platform, row.chat_id, until)
+        log.debug("%s: alert to %s held for quiet hours until %s UTC", row.platform, row.chat_id, until)  # private
         return True
 
     async def _deliver(self, adapter: Adapter, row: OutboxRow) -> bool:

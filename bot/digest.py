@@ -24,7 +24,8 @@ def queue_due_digests(commands: CommandService, platforms: set[str], now: dateti
         try:
             slot = digest_due(spec, datetime.fromisoformat(last) if last else None, now)
         except (SpecError, ValueError) as exc:
-            log.warning("digest for %s %s: cannot read %r (%s); skipped", platform, chat_id, spec, exc)
+            log.warning("digest for a %s chat: cannot read its schedule; skipped (details at DEBUG)", platform)
+            log.debug("digest for %s %s: cannot read %r (%s); skipped", platform, chat_id, spec, exc)
             continue
         if slot is None:
             continue

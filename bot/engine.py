@@ -27,6 +27,7 @@ from bot.catalog import Catalog
 from bot.format import payload, render_all
 from bot.i18n import LANGUAGES
 from bot.metrics import Frames, compute_metrics, needed_series
+from bot.redact import detail_level, log_name
 from bot.rules.evaluate import SignalInputs
 from bot.rules.lifecycle import Alert, Transition
 from bot.rules.model import Rule
@@ -167,7 +168,7 @@ class Engine:
         muted = self._chat_filters()[0]
         kept = [d for d in out if not muted.get((d[0], d[1]), set()) & {"all", rule.topic, rule.id}]
         if len(kept) < len(out):
-            log.info("alert %s: muted in %d chat(s), not sent there", rule.id, len(out) - len(kept))
+            log.log(detail_level(rule.id), "alert %s: muted in %d chat(s), not sent there", rule.id, len(out) - len(kept))
         return kept
 
     def _chat_filters(self) -> tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]]:
@@ -193,13 +194,14 @@ class Engine:
         for row in self.store.personal_rules():
             pa = Personal(*row)
             if pa.metric not in self.catalog.metrics:
-                log.warning("personal alert %s: metric %s no longer exists; skipped", pa.id, pa.metric)
+                log.warning("a personal alert's metric no longer exists; skipped (details at DEBUG)")
+                log.debug("personal alert %s: metric %s no longer exists; skipped", pa.id, pa.metric)
                 continue
             try:
                 rule = rule_for(pa, self.catalog)
             except Exception as exc:  # one chat's unusable alert (stored before bounds) must not stop the rest
-                log.warning("personal alert %s: not a valid rule (%s); skipped", pa.id,
-                            str(exc).splitlines()[0][:200])
+                log.warning("a personal alert is not a valid rule; skipped (details at DEBUG)")
+                log.debug("personal alert %s: not a valid rule (%s); skipped", pa.id, str(exc).splitlines()[0][:200])
                 continue
             rules.append(rule)
             owners[rule.id] = (pa.platform, pa.chat_id)
@@ -297,12 +299,12 @@ class Engine:
             except Exception:  # one broken rule must not stop the others' evaluation or delivery
                 if (rule.id, h) not in self._failed:  # once, not on every poll
                     self._failed.add((rule.id, h))
-                    log.exception("rule %s: evaluation failed (the other rules go on)", rule.id)
+                    log.exception("rule %s: evaluation failed (the other rules go on)", log_name(rule.id))
                 continue
             for t in run.transitions:
                 if t not in notify and t.state != "resolved":
-                    log.info("alert %s %s on data of %s: not sent (older than the metric's cadence allows)",
-                             rule.id, t.state, t.data_date)
+                    log.log(detail_level(rule.id), "alert %s %s on data of %s: not sent (older than the metric's "
+                            "cadence allows)", rule.id, t.state, t.data_date)
             if run.alert == prev and not notify and self._hashes.get(rule.id) == h:
                 continue
             self._alerts[rule.id], self._hashes[rule.id] = run.alert, h
@@ -314,7 +316,7 @@ class Engine:
                 continue
             records.append((rule.id, run.alert, events, h))
             for t in notify:
-                log.info("alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)
+                log.log(detail_level(rule.id), "alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)
         if records:  # every rule's new state, events and outbox rows in one transaction
             ids = self.store.record_many(records, stamp)
         if states:

@@ -16,6 +16,7 @@ from bot.clock import eastern_tomorrow
 from bot.redact import redact
 from bot.screen import RANGE_DAYS, Refusal, screen
 from bot.sources import Source, SourceError, Unreachable
+from bot.store.errors import is_database_error
 from bot.store.sqlite import FetchRecord, Store
 from bot.units import UnitError
 
@@ -150,6 +151,8 @@ def _guard(res: SeriesResult, fn, *args):
         res.error = str(exc)
         res.unreachable = isinstance(exc, Unreachable)
     except Exception as exc:
+        if is_database_error(exc):  # our disk, not the source: the caller reports it as such
+            raise
         res.error = f"unexpected {type(exc).__name__}: {exc}"
     return None
 

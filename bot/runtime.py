@@ -37,8 +37,9 @@ from bot.schedule import BACKGROUND, poll_trigger
 from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- polling ---
 from bot.sources import Source, SourceError
 from bot.leader import PgLeader, Solo
+from bot.redact import is_personal
 from bot.store import AlreadyRunning, SQLStore, StoreError, open_store
-from bot.store.errors import NotLeader
+from bot.store.errors import NotLeader, is_database_error
 from bot.wiring import build_sources
 
 log = logging.getLogger("bot.runtime")
@@ -89,6 +90,7 @@ class App:
         self._tasks: list[asyncio.Task] = []
         self._eval_lock = asyncio.Lock()
         self._told: list[str] = []  # the problems /healthz last logged (each logged once)
+        self._unevaluated: dict[str, str] | None = None  # changes an evaluation could not store, to redo
         self.pollers: dict[str, ReleasePoller] = {}  # --- polling --- release windows per source
         served = {s.id for src in self.sources for s in src.series()}
         self._unserved = set(self.catalog.series) - served  # nothing will ever come for these
@@ -146,7 +148,7 @@ class App:
                                max_instances=1, misfire_grace_time=300)
         self.scheduler.add_job(self.prune, "cron", hour=3, minute=17, id="prune", coalesce=True,
                                max_instances=1, misfire_grace_time=3600)
-        self.scheduler.add_job(self.problems, "interval", seconds=30, id="check-store", coalesce=True,
+        self.scheduler.add_job(self.check_store, "interval", seconds=30, id="check-store", coalesce=True,
                                max_instances=1)
         self.scheduler.add_job(self.digests, "interval", seconds=60, id="digests", coalesce=True, max_instances=1)
         self.scheduler.start()
@@ -272,9 +274,15 @@ class App:
         if time.monotonic() < h.next_try or self.stop_event.is_set():
             return None
         fetched = SeriesSubset(src, series) if series else src  # --- polling --- a release poll asks only for its series
-        # The database work runs on the engine thread with its connection: never a bulk read on the loop.
-        report = await ingest_source_async(self.engine.store, fetched, self.clock, self.settings.secrets(),
-                                           db=self.in_engine)
+        try:
+            # The database work runs on the engine thread with its connection: never a bulk read on the loop.
+            report = await ingest_source_async(self.engine.store, fetched, self.clock, self.settings.secrets(),
+                                               db=self.in_engine)
+        except Exception as exc:
+            if self._store_trouble(exc, f"fetch {src.name}"):
+                getattr(src, "forget", lambda: None)()  # the file source must read again what was lost
+                return None
+            raise
         self.metrics.inc("fetches_total", source=src.name)
         first_attempt = not h.attempted
         h.attempted = True
@@ -328,13 +336,17 @@ class App:
             return
         async with self._eval_lock:
             t0 = time.monotonic()
+            changed, self._unevaluated = _earliest(self._unevaluated, changed), None
             try:
                 ids = await self.in_engine(self.engine.evaluate, self.clock(), changed or {})
             except NotLeader as exc:
                 log.warning("rule evaluation: %s (the new leader evaluates)", exc)
                 return
-            except Exception:
-                log.exception("rule evaluation failed; the next fetch retries")
+            except Exception as exc:
+                if self._store_trouble(exc, "rule evaluation"):
+                    self._unevaluated = changed or {}  # redone by check_store once writes work
+                else:
+                    log.exception("rule evaluation failed; the next fetch retries")
                 return
             if changed:  # one line per pass on new data (operators see how long a pass takes)
                 log.info("rules evaluated on new data in %.1f s: %d alert(s) queued", time.monotonic() - t0, len(ids))
@@ -351,8 +363,9 @@ class App:
         except NotLeader as exc:
             log.warning("digests: %s (the new leader sends them)", exc)
             return
-        except Exception:
-            log.exception("digests: could not queue; the next minute retries")
+        except Exception as exc:
+            if not self._store_trouble(exc, "digests"):
+                log.exception("digests: could not queue; the next minute retries")
             return
         if n:
             log.info("digests: %d queued", n)
@@ -369,14 +382,33 @@ class App:
     # ---- health --------------------------------------------------------------------------
     def problems(self) -> list[str]:
         """What is wrong with the store or delivery now; each new problem is logged once, loudly."""
-        problems = [p for p in (self.store.problem(), self.deliverer.degraded, self.deliverer._loop_error) if p]
+        found = (self.store.problem(), self.engine.store.problem(), self.deliverer.degraded, self.deliverer._loop_error)
+        problems = list(dict.fromkeys(p for p in found if p))  # both connections may report the same file
         problems += held_problems(self.store)
         if problems != self._told:
             for p in problems:
                 if p not in self._told:
                     log.error("health: %s", p)
+            for p in self._told:
+                if p not in problems:
+                    log.info("health: resolved: %s", p)
             self._told = problems
         return problems
+
+    async def check_store(self) -> None:
+        """Every 30 s: log new store problems once; redo an evaluation a write failure stopped."""
+        self.problems()
+        if self._unevaluated is not None:
+            await self.evaluate()
+
+    def _store_trouble(self, exc: BaseException, what: str) -> bool:
+        """A database error in a job: health reports it and logs it once per episode (no
+        traceback per poll). False for any other error."""
+        if not is_database_error(exc):
+            return False
+        log.debug("%s: database error: %s", what, exc)
+        self.problems()
+        return True
 
     def healthz(self) -> dict:
         problems = self.problems()
@@ -386,6 +418,7 @@ class App:
             problems = [*problems, f"the store cannot be read: {str(exc).splitlines()[0] if str(exc) else exc!r}"]
             counts = {"pending": None, "failed": None, "sent": None}
         failing = [n for n, h in self.health.items() if h.failures]
+        firing = self.store.firing_rules()
         return {
             "status": "degraded" if failing or problems else "ok",
             "problems": problems,
@@ -397,7 +430,8 @@ class App:
             "rules_loaded": len(self.engine.rules),
             "rules_evaluated_at": self.engine.last_evaluated.isoformat(timespec="seconds")
             if self.engine.last_evaluated else None,
-            "firing": self.store.firing_rules(),
+            "firing": [r for r in firing if not is_personal(r)],
+            "personal_firing": sum(1 for r in firing if is_personal(r)),  # a count: whose and what are private
             "adapters": [a.platform for a in self.adapters],
             "store": self.store.kind,
             "role": "leader" if self.leader.is_leader else "follower",
@@ -447,6 +481,9 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
     if loaded.problems and not skip_bad_rules:
         raise StartupError(f"{len(loaded.problems)} problem(s) in rules at {settings.rules_dir} "
                            "(see above); fix them or start with --skip-bad-rules")
+    if loaded.problems:
+        log.warning("rules: --skip-bad-rules: starting with the %d valid rule(s); the problems above are skipped",
+                    len(loaded.rules))
     holder: dict[str, App] = {}
     try:
         sources = build_sources(settings, catalog, data_dirs)
@@ -474,6 +511,13 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
               Deliverer(store, adapters, clock), out, clock)
     holder["app"] = app
     return app
+
+
+def _earliest(a: dict[str, str] | None, b: dict[str, str] | None) -> dict[str, str] | None:
+    """Two `changed` maps as one (the earliest first-new date per series); None if both are."""
+    if a is None or b is None:
+        return b if a is None else a
+    return {s: min(d for d in (a.get(s), b.get(s)) if d) for s in {*a, *b}}
 
 
 # --- polling ---

@@ -63,5 +63,6 @@ async def test_help_is_answered_during_a_long_first_evaluation(tmp_path, shared_
             stop_seconds = time.monotonic() - t_stop
     assert still_busy, "the pass ended before the commands were measured: make it longer"
     # The limiter's 1 s start-up pause applies to the first reply; none waits on the engine.
-    assert max(latencies) < 3.0, latencies  # on the loop: 25 s
-    assert stop_seconds < 6, stop_seconds
+    # Generous bounds (a busy 2-core CI machine); the figures are in benchmarks/bench_commands.py.
+    assert max(latencies) < 12, latencies  # on the loop: 25 s
+    assert stop_seconds < 12, stop_seconds

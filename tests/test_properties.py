@@ -56,3 +56,35 @@ def test_generated_chat_commands_answer_with_a_reply_or_a_clear_message(store, c
         assert str(exc) and len(str(exc)) < 2000
         return
     assert isinstance(reply, Reply) and reply.text is not None and len(reply.text) < 8000
+
+
+# --- the rules loader's nesting pre-scan never refuses what is within the limit ---
+_TEXT = st.text(alphabet="ab [ ]{}:,#'\"-|>\\\n", max_size=12)
+_DOCS = st.recursive(_TEXT | st.integers(), lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(alphabet="abc", min_size=1, max_size=3), inner, max_size=3),
+                     max_leaves=25)
+
+
+def _depth(node) -> int:
+    if isinstance(node, dict):
+        return 1 + max((_depth(v) for v in node.values()), default=0)
+    if isinstance(node, list):
+        return 1 + max((_depth(v) for v in node), default=0)
+    return 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(_DOCS, st.sampled_from([None, True, False]))
+def test_the_nesting_pre_scan_never_counts_more_levels_than_there_are(doc, flow):
+    import io
+
+    from ruamel.yaml import YAML
+
+    from bot.rules.nesting import too_deep_at
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = flow
+    out = io.StringIO()
+    yaml.dump({"rules": doc}, out)
+    text = out.getvalue()
+    assert too_deep_at(text, _depth({"rules": doc})) is None, text

@@ -332,3 +332,60 @@ async def test_a_hundred_commands_from_one_user_get_one_notice_and_do_not_hold_u
     assert "Liquidity Bot watches" in other.json()["text"]            # the bystander is answered
     assert sum("Slow down" in a for a in answers) == 1                 # one notice for the flood
     assert sum('"in_channel"' in a for a in answers) <= 20 + MAX_PENDING  # the rest skipped
+
+
+def signed_bytes(body: bytes, content_type: str | None) -> dict:
+    """Slack's v0 signature over raw bytes (the SDK helper wants text; garbage may not be)."""
+    import hashlib
+    import hmac
+
+    ts = str(int(time.time()))
+    sig = "v0=" + hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig} | (
+        {"Content-Type": content_type} if content_type else {})
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize("body,content_type", [
+    (b"", FORM),                                                                   # empty
+    (b"\xff\xfe garbage", FORM),                                                   # not UTF-8
+    (b"{not json", "application/json"),                                            # not JSON
+    (b"[1, 2]", "application/json"),                                               # JSON, not an event
+    (b'{"type": "event_callback", "event": 5}', "application/json"),              # bolt: 500 + traceback
+    (b'{"type": "event_callback", "event": {"type": "app_mention"}}', "application/json"),  # no channel
+    (b"payload=%7Bnot", FORM),                                                     # payload not JSON
+    (b"payload=" + json.dumps({"type": "block_actions", "actions": [{}]}).encode(), FORM),  # bolt: 500
+    (b"command=%2Fliquidity&text=status", FORM),                                   # no channel_id
+    (slash("status").encode(), "text/plain"),                                      # wrong content type
+    (slash("status").encode(), None),                                              # no content type
+])
+async def test_signed_malformed_bodies_get_400_with_one_line_and_no_traceback(http_mode, caplog, body,
+                                                                               content_type):
+    _adapter, url = http_mode
+    caplog.set_level(logging.DEBUG)
+    async with httpx.AsyncClient() as client:
+        r = await client.post(url, content=body, headers=signed_bytes(body, content_type), timeout=10)
+        again = await client.post(url, content=body, headers=signed_bytes(body, content_type), timeout=10)
+    assert r.status_code == 400 and again.status_code == 400
+    warnings = [x.getMessage() for x in caplog.records if x.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith("slack: refused a signed request: "), warnings
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
+
+
+async def test_a_bad_signature_over_garbage_is_401_and_a_huge_body_413(http_mode, caplog):
+    _adapter, url = http_mode
+    caplog.set_level(logging.DEBUG)
+    garbage = b"\xff\xfe garbage"
+    async with httpx.AsyncClient() as client:
+        forged = signed_bytes(garbage, FORM) | {"X-Slack-Signature": "v0=" + "0" * 64}
+        assert (await client.post(url, content=garbage, headers=forged, timeout=10)).status_code == 401
+        huge = b"command=%2Fliquidity&text=" + b"x" * 2_000_000
+        assert (await client.post(url, content=huge, headers=signed_bytes(huge, FORM), timeout=30)).status_code == 413
+        good = slash("help").encode()
+        assert (await client.post(url, content=good, headers=signed_bytes(good, FORM), timeout=10)).status_code == 200
+    warnings = [x.getMessage() for x in caplog.records if x.levelno >= logging.WARNING]
+    assert warnings == ["slack: refused a request with a missing, wrong or stale signature (401)",
+                        "slack: refused a request body over 1 MB (413)"]
+    assert "Traceback" not in caplog.text

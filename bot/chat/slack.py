@@ -16,9 +16,9 @@ from aiohttp import ClientError, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.inbound import RefusalLog, slack_body_problem, slack_signed
 from bot.commands import CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage
@@ -118,8 +118,8 @@ class SlackAdapter:
         # once, by the delivery loop, instead of twice over).
         self.client = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
                                      retry_handlers=[])
-        secret = settings.secret("slack_signing_secret")
-        self._verifier = SignatureVerifier(secret) if secret else None
+        self._signing_secret = settings.secret("slack_signing_secret") or ""
+        self._refusals = RefusalLog(log)
         self.app = AsyncApp(client=self.client, signing_secret=settings.secret("slack_signing_secret") or "",
                             request_verification_enabled=bool(settings.slack_signing_secret),
                             process_before_response=True, logger=logging.getLogger("bot.slack.bolt"))
@@ -162,10 +162,19 @@ class SlackAdapter:
 
     async def _http(self, request: web.Request) -> web.Response:
         """Slack's HTTP requests: the signature and timestamp are checked before anything parses
-        the body (unsigned garbage: 401, quietly), then bolt dispatches."""
-        body = await request.read()
+        the body (401), then its shape (400), each refusal one short line; then bolt dispatches."""
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            self._refusals.refused("too-large", "slack: refused a request body over 1 MB (413)")
+            return web.Response(status=413, text="too large")
         if not self._signed(body, request.headers):
+            self._refusals.refused("unsigned", "slack: refused a request with a missing, wrong or stale signature (401)")
             return web.Response(status=401, text="invalid signature")
+        problem = slack_body_problem(body, request.content_type)
+        if problem:
+            self._refusals.refused("malformed", f"slack: refused a signed request: {problem} (400)")
+            return web.Response(status=400, text="bad request")
         try:
             bolt_resp = await self.app.async_dispatch(await to_bolt_request(request))
         except Exception as exc:  # a signed but malformed body: one line, not a traceback
@@ -175,13 +184,8 @@ class SlackAdapter:
 
     def _signed(self, body: bytes, headers) -> bool:
         """Slack's v0 signature over the timestamp and body, within five minutes."""
-        if self._verifier is None:
-            return False
-        try:
-            return self._verifier.is_valid(body, headers.get("X-Slack-Request-Timestamp", ""),
-                                           headers.get("X-Slack-Signature", ""))
-        except (ValueError, TypeError):
-            return False
+        return slack_signed(self._signing_secret, body, headers.get("X-Slack-Request-Timestamp", ""),
+                            headers.get("X-Slack-Signature", ""))
 
     # ---- commands ------------------------------------------------------------------------
     def _ctx(self, channel: str, title: str | None, user: str | None) -> Ctx:

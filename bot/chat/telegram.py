@@ -34,6 +34,7 @@ from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage, split_message
 from bot.i18n import tr
 from bot.chat.telegram_order import ChatOrderedProcessor
+from bot.redact import is_personal, log_name
 from bot.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -355,7 +356,7 @@ class TelegramAdapter:
         try:
             png = await self.commands.chart_png(message.metric or "", "1y", message.lang, ("telegram", chat_id))
         except Exception as exc:
-            log.warning("telegram: chart for alert %s not rendered: %s", message.rule_id, exc)
+            log.warning("telegram: chart for alert %s not rendered: %s", log_name(message.rule_id), exc)
             return
         if not png:
             return
@@ -366,4 +367,5 @@ class TelegramAdapter:
                                                                                  message.lang))
             self.limiter.went(chat_id)
         except TelegramError as exc:
-            log.warning("telegram: chart for alert %s to %s not sent: %s", message.rule_id, chat_id, exc)
+            who = "its chat" if is_personal(message.rule_id) else chat_id  # a personal alert's owner is private
+            log.warning("telegram: chart for alert %s to %s not sent: %s", log_name(message.rule_id), who, exc)

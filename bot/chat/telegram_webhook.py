@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
+
+from bot.chat.inbound import RefusalLog, telegram_update_problem
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
@@ -21,6 +22,7 @@ class WebhookServer:
                  host: str = "0.0.0.0"):
         self.application, self.secret, self.port, self.path, self.host = application, secret, port, path, host
         self._runner: web.AppRunner | None = None
+        self._refusals = RefusalLog(log)
 
     async def start(self) -> int:
         app = web.Application(client_max_size=MAX_BODY)
@@ -38,18 +40,22 @@ class WebhookServer:
     async def _handle(self, request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            self._refusals.refused("secret", "telegram webhook: refused a request without the secret header (403)")
             return web.Response(status=403, text="forbidden")
-        if (request.content_length or 0) > MAX_BODY:
-            return web.Response(status=413, text="too large")
         try:
-            data = json.loads(await request.read())
-            update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
+            if (request.content_length or 0) > MAX_BODY:
+                raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length or 0)
+            body = await request.read()
         except web.HTTPRequestEntityTooLarge:
+            self._refusals.refused("too-large", "telegram webhook: refused a body over 1 MB (413)")
             return web.Response(status=413, text="too large")
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("telegram webhook: refused a body that is not an update (%s)", type(exc).__name__)
-            return web.Response(status=400, text="not an update")
+        data, problem = telegram_update_problem(body, request.content_type)
+        try:
+            update = Update.de_json(data, self.application.bot) if data is not None else None
+        except Exception as exc:  # python-telegram-bot trips on a wrong-typed field with any error
+            update, problem = None, f"not an update ({type(exc).__name__})"
         if update is None:
+            self._refusals.refused("malformed", f"telegram webhook: refused a body: {problem} (400)")
             return web.Response(status=400, text="not an update")
         await self.application.update_queue.put(update)
         return web.Response(text="ok")

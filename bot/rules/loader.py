@@ -12,10 +12,12 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot.catalog import Catalog
 from bot.rules.model import Rule
+from bot.rules.nesting import too_deep_at
 
 MAX_FILE_BYTES = 1_000_000   # a rules file larger than this is refused unread
 MAX_NODES = 200_000          # YAML nodes after aliases are followed ("billion laughs" stops here)
@@ -45,6 +47,27 @@ class LoadedRules:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+class _PlainConstructor(RoundTripConstructor):
+    """Round-trip constructor that refuses tags it does not know (`!!python/object`, `!foo`)
+    instead of wrapping them in objects the rule model cannot read."""
+
+    def construct_unknown(self, node: Any) -> Any:
+        if node.tag in self.yaml_constructors:  # YAML's own tags written out (`!!str x`)
+            return super().construct_unknown(node)
+        shown = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+        raise ConstructorError(None, None, f"tag {shown} is not allowed in rules files", node.start_mark)
+
+
+_PlainConstructor.add_constructor(None, _PlainConstructor.construct_unknown)
+
+
+def _parse(text: str) -> Any:
+    """The round-trip YAML tree of `text`, with only YAML's own tags."""
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _PlainConstructor
+    return yaml.load(text)
 
 
 class TooBig(ValueError):
@@ -80,13 +103,14 @@ def line_of(root: Any, loc: tuple[Any, ...]) -> int:
     node, line = root, 1
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
+            where = node.lc.key(part)
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
+            where = node.lc.item(part)
         else:
             break
+        if not where:  # a node built without marks: the enclosing line will do
+            break
+        line, node = where[0] + 1, node[part]
     return line
 
 
@@ -172,8 +196,14 @@ def _load_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleProbl
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [], [RuleProblem(shown, 1, f"cannot read: {exc}")], []
+    deep_line = too_deep_at(text, MAX_DEPTH + 3)  # + the document, its `rules` list and the rule itself
+    if deep_line:
+        return [], [RuleProblem(shown, deep_line, f"nested deeper than {MAX_DEPTH} levels")], []
     try:
-        root = YAML(typ="rt").load(text)
+        root = _parse(text)
+    except ConstructorError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return [], [RuleProblem(shown, (mark.line + 1) if mark else 1, str(exc.problem))], []
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         return [], [RuleProblem(shown, (mark.line + 1) if mark else 1, f"YAML syntax: {exc.problem or exc}")], []
@@ -235,7 +265,10 @@ def load_rules(targets: Sequence[str | Path] | str | Path, catalog: Catalog) -> 
         if not f.exists():
             problems.append(RuleProblem(str(f), 1, "file not found"))
             continue
-        rules, probs, lines = _load_file(f, catalog)
+        try:
+            rules, probs, lines = _load_file(f, catalog)
+        except Exception as exc:  # one odd file must not stop the others loading
+            rules, probs, lines = [], [RuleProblem(str(f), 1, f"cannot load: {type(exc).__name__}: {exc}")], []
         problems.extend(probs)
         for r, line in zip(rules, lines, strict=False):
             if r.id in seen:

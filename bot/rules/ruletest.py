@@ -12,7 +12,8 @@ from ruamel.yaml.error import YAMLError
 
 from bot.catalog import Catalog
 from bot.metrics import compute_metrics
-from bot.rules.loader import _unreadable, load_rules
+from bot.rules.loader import MAX_DEPTH, _unreadable, load_rules
+from bot.rules.nesting import too_deep_at
 from bot.rules.replay import backtest
 
 
@@ -42,9 +43,13 @@ def run_test_file(path: Path, catalog: Catalog) -> list[CaseResult]:
     if why:
         return [CaseResult(str(path), "(file)", False, [why])]
     try:
-        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        deep_line = too_deep_at(text, MAX_DEPTH)
+        doc = None if deep_line else YAML(typ="safe").load(text)
     except (OSError, UnicodeDecodeError, YAMLError, RecursionError) as exc:
         return [CaseResult(str(path), "(file)", False, [f"cannot read: {str(exc)[:200]}"])]
+    if deep_line:
+        return [CaseResult(str(path), "(file)", False, [f"line {deep_line}: nested deeper than {MAX_DEPTH} levels"])]
     if not isinstance(doc, dict) or not isinstance(doc.get("tests"), list) \
             or not isinstance(doc.get("rule_files", []), list):
         return [CaseResult(str(path), "(file)", False, ["expected `rule_files:` (a list) and `tests:` (a list)"])]

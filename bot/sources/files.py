@@ -30,6 +30,10 @@ class FileSource:
                 return p
         return None
 
+    def forget(self) -> None:
+        """Read every file again at the next fetch (what was read could not be stored)."""
+        self._seen.clear()
+
     def series(self) -> list[SeriesDef]:
         return [s for s in self._catalog.series.values() if self._path(s.id)]
 

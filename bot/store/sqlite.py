@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,24 +30,55 @@ class SQLiteStore(SQLStore):
 
     kind = "sqlite"
     dialect = "sqlite"
+    REOPEN_SECONDS = 5.0  # how often a read-only connection is reopened to see if the file is writable again
 
     def __init__(self, path: str | Path):
         self.path = str(path)
         self._depth = 0
         self._lock_fd: int | None = None
+        self.write_problem: str | None = None  # why the last write failed (read-only, disk full), until one works
+        self._read_only = False
+        self._next_reopen = 0.0
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit; `transaction()` opens BEGIN IMMEDIATE itself so writers never deadlock on upgrade.
-            self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
-            if self.path != ":memory:":
-                self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn = self._connect()
             self._adopt_sqlite_utils_records()
             self._apply_migrations()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(describe(exc, self.path)) from None
         self._inode = self._stat()
+
+    def _connect(self) -> sqlite3.Connection:
+        # Autocommit; `transaction()` opens BEGIN IMMEDIATE itself so writers never deadlock on upgrade.
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _write_failed(self, exc: sqlite3.Error) -> None:
+        """Remember a failed write for /healthz (the runtime logs it once per episode)."""
+        why = describe(exc, self.path)
+        if "read-only" in why or "disk is full" in why:
+            self.write_problem = why
+            self._read_only = self._read_only or "read-only" in why
+
+    def _wrote(self) -> None:
+        self.write_problem, self._read_only = None, False
+
+    def _reopen_if_read_only(self) -> None:
+        """SQLite opens a write-protected file read-only and keeps it so: after a write failed
+        that way, open a fresh connection now and then, so the bot recovers once it is writable."""
+        if not self._read_only or self._depth or time.monotonic() < self._next_reopen:
+            return
+        self._next_reopen = time.monotonic() + self.REOPEN_SECONDS
+        try:
+            conn = self._connect()
+        except sqlite3.Error:
+            return
+        self.conn.close()
+        self.conn = conn
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -60,6 +92,8 @@ class SQLiteStore(SQLStore):
         vanish at exit: say so loudly (health is degraded) instead of carrying on silently."""
         if self.path == ":memory:":
             return None
+        if self.write_problem:
+            return f"{self.write_problem}: new data and alerts are not being kept"
         now = self._stat()
         if now is None:
             return f"{self.path} was deleted while the bot runs: new data and alerts are not being kept"
@@ -76,11 +110,18 @@ class SQLiteStore(SQLStore):
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
+        self._reopen_if_read_only()
         cur = self.conn.cursor()
+        changes = self.conn.total_changes
         try:
             yield cur
+        except sqlite3.OperationalError as exc:
+            self._write_failed(exc)
+            raise
         finally:
             cur.close()
+        if not self._depth and self.conn.total_changes > changes:
+            self._wrote()  # an autocommitted write went through
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -91,17 +132,28 @@ class SQLiteStore(SQLStore):
             finally:
                 self._depth -= 1
             return
+        self._reopen_if_read_only()
         self.conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
+        changes = self.conn.total_changes
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                self.conn.execute("ROLLBACK")
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:  # a full disk may show only at commit
+                self._write_failed(exc)
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
         finally:
             self._depth = 0
+        if self.conn.total_changes > changes:
+            self._wrote()
 
     def _migration_db(self) -> Any:
         # Old-style migrations were written against sqlite-utils: give them the real thing.
