@@ -397,6 +397,7 @@ class App:
 
     async def check_store(self) -> None:
         """Every 30 s: log new store problems once; redo an evaluation a write failure stopped."""
+        self.store.probe_write()  # the loop's connection may have nothing else to write
         self.problems()
         if self._unevaluated is not None:
             await self.evaluate()

@@ -105,6 +105,10 @@ class SQLStore:
         """Something wrong with the database that health should report (None: fine)."""
         return None
 
+    def probe_write(self) -> None:
+        """While a failed write is remembered, try a small one (SQLite): a connection with
+        nothing else to write would otherwise report the problem after the disk recovered."""
+
     # ---- connection layer (subclasses) ---------------------------------------------------
     @contextmanager
     def _cursor(self) -> Iterator[Any]:  # pragma: no cover - abstract

@@ -39,6 +39,7 @@ class SQLiteStore(SQLStore):
         self.write_problem: str | None = None  # why the last write failed (read-only, disk full), until one works
         self._read_only = False
         self._next_reopen = 0.0
+        self._next_probe = 0.0
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +87,15 @@ class SQLiteStore(SQLStore):
         except OSError:
             return None
         return st.st_dev, st.st_ino
+
+    def probe_write(self) -> None:
+        if not self.write_problem or time.monotonic() < self._next_probe:
+            return
+        self._next_probe = time.monotonic() + self.REOPEN_SECONDS
+        try:
+            self.set_meta("write_probe", str(time.time()))
+        except Exception:  # still failing: write_problem stays, health keeps saying so
+            pass
 
     def problem(self) -> str | None:
         """A database file deleted or replaced under a running bot keeps taking writes that
