@@ -139,16 +139,21 @@ def test_tokens_never_reach_the_log(capsys):
     logging.getLogger().handlers.clear()
 
 
-async def test_webhook_mode_checks_the_secret_token(fake, store, catalog):
-    import httpx
-
+def webhook_adapter(fake, store, catalog) -> tuple[TelegramAdapter, int]:
+    """A Telegram adapter in webhook mode (secret "s3cret-Token") on a free local port."""
     from tests.proc import free_port
 
     port = free_port()
     settings = Settings(telegram_bot_token=TOKEN, telegram_api_url=fake.server.url,
                         telegram_webhook_url="https://bot.example/telegram", telegram_webhook_secret="s3cret-Token",
                         telegram_webhook_port=port)
-    tg = TelegramAdapter(CommandService(store, catalog, lambda: [], lambda: NOW), settings)
+    return TelegramAdapter(CommandService(store, catalog, lambda: [], lambda: NOW), settings), port
+
+
+async def test_webhook_mode_checks_the_secret_token(fake, store, catalog):
+    import httpx
+
+    tg, port = webhook_adapter(fake, store, catalog)
     await tg.start()
     try:
         assert fake.webhook["url"] == "https://bot.example/telegram" and fake.webhook["secret_token"] == "s3cret-Token"
@@ -187,14 +192,8 @@ async def test_webhook_bodies_that_are_not_updates_get_400_with_one_line(fake, s
                                                                          content_type):
     import httpx
 
-    from tests.proc import free_port
-
     caplog.set_level(logging.DEBUG)
-    port = free_port()
-    settings = Settings(telegram_bot_token=TOKEN, telegram_api_url=fake.server.url,
-                        telegram_webhook_url="https://bot.example/telegram", telegram_webhook_secret="s3cret-Token",
-                        telegram_webhook_port=port)
-    tg = TelegramAdapter(CommandService(store, catalog, lambda: [], lambda: NOW), settings)
+    tg, port = webhook_adapter(fake, store, catalog)
     await tg.start()
     try:
         headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token", "Content-Type": content_type}
