@@ -253,6 +253,7 @@ async def test_a_chart_button_pressed_sixty_times_sends_a_chart_or_two_and_one_n
     notices = [a for a in fake.answers if "Slow down" in (a["text"] or "")]
     assert len(notices) == 1 and notices[0]["show_alert"]              # one pop-up, not a chat message
     assert not any("Slow down" in x.text for x in sent)
+    await asyncio.to_thread(fake.wait_for, lambda s: len(fake.answers) == 60, 20)  # every press answered: no spinner left
 
 
 def test_throttle_allows_a_burst_then_one_command_every_six_seconds():

@@ -9,10 +9,12 @@ limit is answered with the slow-down notice at once, not behind the replies alre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
 from bot.throttle import Throttle
@@ -36,6 +38,9 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 _close(coroutine)
                 if verdict == "warn":
                     await self._warn(update)  # type: ignore[arg-type]
+                elif isinstance(update, Update) and update.callback_query is not None:
+                    with contextlib.suppress(TelegramError):  # a skipped press still stops the button's spinner
+                        await update.callback_query.answer()
                 return
         try:
             await self._in_order(update, coroutine)
