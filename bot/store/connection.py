@@ -69,6 +69,10 @@ class SQLBase:
         """Where the data lives, safe to print (no password)."""
         raise NotImplementedError
 
+    def claim_instance(self) -> None:
+        """Refuse a second bot on this store: the SQLite file takes a lock (sqlite.py); a shared
+        store needs none (replicas elect a leader instead)."""
+
     def _sql(self, sql: str) -> str:
         return sql
 
