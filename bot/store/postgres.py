@@ -1,4 +1,4 @@
-"""PostgreSQL store (psycopg 3 + psycopg_pool): the same queries as SQLite (bot/store/base.py).
+"""PostgreSQL store (psycopg 3 + psycopg_pool): the same queries as SQLite (bot/store/base.py's repositories).
 
 Several bot replicas may share one database: migrations serialise on an advisory lock,
 delivery claims outbox rows with `FOR UPDATE SKIP LOCKED` and a lease, and the leader is
