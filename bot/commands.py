@@ -24,7 +24,7 @@ from bot.format import STATE_WORD, fmt, metric_label, rule_unit, window_text
 from bot.i18n import DEFAULT, LANGUAGES, N_, normalise, tr
 from bot.rules.model import Rule
 from bot.status import slack_fields, table_lines, table_rows, verdict_lines
-from bot.store.sqlite import Store
+from bot.store import Storage
 
 if TYPE_CHECKING:
     from bot.personal import Personal
@@ -87,7 +87,7 @@ class Command:
 class CommandService:
     """What the chat commands do, over the store and the current rules."""
 
-    def __init__(self, store: Store, catalog: Catalog, rules: Callable[[], list[Rule]], now: Callable[[], datetime],
+    def __init__(self, store: Storage, catalog: Catalog, rules: Callable[[], list[Rule]], now: Callable[[], datetime],
                  admin_ids: frozenset[str] = frozenset()):
         self.store, self.catalog, self._rules, self.now = store, catalog, rules, now
         self.admin_ids = admin_ids

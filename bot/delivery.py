@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 
 from bot.format import AlertMessage
 from bot.localtime import SpecError, quiet_until
-from bot.store.sqlite import OutboxRow, Store
+from bot.store import OutboxRow, Storage
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def backoff(attempts: int) -> float:
 class Deliverer:
     """Sends due outbox rows through each adapter."""
 
-    def __init__(self, store: Store, adapters: list[Adapter], now: Callable[[], datetime]):
+    def __init__(self, store: Storage, adapters: list[Adapter], now: Callable[[], datetime]):
         self.store = store
         self.adapters = {a.platform: a for a in adapters}
         # An adapter that also replies to commands shares its limiter, so replies count too.

@@ -33,7 +33,7 @@ from bot.rules.lifecycle import Alert, Transition
 from bot.rules.model import Rule
 from bot.rules.replay import catch_up, first_run
 from bot.store.errors import NotLeader
-from bot.store.sqlite import Store
+from bot.store import Storage
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def rule_hash(rule: Rule) -> str:
 
 @dataclass
 class Engine:
-    store: Store
+    store: Storage
     catalog: Catalog
     rules: list[Rule]
     # Destinations that receive every alert regardless of subscriptions (console, Slack feed).

@@ -17,7 +17,7 @@ from bot.redact import redact
 from bot.screen import RANGE_DAYS, Refusal, screen
 from bot.sources import Source, SourceError, Unreachable
 from bot.store.errors import is_database_error
-from bot.store.sqlite import FetchRecord, Store
+from bot.store import FetchRecord, ObservationStore
 from bot.units import UnitError
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def check_scale(sdef: SeriesDef, rows: list[tuple[str, float]], known: dict[str,
                         f"did the unit change from {sdef.unit}? Nothing stored.")
 
 
-def _plan(store: Store, sdef: SeriesDef, today: date) -> tuple[bool, date | None]:
+def _plan(store: ObservationStore, sdef: SeriesDef, today: date) -> tuple[bool, date | None]:
     """Whether to fetch a series, and from which date (never from a future date: a poisoned
     row stored by an older version must not freeze the series)."""
     last = store.last_date(sdef.id)
@@ -112,7 +112,7 @@ def _screen_since(rows) -> str | None:
     return (first - timedelta(days=RANGE_DAYS + 7)).isoformat()
 
 
-def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult,
+def _apply(store: ObservationStore, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult,
            tomorrow: date) -> None:
     if not rows:
         return  # nothing fetched (a file unchanged since it was last read): no database work at all
@@ -132,7 +132,7 @@ def _apply(store: Store, source: Source, sdef: SeriesDef, rows, vintage: str, re
                  held["date"])
 
 
-def _hold(store: Store, sdef: SeriesDef, refused: list[Refusal], known: dict[str, float], tomorrow: date,
+def _hold(store: ObservationStore, sdef: SeriesDef, refused: list[Refusal], known: dict[str, float], tomorrow: date,
           now: str) -> None:
     """A unit-change refusal newer than everything stored is a held print: status and /healthz
     name it (the series would otherwise silently keep serving its older value)."""
@@ -157,14 +157,14 @@ def _guard(res: SeriesResult, fn, *args):
     return None
 
 
-def _finish(store: Store, source: Source, report: SourceReport, started: datetime, now) -> SourceReport:
+def _finish(store: ObservationStore, source: Source, report: SourceReport, started: datetime, now) -> SourceReport:
     errors = "; ".join(f"{r.series}: {r.error}" for r in report.errors) or None
     store.log_fetch(FetchRecord(source.name, started.isoformat(timespec="seconds"),
                                 now().isoformat(timespec="seconds"), report.added, report.last_date, errors))
     return report
 
 
-def ingest_source(store: Store, source: Source, now: Callable[[], datetime],
+def ingest_source(store: ObservationStore, source: Source, now: Callable[[], datetime],
                   secrets: list[str] | tuple[str, ...] = ()) -> SourceReport:
     """Fetch every series of one source into the store (blocking; for the CLI and tests)."""
     return asyncio.run(ingest_source_async(store, source, now, secrets))
@@ -174,7 +174,7 @@ async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
 
 
-async def ingest_source_async(store: Store, source: Source, now: Callable[[], datetime],
+async def ingest_source_async(store: ObservationStore, source: Source, now: Callable[[], datetime],
                               secrets: list[str] | tuple[str, ...] = (),
                               db: Callable[..., Awaitable[Any]] = _inline) -> SourceReport:
     """Fetch every series of one source into the store and record the fetch in the log.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger("bot.leader")
 
@@ -35,12 +36,13 @@ class PgLeader:
 
     kind = "postgresql"
 
-    def __init__(self, url: str, key: int | None = None, interval: float = 2.0):
+    def __init__(self, url: str, key: int | None = None, interval: float = 2.0) -> None:
         from bot.store.postgres import LEADER_LOCK
 
         self.url, self.key, self.interval = url, LEADER_LOCK if key is None else key, interval
         self.is_leader = False
-        self._conn = None
+        # A psycopg.Connection while campaigning; Any because its rows are read positionally.
+        self._conn: Any = None
         self._pid: int | None = None
 
     def holder_pid(self) -> int | None:

@@ -38,7 +38,7 @@ from bot.schedule import ReleasePoller, SeriesSubset, release_poller  # --- poll
 from bot.sources import Source, SourceError
 from bot.leader import PgLeader, Solo
 from bot.redact import is_personal
-from bot.store import AlreadyRunning, SQLStore, StoreError, open_store
+from bot.store import AlreadyRunning, ObservationStore, Storage, StoreError, open_store
 from bot.store.errors import NotLeader, is_database_error
 from bot.wiring import build_sources
 
@@ -70,7 +70,7 @@ class App:
     settings: Settings
     catalog: Catalog
     loaded: LoadedRules
-    store: SQLStore              # the loop's connection (commands, delivery, health)
+    store: Storage               # the loop's connection (commands, delivery, health)
     engine: Engine               # runs only on `engine_thread`, with its own connection
     sources: list[Source]
     commands: CommandService
@@ -448,7 +448,7 @@ class App:
                                     "uptime_seconds": round(time.monotonic() - self.started, 1)})
 
 
-def held_problems(store: SQLStore) -> list[str]:
+def held_problems(store: ObservationStore) -> list[str]:
     """One /healthz problem per series whose newest print was refused as a probable unit change."""
     try:
         held = store.held_prints()

@@ -195,7 +195,7 @@ class _Decorator:
     the same dialect rewriting. Prefer plain SQL strings for new migrations.
     """
 
-    def __call__(self, *, name: str | None = None) -> Callable:
+    def __call__(self, *, name: str | None = None) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
         def register(fn: Callable[[Any], None]) -> Callable[[Any], None]:
             MIGRATIONS.append(Migration(name or fn.__name__, fn=fn))
             return fn

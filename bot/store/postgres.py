@@ -1,4 +1,4 @@
-"""PostgreSQL store (psycopg 3 + psycopg_pool): the same queries as SQLite (bot/store/base.py).
+"""PostgreSQL store (psycopg 3 + psycopg_pool): the same queries as SQLite (bot/store/base.py's repositories).
 
 Several bot replicas may share one database: migrations serialise on an advisory lock,
 delivery claims outbox rows with `FOR UPDATE SKIP LOCKED` and a lease, and the leader is
@@ -15,8 +15,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from psycopg_pool import ConnectionPool
 
+from bot.store.base import SQLStore
 from bot.store.errors import StoreError, describe
-from bot.store.base import _OUTBOX_SELECT, OutboxRow, SQLStore
+from bot.store.outbox import _OUTBOX_SELECT
+from bot.store.records import OutboxRow
 
 #: Advisory lock keys (arbitrary constants, one per purpose).
 MIGRATION_LOCK = 7_324_001

@@ -1,7 +1,8 @@
 """SQLite store: one file, one bot process (a lock file refuses a second `run`).
 
-The queries live in bot/store/base.py. One connection, used from one thread at a time (the
-event loop); WAL lets a second process (e.g. `liquidity-bot status`) read while the bot writes.
+The queries live in the repositories bot/store/base.py combines. One connection, used from one
+thread at a time (the event loop); WAL lets a second process (e.g. `liquidity-bot status`) read
+while the bot writes.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.store.base import FetchRecord, OutboxRow, SQLStore
+from bot.store.base import SQLStore
 from bot.store.errors import StoreError, describe
+from bot.store.records import FetchRecord, OutboxRow
 
 __all__ = ["AlreadyRunning", "FetchRecord", "OutboxRow", "SQLiteStore", "Store"]
 
