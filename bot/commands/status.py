@@ -1,0 +1,82 @@
+"""/status (the verdict, the table, what is firing and failing) and the digest built on its verdict."""
+
+from __future__ import annotations
+
+from bot.commands.alerts import PersonalAlerts
+from bot.commands.core import Core
+from bot.commands.reply import Reply
+from bot.i18n import DEFAULT, tr
+from bot.status import Row, slack_fields, table_lines, table_rows, verdict_lines
+
+
+class Status:
+    """Where liquidity stands now, as a chat reads it."""
+
+    def __init__(self, core: Core, alerts: PersonalAlerts):
+        self.core, self.alerts = core, alerts
+
+    def regime(self) -> str | None:
+        """The reserves regime as the regime rule itself holds it (with its hysteresis)."""
+        states = self.core.store.regimes()
+        for r in self.core.rules:
+            c = r.condition
+            if c.kind == "regime" and c.body.metric == "reserves" and c.body.change is None and r.id in states:
+                return states[r.id]
+        return None
+
+    def verdict(self, lang: str) -> tuple[list[Row], str]:
+        """The table's rows and the verdict (or, with no rows, the "no data yet" line)."""
+        _ = tr(lang)
+        core = self.core
+        frames = core.frames()
+        rows = table_rows(core.catalog, frames, core.now().date(), core.rules)
+        if not rows:
+            return rows, _("No data yet: the bot has not fetched anything. Try again in a minute.")
+        from bot.global_view import status_line  # Fed + ECB + BoJ in dollars (issue 23)
+
+        extra = [line for line in (status_line(core.catalog, frames, lang),) if line]
+        return rows, "\n".join(verdict_lines(rows, frames, self.regime(), lang) + extra)
+
+    def status_text(self, lang: str = DEFAULT, chat: tuple[str, str] | None = None) -> Reply:
+        """The verdict first, then the 40-character table, firing alerts and failing sources.
+        `chat`: whose own personal alerts join the firing list (never another chat's)."""
+        _ = tr(lang)
+        rows, verdict = self.verdict(lang)
+        if not rows:
+            return Reply(verdict)
+        store = self.core.store
+        tail = []
+        firing = set(store.firing_rules())
+        titles = [r.heading(lang) for r in self.core.rules if r.id in firing]
+        if chat is not None:
+            titles += [t for rid, t in self.alerts.personal_titles(*chat, lang).items() if rid in firing]
+        tail.append(_("Firing:") if titles else _("Firing: nothing"))
+        tail += [f"• {t}"[:40] for t in titles]
+        for source, f in sorted(store.last_fetches().items()):
+            if f["last_error"] and f["last_rows"] == 0:
+                since = (f["last_success"] or _("never"))[:10]
+                tail.append(_("{source} failing; last OK {since}").format(source=source, since=since)[:40])
+        for sid, h in store.held_prints().items():  # a newer print refused as a unit change
+            tail.append(_("Held: {series} {date} (unit?)").format(series=sid, date=h["date"])[:40])
+        return Reply(verdict, table="\n".join(table_lines(rows, lang)), fields=tuple(slack_fields(rows, lang)),
+                     footer="\n".join(tail))
+
+    def digest_message(self, platform: str, chat_id: str, kind: str, since: str, lang: str) -> str:
+        """A digest: the /status verdict, then what this chat was sent since the last one."""
+        from bot.format import AlertMessage
+
+        _ = tr(lang)
+        title = _("Daily digest") if kind == "daily" else _("Weekly digest")
+        lines = [f"📋 {title}, {self.core.now().date().isoformat()}"]
+        lines += [self.verdict(lang)[1], ""]  # only the verdict: no table, alerts or sources to read
+        events = self.core.store.chat_events(platform, chat_id, since)
+        if not events:
+            lines.append(_("No alerts since the last digest."))
+        else:
+            lines.append(_("Since the last digest:"))
+            own = self.alerts.personal_titles(platform, chat_id, lang)
+            for e in events:
+                m = AlertMessage.from_stored(e["payload"], e["text"], e["rule_id"], e["topic"], e["state"], lang)
+                title = m.title.replace(m.heading or m.rule_id, own[e["rule_id"]]) if e["rule_id"] in own else m.title
+                lines.append(f"• {title} ({e['data_date']})")
+        return "\n".join(lines)
