@@ -14,9 +14,12 @@ For each case (a release of the model in bot/release.py: NY Fed ON RRP 13:15 ET,
   crosses, and one chat subscribed to every topic;
 - at the release's scheduled second on the bot's clock plus a phase (the cases' phases spread
   evenly over 0..JITTER s = the bot's 5 s poll interval: a real publication falls at any point of
-  the poll grid), switches the publisher's answer to include the new print; the latency is from that switch to the fake Bot API counting the alert's
-  sendMessage, split into "wait" (switch to the first answer carrying the print: the poll interval)
-  and "fetch+eval+send" (that answer to the sendMessage).
+  the poll grid), switches the publisher's answer to include the new print; the latency is from
+  that switch to the fake Bot API counting the alert's sendMessage, split into "wait" (switch to
+  the first answer carrying the print: the poll interval) and "rest" (that answer to the
+  sendMessage: fetch, ingest, evaluation, outbox, delivery).
+
+The history is stored first with `liquidity-bot fetch` (same clock), as a running bot has it.
 
 Then prints p50 / p99 per source and overall next to the goal (p50 <= 3 s, p99 <= 6 s); requests
 per day of the release model over a simulated week (the real ReleasePoller on a fake clock); and
@@ -25,7 +28,7 @@ the bytes an empty poll costs, with and without conditional requests, where vali
     python benchmarks/bench_release.py [--rounds N] [--seed N] [--lead S] [--jitter S]
 
 Needs libfaketime (Debian/Ubuntu: `apt-get install faketime`; macOS: `brew install libfaketime`,
-then pass --libfaketime PATH). About 35 s per case: the default 2 rounds x 4 cases take ~5 min.
+then pass --libfaketime PATH). About 40 s per case: the default 2 rounds x 4 cases take ~5-6 min.
 """
 
 from __future__ import annotations
