@@ -128,6 +128,7 @@ class Result:
     note: str = ""
     startup: float = 0.0
     phase: float = 0.0
+    load: float = 0.0  # the machine's 1-minute load average at the publication
     eval: float | None = None  # the bot's own "rules evaluated on new data in X s" for the print
 
 
@@ -300,6 +301,7 @@ def run_case(case: Case, phase: float, lib: str, lead: float, work: Path,
                 return res
             walltime.sleep(left)
             t0 = pub.publish()
+            res.load = os.getloadavg()[0]
             try:
                 tg.wait_for(lambda s: any(x.chat_id == str(CHAT) and case.title in x.text for x in s), 20)
             except AssertionError:
@@ -349,7 +351,7 @@ def end_to_end(rounds: int, seed: int, lead: float, jitter: float, lib: str, ver
     print(f"end to end: real `python -m bot run` under libfaketime, fake publisher and fake Bot API on 127.0.0.1; "
           f"publication = scheduled second + a phase spread evenly over [0, {jitter:g}) s on the bot's clock; "
           f"{rounds} round(s), seed {seed}")
-    print(f"{'case':<16}{'day':<12}{'phase s':>8}{'start s':>8}{'total s':>9}{'wait s':>8}{'rest s':>8}{'eval s':>8}")
+    print(f"{'case':<16}{'day':<12}{'phase s':>8}{'start s':>8}{'total s':>9}{'wait s':>8}{'rest s':>8}{'eval s':>8}{'load':>6}")
     work = Path(tempfile.mkdtemp(prefix="bench_release_"))
     results: list[Result] = []
     try:
@@ -358,7 +360,7 @@ def end_to_end(rounds: int, seed: int, lead: float, jitter: float, lib: str, ver
             results.append(res)
             f = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
             print(f"{case.release:<16}{case.day.isoformat():<12}{phase:>8.2f}{res.startup:>8.1f}{f(res.latency):>9}"
-                  f"{f(res.wait):>8}{f(res.rest):>8}{f(res.eval):>8}  {res.note}", flush=True)
+                  f"{f(res.wait):>8}{f(res.rest):>8}{f(res.eval):>8}{res.load:>6.1f}  {res.note}", flush=True)
     finally:
         if not verbose:
             shutil.rmtree(work, ignore_errors=True)
@@ -380,9 +382,9 @@ def end_to_end(rounds: int, seed: int, lead: float, jitter: float, lib: str, ver
     missing = [x for x in results if x.latency is None]
     if missing:
         print(f"{len(missing)} case(s) without an alert: " + "; ".join(f"{x.case.release} {x.note}" for x in missing))
-    print("(wait = switch to the first answer carrying the print: the 5 s poll grid; rest = that answer to the "
+    print(f"(wait = switch to the first answer carrying the print: the 5 s poll grid; rest = that answer to the "
           "sendMessage: fetch, ingest, evaluation, outbox, delivery; eval = the bot's logged evaluation pass, 0.1 s "
-          "resolution)")
+          "resolution; load = the 1-minute load average of this machine at the publication: {os.cpu_count()} CPUs)")
 
 
 # ---- requests per day of the release model: a simulated week on a fake clock -------------------
