@@ -382,9 +382,9 @@ def end_to_end(rounds: int, seed: int, lead: float, jitter: float, lib: str, ver
     missing = [x for x in results if x.latency is None]
     if missing:
         print(f"{len(missing)} case(s) without an alert: " + "; ".join(f"{x.case.release} {x.note}" for x in missing))
-    print(f"(wait = switch to the first answer carrying the print: the 5 s poll grid; rest = that answer to the "
+    print("(wait = switch to the first answer carrying the print: the 5 s poll grid; rest = that answer to the "
           "sendMessage: fetch, ingest, evaluation, outbox, delivery; eval = the bot's logged evaluation pass, 0.1 s "
-          "resolution; load = the 1-minute load average of this machine at the publication: {os.cpu_count()} CPUs)")
+          f"resolution; load = the 1-minute load average of this machine at the publication: {os.cpu_count()} CPUs)")
 
 
 # ---- requests per day of the release model: a simulated week on a fake clock -------------------
