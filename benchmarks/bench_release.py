@@ -379,6 +379,12 @@ def end_to_end(rounds: int, seed: int, lead: float, jitter: float, lib: str, ver
               f"{statistics.median(waits) if waits else float('nan'):>10.2f}"
               f"{statistics.median(rest) if rest else float('nan'):>10.2f}{max(rest) if rest else float('nan'):>10.2f}"
               f"   {'meets' if ok else 'MISSES'} the goal")
+    rests = [x.rest for x in results if x.rest is not None]
+    if rests:  # a few cases are a coarse sample: the same rests under a publication phase uniform over the poll grid
+        mix = [jitter * (j + 0.5) / 1000 + r for j in range(1000) for r in rests]
+        ok = statistics.median(mix) <= GOAL_P50 and pct(mix, 99) <= GOAL_P99
+        print(f"{'expected':<12}{len(rests):>3}{statistics.median(mix):>8.2f}{pct(mix, 99):>8.2f}{max(mix):>8.2f}"
+              f"   {'meets' if ok else 'MISSES'} the goal (wait uniform over 0..{jitter:g} s + the measured rests)")
     missing = [x for x in results if x.latency is None]
     if missing:
         print(f"{len(missing)} case(s) without an alert: " + "; ".join(f"{x.case.release} {x.note}" for x in missing))
