@@ -24,7 +24,8 @@ class App(Jobs):
     async def start(self) -> None:
         """Claim the database, start the chat adapters, schedule the jobs, fetch at once."""
         if not self.store.shared:
-            self.store.claim_instance()  # type: ignore[attr-defined]  # (SQLite only) a second `run` on one SQLite file: AlreadyRunning, exit 1
+            # A second `run` on one SQLite file: AlreadyRunning, exit 1 (the ignore: SQLite's own method).
+            self.store.claim_instance()  # type: ignore[attr-defined]
         for a in self.adapters:
             if self.store.shared:
                 a.await_leadership()  # updates only one consumer may take wait for _leadership
