@@ -14,7 +14,7 @@ import random
 import socket
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -134,7 +134,7 @@ def backoff(attempts: int) -> float:
 class Deliverer:
     """Sends due outbox rows through each adapter."""
 
-    def __init__(self, store: Storage, adapters: list[Adapter], now: Callable[[], datetime]):
+    def __init__(self, store: Storage, adapters: Sequence[Adapter], now: Callable[[], datetime]):
         self.store = store
         self.adapters = {a.platform: a for a in adapters}
         # An adapter that also replies to commands shares its limiter, so replies count too.

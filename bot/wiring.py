@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,8 +17,11 @@ from bot.sources.fred import FredApiSource, FredCsvSource
 from bot.sources.http import make_client
 from bot.sources.nyfed import NyFedSource
 
+if TYPE_CHECKING:
+    from bot.store import Storage
 
-def _open_store(settings: Settings):
+
+def _open_store(settings: Settings) -> "Storage":
     from bot.store import open_store  # on first paced request only (the store imports pandas)
 
     return open_store(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import ClientError, web
@@ -107,6 +108,7 @@ def reply_blocks(reply: Reply) -> list[dict] | None:
 
 class SlackAdapter:
     platform = "slack"
+    local = False
     # Slack allows about one message per second per channel; no hard global rate.
     limits = Limits(per_second=20, per_chat_interval=1.05, group_interval=1.05, concurrency=8)
 
@@ -114,6 +116,8 @@ class SlackAdapter:
         self.commands = commands
         self.settings = settings
         self.limiter = RateLimiter(self.limits)
+        self.next_slot: Callable[[str], Awaitable[None]] = self.limiter.acquire  # set by the delivery loop
+        self.feed: str | None = settings.slack_feed_channel or None  # SLACK_FEED_CHANNEL: every rule alert
         # No SDK retries: the outbox owns retries (a 429 or a dropped connection is retried
         # once, by the delivery loop, instead of twice over).
         self.client = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
@@ -153,6 +157,16 @@ class SlackAdapter:
             self.port = self._runner.addresses[0][1]
         log.info("slack: connected as %s (%s mode%s)", auth.get("user", "?"), self.mode,
                  f", port {self.port}" if self.port else "")
+
+    def describe(self) -> str:
+        """The platform and its mode (start-up's summary line)."""
+        return f"{self.platform} ({self.mode} mode)"
+
+    def await_leadership(self) -> None:
+        """Every replica may take Slack events (each request goes to one of them)."""
+
+    async def set_leader(self, leader: bool) -> None:
+        """Every replica takes Slack events, leader or not."""
 
     async def stop(self) -> None:
         if self._socket:

@@ -101,6 +101,8 @@ def _concurrency(rate: float) -> int:
 
 class TelegramAdapter:
     platform = "telegram"
+    local = False
+    feed: str | None = None
 
     def __init__(self, commands: CommandService, settings: "Settings"):
         self.commands = commands
@@ -118,6 +120,7 @@ class TelegramAdapter:
         # Awaited before each API call of an alert beyond the first (more chunks, the chart): the
         # delivery loop puts its own pacing here (Deliverer.slot: with replicas, the shared pace too).
         self.next_slot: Callable[[str], Awaitable[None]] = self.limiter.acquire
+        self.poll_updates = True  # --- pg --- replicas: only the leader long-polls (await_leadership)
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
@@ -150,13 +153,27 @@ class TelegramAdapter:
             await self._webhook.start()
             await self.app.bot.set_webhook(s.telegram_webhook_url, secret_token=secret,
                                            allowed_updates=Update.ALL_TYPES)
-        elif getattr(self, "poll_updates", True):  # --- pg --- replicas: only the leader polls
+        elif self.poll_updates:  # --- pg --- replicas: only the leader polls
             await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES,
                                                  error_callback=self._polling_error)
         log.info("telegram: @%s connected (%s)", self.app.bot.username,
                  "webhook" if s.telegram_webhook_url else "long polling")
 
+    def describe(self) -> str:
+        """The platform name (start-up's summary line)."""
+        return self.platform
+
     # --- pg ---
+    def await_leadership(self) -> None:
+        """Telegram allows one long poller: on replicas, the leader's (a webhook serves them all)."""
+        if not self.settings.telegram_webhook_url:
+            self.poll_updates = False
+
+    async def set_leader(self, leader: bool) -> None:
+        """A new leader takes long polling; a follower lets go."""
+        if not self.settings.telegram_webhook_url:
+            await self.set_polling(leader)
+
     async def set_polling(self, on: bool) -> None:
         """Start or stop long polling (replicas: Telegram allows one getUpdates consumer)."""
         self.poll_updates = on

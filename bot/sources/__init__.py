@@ -21,13 +21,28 @@ class Unreachable(SourceError):
 
 
 class Source(Protocol):
+    """One upstream as the runtime sees it. Sources subclass it for the defaults below: a
+    network source follows the release calendar and keeps nothing to forget."""
+
     name: str
+    # Seconds between fixed polls for a source with no release calendar (files); None: the calendar.
+    poll_every: float | None = None
 
     def series(self) -> list[SeriesDef]:
         """The catalog series this source serves."""
+        ...
 
     def fetch(self, sdef: SeriesDef, start: date | None) -> Rows:
         """Observations of one series dated on or after `start` (all when None), base units."""
+        ...
+
+    def forget(self) -> None:
+        """Read everything again at the next fetch (what was read could not be stored)."""
+        return None
+
+    def location(self) -> str | None:
+        """Where the data comes from, when start-up should name it (the --data folders)."""
+        return None
 
 
 def scale(rows: list[tuple[str, float]], sdef: SeriesDef) -> Rows:

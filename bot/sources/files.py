@@ -7,12 +7,15 @@ from datetime import date
 from pathlib import Path
 
 from bot.catalog import Catalog, SeriesDef
-from bot.sources import Rows, SourceError, scale
+from bot.sources import Rows, Source, SourceError, scale
 from bot.sources.fred import parse_fred_csv
 
 
-class FileSource:
+class FileSource(Source):
+    """CSV files in --data folders, polled every minute (a file has no release calendar)."""
+
     name = "files"
+    poll_every = 60.0
 
     def __init__(self, catalog: Catalog, dirs: list[str | Path]):
         self._catalog = catalog
@@ -33,6 +36,10 @@ class FileSource:
     def forget(self) -> None:
         """Read every file again at the next fetch (what was read could not be stored)."""
         self._seen.clear()
+
+    def location(self) -> str:
+        """The --data folders, for the start-up summary."""
+        return ", ".join(map(str, self.dirs))
 
     def series(self) -> list[SeriesDef]:
         return [s for s in self._catalog.series.values() if self._path(s.id)]

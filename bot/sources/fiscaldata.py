@@ -8,7 +8,7 @@ from datetime import date
 import httpx
 
 from bot.catalog import Catalog, SeriesDef
-from bot.sources import Rows, SourceError, scale
+from bot.sources import Rows, Source, SourceError, scale
 from bot.sources.http import get_json
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ _LABELS = {
 }
 
 
-class FiscalDataSource:
+class FiscalDataSource(Source):
     name = "fiscaldata"
 
     def __init__(self, catalog: Catalog, client: httpx.Client, root_url: str = DEFAULT_URL):

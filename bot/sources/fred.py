@@ -11,7 +11,7 @@ from datetime import date
 import httpx
 
 from bot.catalog import Catalog, SeriesDef
-from bot.sources import Rows, SourceError, scale
+from bot.sources import Rows, Source, SourceError, scale
 from bot.sources.http import get, make_client
 from bot.units import UnitError, fred_units_to_catalog
 
@@ -24,7 +24,7 @@ def _live(catalog: Catalog) -> list[SeriesDef]:
     return catalog.series_for_source("fred")
 
 
-class FredApiSource:
+class FredApiSource(Source):
     """FRED's API through fredapi (XML). Checks each series' units against the catalog once."""
 
     name = "fred"
@@ -63,7 +63,7 @@ class FredApiSource:
         return scale(rows, sdef)
 
 
-class FredCsvSource:
+class FredCsvSource(Source):
     """FRED's keyless CSV download (`/graph/fredgraph.csv?id=X&cosd=DATE`)."""
 
     name = "fred"

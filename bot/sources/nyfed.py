@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import httpx
 
 from bot.catalog import Catalog, SeriesDef
-from bot.sources import Rows, SourceError, scale
+from bot.sources import Rows, Source, SourceError, scale
 from bot.sources.http import get_json
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ _OPERATIONS = {"NYFED_RRP": "Reverse Repo", "NYFED_SRF": "Repo"}
 _RATES = {"NYFED_SOFR": "secured/sofr", "NYFED_TGCR": "secured/tgcr", "NYFED_EFFR": "unsecured/effr"}
 
 
-class NyFedSource:
+class NyFedSource(Source):
     name = "nyfed"
 
     def __init__(self, catalog: Catalog, client: httpx.Client, root_url: str = DEFAULT_URL,
