@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from bot.rules.evaluate import SignalInputs
 from bot.rules.lifecycle import Alert, Transition
 from bot.rules.model import Rule
 from bot.rules.replay import catch_up, first_run
-from bot.routing import Router, Snapshot
+from bot.routing import Destination, Router, Snapshot
 from bot.store.errors import NotLeader
 from bot.store.sqlite import Store
 
@@ -90,7 +91,7 @@ class Engine:
         self._personal_version: str | None = None
         # Who is told: a fresh router (and store snapshot) for each evaluation.
         self._router = Router(Snapshot(self.store, ""))
-        self._rendered: dict[tuple, tuple[str, str]] = {}  # this evaluation's shared texts
+        self._rendered: dict[tuple[Any, ...], tuple[str, str]] = {}  # this evaluation's shared texts
         self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
 
     # ---- in-memory data ------------------------------------------------------------------
@@ -155,7 +156,7 @@ class Engine:
         weekly = any(self.catalog.metrics[m].cadence_days >= 7 for m in rule.condition.metrics())
         return WEEKLY_MAX_AGE if weekly else DAILY_MAX_AGE
 
-    def _destinations(self, rule: Rule) -> list[tuple[str, str, str]]:
+    def _destinations(self, rule: Rule) -> list[Destination]:
         route = self._router.route(rule.id, rule.topic)
         if route.muted:
             log.log(detail_level(rule.id), "alert %s: muted in %d chat(s), not sent there", rule.id, route.muted)
@@ -212,7 +213,7 @@ class Engine:
             body = body.replace(_WHY[lang], _json_str(why))
         return text, body
 
-    def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict:
+    def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict[str, Any]:
         text, body = self._texts(rule, t, inputs)
         return {"topic": rule.topic, "severity": rule.severity, "state": t.state,
                 "data_date": t.data_date.isoformat(), "value": t.value, "from_regime": t.from_regime,
@@ -259,7 +260,7 @@ class Engine:
         stamp = now.isoformat(timespec="seconds")
         states: list[tuple[str, Alert, str | None]] = []
         ids: list[int] = []
-        records: list[tuple[str, Alert, list, str | None]] = []
+        records: list[tuple[str, Alert, list[tuple[dict[str, Any], list[Destination]]], str | None]] = []
         for rule in self.rules:
             if self.stop_requested:
                 break
@@ -275,6 +276,7 @@ class Engine:
                     recent = timedelta(days=self._max_age(rule))
                     run = first_run(rule, self.frames, units, now, recent, inputs)
                 else:
+                    assert prev is not None  # not fresh: a stored state exists
                     run = catch_up(rule, self.frames, units, prev, now, inputs)
                 notify = [t for t in run.transitions if self._worth_telling(rule, t, now.date())]
                 events = [(self._event(rule, t, inputs), self._destinations(rule)) for t in notify]
