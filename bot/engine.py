@@ -157,10 +157,10 @@ class Engine:
         return WEEKLY_MAX_AGE if weekly else DAILY_MAX_AGE
 
     def _destinations(self, rule: Rule) -> list[Destination]:
-        route = self._router.route(rule.id, rule.topic)
-        if route.muted:
-            log.log(detail_level(rule.id), "alert %s: muted in %d chat(s), not sent there", rule.id, route.muted)
-        return route.destinations
+        destinations, muted = self._router.route(rule.id, rule.topic)
+        if muted:
+            log.log(detail_level(rule.id), "alert %s: muted in %d chat(s), not sent there", rule.id, muted)
+        return destinations
 
     def _sync_personal(self, now: datetime) -> None:
         """Pick up personal alerts added or deleted (by any replica)."""

@@ -17,6 +17,9 @@ from bot.localtime import SpecError, quiet_until
 
 Chat = tuple[str, str]                # (platform, chat_id)
 Destination = tuple[str, str, str]    # (platform, chat_id, reason): one outbox row
+# Where one transition goes: its destinations, and how many chats muted it (a plain tuple:
+# thousands of personal alerts can fire on one print).
+Route = tuple[list[Destination], int]
 
 
 class RoutingStore(Protocol):
@@ -44,8 +47,7 @@ class Snapshot:
         self.store = store
         self.now = now  # ISO seconds, naive UTC: mutes with an `until` after it are active
         self._subscribers: dict[str, list[Chat]] = {}
-        self._muted: dict[Chat, set[str]] | None = None
-        self._inactive: set[Chat] | None = None
+        self._filters: tuple[dict[Chat, set[str]], set[Chat]] | None = None
 
     def subscribers(self, topic: str) -> list[Chat]:
         """Active chats subscribed to `topic` or to `all`, in the store's order."""
@@ -54,34 +56,15 @@ class Snapshot:
             subs = self._subscribers[topic] = [(p, c) for p, c in self.store.subscribers(topic)]
         return subs
 
-    def _read_filters(self) -> None:
-        # Mutes and blocked chats are read together, as one consistent view of the chats.
-        muted: dict[Chat, set[str]] = {}
-        for p, c, target, _until, _resolved in self.store.mutes(self.now):
-            muted.setdefault((p, c), set()).add(target)
-        self._muted, self._inactive = muted, self.store.inactive_chats()
-
-    def muted(self) -> dict[Chat, set[str]]:
-        """Chat -> its muted targets ("all", a topic, a rule id, "personal")."""
-        if self._muted is None:
-            self._read_filters()
-        assert self._muted is not None
-        return self._muted
-
-    def inactive(self) -> set[Chat]:
-        """Chats that blocked or removed the bot."""
-        if self._inactive is None:
-            self._read_filters()
-        assert self._inactive is not None
-        return self._inactive
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where one transition goes: its outbox destinations, and how many chats muted it."""
-
-    destinations: list[Destination]
-    muted: int = 0
+    def filters(self) -> tuple[dict[Chat, set[str]], set[Chat]]:
+        """(chat -> its muted targets: "all", a topic, a rule id, "personal"; the chats that
+        blocked or removed the bot), read together as one view of the chats."""
+        if self._filters is None:
+            muted: dict[Chat, set[str]] = {}
+            for p, c, target, _until, _resolved in self.store.mutes(self.now):
+                muted.setdefault((p, c), set()).add(target)
+            self._filters = (muted, self.store.inactive_chats())
+        return self._filters
 
 
 @dataclass
@@ -99,21 +82,21 @@ class Router:
     owners: Mapping[str, Chat] = field(default_factory=dict)  # personal rule id -> its chat
 
     def route(self, rule_id: str, topic: str) -> Route:
-        """The destinations of a transition of rule `rule_id` (in `topic`)."""
+        """The destinations of a transition of rule `rule_id` (in `topic`), and how many chats
+        were left out because they muted it."""
+        muted, inactive = self.snapshot.filters()
         owner = self.owners.get(rule_id)
         out: list[Destination]
         if owner:
-            live = owner[0] in self.platforms and owner not in self.snapshot.inactive()
+            live = owner[0] in self.platforms and owner not in inactive
             out = [(owner[0], owner[1], "personal alert")] if live else []
         else:
             out = [(p, c, f"subscribed to {topic}") for p, c in self.snapshot.subscribers(topic)
                    if p in self.platforms]
             seen = {(p, c) for p, c, _ in out}
             out += [(p, c, "feed") for p, c in self.feeds if (p, c) not in seen]
-        muted = self.snapshot.muted()
-        targets = {"all", topic, rule_id}
-        kept = [d for d in out if not muted.get((d[0], d[1]), set()) & targets]
-        return Route(kept, len(out) - len(kept))
+        kept = [d for d in out if not muted.get((d[0], d[1]), set()) & {"all", topic, rule_id}]
+        return kept, len(out) - len(kept)
 
     def resolved(self, rule_id: str, topic: str) -> None:
         """The rule resolved: its mutes "until resolved" (of it or its topic) end, a personal

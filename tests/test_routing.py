@@ -103,9 +103,7 @@ CASES = [
 @pytest.mark.parametrize(("rule_id", "topic", "store", "platforms", "feeds", "expected", "muted"),
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_route(rule_id, topic, store, platforms, feeds, expected, muted):
-    route = Router(Snapshot(store, NOW), feeds, platforms, OWNERS).route(rule_id, topic)
-    assert route.destinations == expected
-    assert route.muted == muted
+    assert Router(Snapshot(store, NOW), feeds, platforms, OWNERS).route(rule_id, topic) == (expected, muted)
 
 
 # (case, resolving rule, topic, mutes before, mutes left)
@@ -142,7 +140,7 @@ def test_one_snapshot_per_evaluation():
         router.route("rrp_low", "rrp")
     assert sorted(store.calls) == ["inactive", "mutes", "subscribers rrp", "subscribers tga"]
     router.resolved("tga_drain", "tga")
-    assert store.mute_rows == [] and router.route("tga_drain", "tga").destinations == []
+    assert store.mute_rows == [] and router.route("tga_drain", "tga") == ([], 1)
 
 
 # (case, quiet hours, severity, now (UTC), held until (UTC) or None)
