@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.format import AlertMessage
-from bot.localtime import SpecError, quiet_until
+from bot.routing import quiet_hold
 from bot.store import OutboxRow, Storage
 
 log = logging.getLogger(__name__)
@@ -240,11 +240,9 @@ class Deliverer:
                     break
 
     def _hold_for_quiet(self, row: OutboxRow) -> bool:
-        """In the chat's quiet hours a non-critical row waits until they end."""
-        try:
-            until = quiet_until(row.quiet or "", self.now())
-        except SpecError:
-            return False  # a setting we can no longer read (a removed timezone): deliver
+        """Hold a row the router says must wait for the end of its chat's quiet hours (decided
+        now, when the row is due, not when it was queued)."""
+        until = quiet_hold(row.quiet, row.severity, self.now)
         if until is None:
             return False
         self.store.hold(row.id, until.isoformat(timespec="seconds"), "quiet hours")
@@ -253,7 +251,7 @@ class Deliverer:
 
     async def _deliver(self, adapter: Adapter, row: OutboxRow) -> bool:
         """Send one row and record the outcome; True if the chat may continue with its next row."""
-        if row.quiet and row.severity != "critical" and self._hold_for_quiet(row):
+        if self._hold_for_quiet(row):
             return True  # held, not blocking: the chat's later (critical) rows still go
         await self.slot(adapter, row.chat_id)
         message = replace(AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state,

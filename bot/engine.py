@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from bot.rules.evaluate import SignalInputs
 from bot.rules.lifecycle import Alert, Transition
 from bot.rules.model import Rule
 from bot.rules.replay import catch_up, first_run
+from bot.routing import Destination, Router, Snapshot
 from bot.store.errors import NotLeader
 from bot.store import Storage
 
@@ -87,10 +89,9 @@ class Engine:
         self._personal: list[Rule] = []
         self.owners: dict[str, tuple[str, str]] = {}     # personal rule id -> (platform, chat_id)
         self._personal_version: str | None = None
-        # Mutes and blocked chats, read once per evaluation and only when it has something to send.
-        self._filters: tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]] | None = None
-        self._now_stamp = ""
-        self._rendered: dict[tuple, tuple[str, str]] = {}  # this evaluation's shared texts
+        # Who is told: a fresh router (and store snapshot) for each evaluation.
+        self._router = Router(Snapshot(self.store, ""))
+        self._rendered: dict[tuple[Any, ...], tuple[str, str]] = {}  # this evaluation's shared texts
         self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
 
     # ---- in-memory data ------------------------------------------------------------------
@@ -155,37 +156,16 @@ class Engine:
         weekly = any(self.catalog.metrics[m].cadence_days >= 7 for m in rule.condition.metrics())
         return WEEKLY_MAX_AGE if weekly else DAILY_MAX_AGE
 
-    def _destinations(self, rule: Rule) -> list[tuple[str, str, str]]:
-        owner = self.owners.get(rule.id)
-        if owner:
-            live = owner[0] in self.platforms and owner not in self._chat_filters()[1]
-            out = [(owner[0], owner[1], "personal alert")] if live else []
-        else:
-            subs = [(p, c, f"subscribed to {rule.topic}") for p, c in self.store.subscribers(rule.topic)
-                    if p in self.platforms]
-            seen = {(p, c) for p, c, _ in subs}
-            out = subs + [(p, c, "feed") for p, c in self.feeds if (p, c) not in seen]
-        muted = self._chat_filters()[0]
-        kept = [d for d in out if not muted.get((d[0], d[1]), set()) & {"all", rule.topic, rule.id}]
-        if len(kept) < len(out):
-            log.log(detail_level(rule.id), "alert %s: muted in %d chat(s), not sent there", rule.id, len(out) - len(kept))
-        return kept
-
-    def _chat_filters(self) -> tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]]:
-        """This evaluation's mutes (chat -> targets) and blocked chats, read on first need."""
-        if self._filters is None:
-            muted: dict[tuple[str, str], set[str]] = {}
-            for p, c, target, _until, _res in self.store.mutes(self._now_stamp):
-                muted.setdefault((p, c), set()).add(target)
-            self._filters = (muted, self.store.inactive_chats())
-        return self._filters
+    def _destinations(self, rule: Rule) -> list[Destination]:
+        destinations, muted = self._router.route(rule.id, rule.topic)
+        if muted:
+            log.log(detail_level(rule.id), "alert %s: muted in %d chat(s), not sent there", rule.id, muted)
+        return destinations
 
     def _sync_personal(self, now: datetime) -> None:
-        """Pick up personal alerts added or deleted (by any replica); forget last evaluation's
-        mutes and blocked chats."""
+        """Pick up personal alerts added or deleted (by any replica)."""
         from bot.personal import Personal, rule_for
 
-        self._filters, self._now_stamp = None, now.isoformat(timespec="seconds")
         self._rendered.clear()
         version = self.store.get_meta("personal_version")
         if version == self._personal_version:
@@ -233,7 +213,7 @@ class Engine:
             body = body.replace(_WHY[lang], _json_str(why))
         return text, body
 
-    def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict:
+    def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict[str, Any]:
         text, body = self._texts(rule, t, inputs)
         return {"topic": rule.topic, "severity": rule.severity, "state": t.state,
                 "data_date": t.data_date.isoformat(), "value": t.value, "from_regime": t.from_regime,
@@ -270,6 +250,9 @@ class Engine:
 
     def _evaluate(self, now: datetime, changed: dict[str, str] | None) -> list[int]:
         self._sync_personal(now)
+        # This evaluation's routing: subscriptions, mutes and blocked chats as of now, read on first need.
+        self._router = Router(Snapshot(self.store, now.isoformat(timespec="seconds")), self.feeds, self.platforms,
+                              self.owners)
         metrics = self.refresh(changed)
         settled = self.settled() if self.settled else None
         units = self.catalog.units
@@ -277,7 +260,7 @@ class Engine:
         stamp = now.isoformat(timespec="seconds")
         states: list[tuple[str, Alert, str | None]] = []
         ids: list[int] = []
-        records: list[tuple[str, Alert, list, str | None]] = []
+        records: list[tuple[str, Alert, list[tuple[dict[str, Any], list[Destination]]], str | None]] = []
         for rule in self.rules:
             if self.stop_requested:
                 break
@@ -293,6 +276,7 @@ class Engine:
                     recent = timedelta(days=self._max_age(rule))
                     run = first_run(rule, self.frames, units, now, recent, inputs)
                 else:
+                    assert prev is not None  # not fresh: a stored state exists
                     run = catch_up(rule, self.frames, units, prev, now, inputs)
                 notify = [t for t in run.transitions if self._worth_telling(rule, t, now.date())]
                 events = [(self._event(rule, t, inputs), self._destinations(rule)) for t in notify]
@@ -309,8 +293,7 @@ class Engine:
                 continue
             self._alerts[rule.id], self._hashes[rule.id] = run.alert, h
             if any(t.state == "resolved" for t in run.transitions):  # "/mute ... resolved" ends here
-                # A personal alert's resolution ends only its own chat's mutes (of it, or of "personal").
-                self.store.end_resolved_mutes([rule.id, rule.topic], self.owners.get(rule.id))
+                self._router.resolved(rule.id, rule.topic)
             if not notify:
                 states.append((rule.id, run.alert, h))
                 continue
