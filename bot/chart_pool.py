@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable
@@ -24,14 +26,22 @@ log = logging.getLogger(__name__)
 S = TypeVar("S")
 
 
-def _warm() -> None:
+def _warm(parent: int) -> None:
     """Worker initializer: import what every chart needs, and look up the CJK font once."""
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
     from matplotlib.backends import backend_agg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401
 
     from bot.chart import cjk_font
 
     cjk_font()
+
+
+def _exit_with(parent: int) -> None:
+    """A worker whose bot was killed (SIGKILL, OOM) would idle forever holding ~120 MB: leave too."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _render(spec: ChartSpec) -> bytes:
@@ -58,7 +68,7 @@ class ChartPool:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_warm)
+                                                 initializer=_warm, initargs=(os.getpid(),))
             return self._pool
 
     def start(self) -> None:

@@ -95,3 +95,33 @@ def test_charts_render_in_another_process():
         assert pid != os.getpid()
     finally:
         pool.shutdown()
+
+
+def test_a_killed_bots_chart_worker_exits_instead_of_idling_forever(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, time\n"
+              "from bot.chart_pool import ChartPool\n"
+              "pool = ChartPool(1)\n"
+              "pool.start()\n"
+              "time.sleep(3)\n"
+              "print(*[p for p in pool._executor()._processes], flush=True)\n"
+              "time.sleep(600)\n")
+    bot = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    worker = int(bot.stdout.readline().split()[0])
+    os.kill(bot.pid, signal.SIGKILL)   # as an OOM killer or `kill -9` would
+    bot.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        raise AssertionError("the chart worker outlived its bot")
