@@ -72,6 +72,8 @@ import logging  # noqa: E402 - kept with the block it serves, for a clean merge
 from collections.abc import Awaitable, Callable  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
+from bot.calendar import add_business_days  # noqa: E402
+from bot.catalog import SeriesDef  # noqa: E402
 from bot.release import (DEFAULT_EVERY, RELEASES, Release, expected_at, phase,  # noqa: E402
                          poll_times)
 
@@ -234,6 +236,16 @@ class SeriesSubset:
         return self._source.fetch(sdef, start)
 
 
+def brings_release(sdef: SeriesDef | None, newest: str | None, today: date) -> bool:
+    """Whether new rows whose newest date is `newest` are today's release of a daily or weekly
+    series: they must reach its own data date (today less the series' lag in business days). A
+    history load at start-up inside a window, or yesterday's print after a day down, is not the
+    release, and must not stop the window's polls. Monthly series are not judged (their lag is a bound)."""
+    if sdef is None or newest is None or sdef.frequency not in ("daily", "weekly"):
+        return True
+    return newest >= add_business_days(today, -sdef.lag).isoformat()
+
+
 def _et_time(iso: str) -> time:
     return datetime.fromisoformat(iso).astimezone(ET).time().replace(microsecond=0)
 
@@ -246,7 +258,9 @@ def release_poller(app, src) -> ReleasePoller:
 
     async def fetch(series: tuple[str, ...]) -> set[str]:
         report = await app.poll(src, series)
-        return {r.series for r in report.results if r.added} if report else set()
+        today = datetime.now(timezone.utc).astimezone(ET).date()
+        return {r.series for r in report.results
+                if r.added and brings_release(app.catalog.series.get(r.series), r.last_date, today)} if report else set()
 
     async def sleep(seconds: float) -> bool:
         try:

@@ -222,3 +222,21 @@ def test_ecb_statement_on_tuesdays_and_boj_accounts_monthly_polled_once_a_minute
     assert {p.at.date() for p in boj} == {date(2026, 9, 8)} and boj[0].series == ("JPNASSETS",)
     tuesday = [p for p in plan(date(2026, 12, 8), 1) if p.source == "fred"]
     assert len(tuesday) <= 1500   # the same politeness budget
+
+
+def test_only_new_rows_that_reach_the_releases_data_date_are_the_release():
+    """A history load inside a release window (a first start, a restart after a day down) is not
+    the release: the window keeps polling until the print dated for it comes."""
+    from bot.catalog import default_catalog
+    from bot.schedule import brings_release
+
+    series = default_catalog().series
+    thursday, tuesday_after_mlk_day = date(2026, 12, 3), date(2026, 1, 20)   # Jan 19 2026: MLK day
+    assert not brings_release(series["NYFED_RRP"], "2026-12-02", thursday)     # history up to yesterday
+    assert brings_release(series["NYFED_RRP"], "2026-12-03", thursday)         # today's ON RRP result
+    assert brings_release(series["NYFED_SOFR"], "2026-12-02", thursday)        # SOFR is for the day before
+    assert not brings_release(series["NYFED_SOFR"], "2026-12-01", thursday)
+    assert brings_release(series["NYFED_SOFR"], "2026-01-16", tuesday_after_mlk_day)  # ... the business day before
+    assert brings_release(series["WRESBAL"], "2026-12-02", thursday)           # H.4.1: Wednesday's week
+    assert not brings_release(series["WRESBAL"], "2026-11-25", thursday)       # last week's, loaded at start-up
+    assert brings_release(series["JPNASSETS"], "2026-10-01", thursday)         # monthly: not judged
