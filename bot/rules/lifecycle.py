@@ -112,7 +112,7 @@ def step(prev: Alert, verdict: Verdict, rule: Rule, now: datetime) -> tuple[Aler
     """Advance one rule's alert by one verdict; return the new state and the transition, if any."""
     if not verdict.tick and prev.data_date is not None and verdict.data_date <= prev.data_date:
         return prev, None  # not a new observation: nothing happened
-    if rule.condition.kind == "regime":
+    if rule.kind.banded:
         return _step_regime(prev, verdict, rule, now)
     a = replace(prev, data_date=verdict.data_date, value=verdict.value)
     if a.state == AlertState.FIRING:
