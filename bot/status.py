@@ -11,7 +11,8 @@ import pandas as pd
 
 from bot.catalog import Catalog
 from bot.metrics import Frames, asof
-from bot.rules.evaluate import classify, signal
+from bot.rules.evaluate import signal
+from bot.rules.kinds.regime import classify
 from bot.rules.model import Rule
 from bot.i18n import N_, tr
 from bot.format import fmt, magnitude

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import pandas as pd
 
 from bot.calendar import busday_offset
 from bot.metrics import Frames, asof
-from bot.rules.model import Band, Rule, Window, parse_duration
+from bot.rules.model import Rule, Window
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -146,39 +146,3 @@ def signal(rule: Rule, frames: Frames, units: dict[str, str], inputs: SignalInpu
     if kind.wall_clock:
         raise ValueError(f"rule {rule.id}: stale conditions are evaluated with stale_verdict()")
     return kind.signal((inputs or SignalInputs(frames, units)).base(rule), after)
-
-
-def classify(value: float, bands: list[Band]) -> str:
-    """The band a value falls in (bands ordered by rising `below`)."""
-    for band in bands:
-        if band.below is None or value < band.below:
-            return band.name
-    return bands[-1].name
-
-
-def regime_with_hysteresis(value: float, bands: list[Band], current: str | None, hysteresis: float) -> str:
-    """Stay in `current` unless the value is more than `hysteresis` past its edge."""
-    raw = classify(value, bands)
-    if current is None or raw == current or hysteresis <= 0:
-        return raw
-    if classify(value + hysteresis, bands) != current and classify(value - hysteresis, bands) != current:
-        return raw
-    return current
-
-
-@dataclass(frozen=True)
-class StaleVerdict:
-    holds: bool
-    last_date: str | None
-    age_days: float | None
-
-
-def stale_verdict(rule: Rule, frames: Frames, now: datetime) -> StaleVerdict:
-    """Is the metric's newest observation older than `max_age` at `now`?"""
-    c = rule.condition.body
-    f = frames.get(c.metric)
-    if f is None or f.empty:
-        return StaleVerdict(True, None, None)
-    last = f.index[-1].to_pydatetime()
-    age = now.replace(tzinfo=None) - last
-    return StaleVerdict(age > parse_duration(c.max_age), last.date().isoformat(), age.total_seconds() / 86400)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bot.metrics import Frames
-from bot.rules.evaluate import SignalInputs, signal, stale_verdict
+from bot.rules.evaluate import SignalInputs, signal
 from bot.rules.lifecycle import Alert, AlertState, Transition, Verdict, step, tally
 from bot.rules.model import Rule
 
@@ -164,7 +164,7 @@ def _counted(run: RuleRun) -> RuleRun:
 
 def stale_run(rule: Rule, frames: Frames, alert: Alert, now: datetime) -> RuleRun:
     """Staleness is about the wall clock: one tick at `now`."""
-    sv = stale_verdict(rule, frames, now)
+    sv = rule.kind.verdict(frames, now)
     last = date.fromisoformat(sv.last_date) if sv.last_date else now.date()
     v = Verdict(last, sv.age_days, sv.holds, not sv.holds, tick=True)
     new, t = step(alert, v, rule, now)

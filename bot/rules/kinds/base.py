@@ -6,6 +6,7 @@ A kind object is made once per rule (`Rule.kind`) from the rule's condition body
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -17,7 +18,9 @@ from bot.rules.replay import RuleRun, _jump, _nothing_happens
 if TYPE_CHECKING:
     from bot.catalog import Catalog
     from bot.rules.evaluate import SignalInputs
-    from bot.rules.lifecycle import Alert
+    from bot.metrics import Frames
+    from bot.rules.kinds.stale import StaleVerdict
+    from bot.rules.lifecycle import Alert, Transition, Verdict
     from bot.rules.model import Band, Rule
     from bot.rules.replay import _Rows
 
@@ -80,6 +83,14 @@ class ConditionKind:
         """A cheaper `quiet_rows` before any rows are built (None: no shortcut here)."""
         return None
 
+    def step_band(self, prev: Alert, verdict: Verdict, rule: Rule, now: datetime) -> tuple[Alert, Transition | None]:
+        """`lifecycle.step` for a banded kind (the band may change), called when `banded`."""
+        raise NotImplementedError
+
+    def verdict(self, frames: Frames, now: datetime) -> StaleVerdict:
+        """The one verdict of a `wall_clock` kind at `now`."""
+        raise NotImplementedError
+
     # ---- what charts, tables and texts show ------------------------------------------------
     def unit(self, catalog: Catalog) -> str:
         """The unit of the value the rule compares."""
@@ -134,6 +145,3 @@ class Compared(ConditionKind):
         value = base["value"]
         holds = OPS[self.body.op](value, self.body.value)
         return _frame(value, holds, base["known"], _clear(self.clear, value, self.body.op, holds))
-
-    def threshold_metric(self, spreads: dict[tuple[str, str], str]) -> str | None:
-        return None
