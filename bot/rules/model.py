@@ -127,7 +127,7 @@ class Stale(Strict):
 
 
 class Condition(Strict):
-    """Exactly one kind of condition."""
+    """Exactly one kind of condition: its YAML key names the kind (`Rule.kind`, bot/rules/kinds)."""
 
     level: Level | None = None
     crossing: Crossing | None = None

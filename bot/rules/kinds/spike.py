@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,9 @@ from bot.i18n import tr
 from bot.rules.evaluate import _EMPTY, _base, _frame
 from bot.rules.kinds.base import ConditionKind
 from bot.rules.model import Spike
+
+if TYPE_CHECKING:
+    from bot.rules.evaluate import SignalInputs
 
 
 class SpikeKind(ConditionKind):
@@ -24,7 +27,7 @@ class SpikeKind(ConditionKind):
     def _input_key(self) -> tuple[Any, ...]:
         return ("spike", self.body.metric, self.body.window)
 
-    def base(self, inputs: Any) -> pd.DataFrame:
+    def base(self, inputs: SignalInputs) -> pd.DataFrame:
         f = inputs.frames[self.body.metric]
         if f.empty:
             return _EMPTY.assign(median=pd.Series(dtype=float))
