@@ -94,7 +94,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         total = sum(years.values())
         busiest = max(years, key=lambda y: years[y])
         print(f"  {rid:<26} {total:>3} in {span:4.1f} years = {total / span:.1f}/yr, most {years[busiest]} in {busiest}")
-    skipped = [r.id for r in loaded.rules if r.condition.kind == "stale"]
+    skipped = [r.id for r in loaded.rules if r.kind.wall_clock]
     if skipped:
         print(f"(not replayed: {', '.join(skipped)} - staleness is about live sources, not history)")
     return 0

@@ -84,7 +84,7 @@ class Engine:
         self.last_evaluated: datetime | None = None
         self.stop_requested = False  # set on shutdown: stop at the next rule
         self.busy = False            # an evaluation is running (on the engine thread)
-        self._rule_hashes: dict[int, tuple[Rule, str, str, frozenset[str]]] = {}
+        self._rule_hashes: dict[int, tuple[Rule, str, bool, frozenset[str]]] = {}
         self.file_rules: list[Rule] = list(self.rules)   # rules/*.yaml; self.rules adds personal alerts
         self._personal: list[Rule] = []
         self.owners: dict[str, tuple[str, str]] = {}     # personal rule id -> (platform, chat_id)
@@ -150,7 +150,7 @@ class Engine:
         needs = set().union(*(self._series_of(m) for m in rule.condition.metrics()))
         if needs <= settled:
             return True
-        return rule.condition.kind != "stale" and set(rule.condition.metrics()) <= self._preloaded
+        return not rule.kind.wall_clock and set(rule.condition.metrics()) <= self._preloaded
 
     def _max_age(self, rule: Rule) -> int:
         weekly = any(self.catalog.metrics[m].cadence_days >= 7 for m in rule.condition.metrics())
@@ -222,7 +222,7 @@ class Engine:
     def _worth_telling(self, rule: Rule, t: Transition, today: date) -> bool:
         if t.state == "resolved" and not rule.notify_resolved:
             return False
-        if rule.condition.kind == "stale":
+        if rule.kind.wall_clock:
             return True  # a staleness alert is about missing data: old by definition
         return (today - t.data_date).days <= self._max_age(rule)
 
@@ -264,10 +264,10 @@ class Engine:
         for rule in self.rules:
             if self.stop_requested:
                 break
-            h, kind, needs = self._meta(rule)
+            h, wall_clock, needs = self._meta(rule)
             prev = self._alerts.get(rule.id)
             fresh = prev is None or prev.data_date is None or self._hashes.get(rule.id) not in (h, None)
-            if not fresh and kind != "stale" and not needs & metrics:
+            if not fresh and not wall_clock and not needs & metrics:
                 continue  # nothing new for this rule
             if fresh and not self._ready(rule, settled):
                 continue
@@ -311,12 +311,12 @@ class Engine:
                 fn()
         return ids
 
-    def _meta(self, rule: Rule) -> tuple[str, str, frozenset[str]]:
-        """(definition hash, condition kind, metrics) of a rule, computed once per rule object:
+    def _meta(self, rule: Rule) -> tuple[str, bool, frozenset[str]]:
+        """(definition hash, judged on the wall clock (stale), metrics) of a rule, computed once per rule object:
         the loop over 30,000 rules with nothing new for them is then a few dict lookups each."""
         m = self._rule_hashes.get(id(rule))
         if m is None or m[0] is not rule:
-            m = self._rule_hashes[id(rule)] = (rule, rule_hash(rule), rule.condition.kind,
+            m = self._rule_hashes[id(rule)] = (rule, rule_hash(rule), rule.kind.wall_clock,
                                                frozenset(rule.condition.metrics()))
         return m[1], m[2], m[3]
 
@@ -329,7 +329,7 @@ class Engine:
 
 def previous_print(rule: Rule, t: Transition, inputs: SignalInputs) -> float | None:
     """The rule's signal at the observation before the one a transition is about."""
-    if rule.condition.kind == "stale":
+    if rule.kind.wall_clock:
         return None
     o = inputs.ordered(rule)
     at = np.flatnonzero(o.dates == np.datetime64(t.data_date, "D"))

@@ -98,15 +98,7 @@ def payload(messages: dict[str, AlertMessage]) -> str:
 
 def rule_unit(rule: Rule, catalog: Catalog) -> str:
     """The unit of the value a rule compares: metric unit, bp for percent spreads, % for percent changes."""
-    c = rule.condition
-    if c.kind == "stale":
-        return "days"
-    if c.kind == "spread":
-        u = catalog.metrics[c.body.a].unit
-        return "bp" if u == "percent" else u
-    if getattr(c.body, "percent", False):
-        return "pct_change"
-    return catalog.metrics[c.body.metric].unit
+    return rule.kind.unit(catalog)
 
 
 def fmt(x: float | None, unit: str) -> str:
@@ -178,14 +170,12 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
     """The message for one transition of one rule, in one language. `previous` is the value
     of the rule's signal at the print before this one (for "change since the previous print")."""
     _ = tr(lang)
-    c = rule.condition
-    unit = rule_unit(rule, catalog)
-    metric = c.body.a if c.kind == "spread" else c.body.metric
-    label = metric_label(catalog, metric, lang)
-    if c.kind == "spread":
-        label = f"{metric_label(catalog, c.body.a, lang)} - {metric_label(catalog, c.body.b, lang)}"
+    kind = rule.kind
+    unit = kind.unit(catalog)
+    metric = kind.shown_metric
+    label = " - ".join(metric_label(catalog, m, lang) for m in rule.condition.metrics())  # a spread: "a - b"
     extra = dict(t.extra)
-    threshold = c.body.value if c.kind == "crossing" else rule.threshold
+    threshold = rule.threshold
     change = None if previous is None or t.value is None else t.value - previous
     values = {
         "value": fmt(t.value, unit), "threshold": fmt(threshold, unit) if threshold is not None else "n/a",
@@ -195,24 +185,23 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
         "date": t.data_date.isoformat(), "metric": metric, "label": label, "rule": rule.id,
         "from": _(t.from_regime) if t.from_regime else "", "to": _(t.to_regime) if t.to_regime else "",
         "severity": rule.severity, "topic": rule.topic,
-        "window": window_text(c.body.window, lang) if c.kind == "change" else "",
-        "multiple": f"{c.body.multiple:g}x" if c.kind == "spike" else "",
+        "window": "", "multiple": "",
         "median": fmt(extra.get("median"), unit) if "median" in extra else "n/a",
-        "age": fmt(t.value, "days") if c.kind == "stale" else "",
+        "age": "", **kind.placeholders(t.value, lang),
     }
     resolved = t.state == "resolved"
     template = rule.text("resolved_message", lang) if resolved else rule.text("message", lang)
     if resolved and not rule.resolved_message:
         template = _("Resolved: {label} is {value} (data {date}).")
     headline = _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template or "")
-    if c.kind == "stale" and t.value is None and t.state == "firing":
+    if kind.wall_clock and t.value is None and t.state == "firing":
         headline = _("No {label} data stored yet: the source has not delivered anything "
                      "(network down, or no --data file).").format(label=label)
-    facts = _facts(values, threshold, change, c.kind, lang)
+    facts = "" if kind.wall_clock else _facts(values, threshold, change, lang)
     return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.text("why", lang) or "",
                         t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
                         heading=rule.heading(lang), facts=facts,
-                        context=record_line(t.history, lang) if t.state == "firing" and c.kind != "stale" else "",
+                        context=record_line(t.history, lang) if t.state == "firing" and not kind.wall_clock else "",
                         chart=rule.chart and metric in catalog.metrics, lang=lang,
                         metric=metric if metric in catalog.metrics else None)
 
@@ -222,10 +211,8 @@ def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | No
     return {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
 
 
-def _facts(values: dict[str, str], threshold: float | None, change: float | None, kind: str, lang: str) -> str:
+def _facts(values: dict[str, str], threshold: float | None, change: float | None, lang: str) -> str:
     _ = tr(lang)
-    if kind == "stale":
-        return ""
     parts = [_("Value {value}").format(value=values["value"])]
     if threshold is not None:
         parts.append(_("threshold {threshold}").format(threshold=values["threshold"]))

@@ -11,7 +11,8 @@ import pandas as pd
 
 from bot.catalog import Catalog
 from bot.metrics import Frames, asof
-from bot.rules.evaluate import classify, signal
+from bot.rules.evaluate import signal
+from bot.rules.kinds.regime import classify
 from bot.rules.model import Rule
 from bot.i18n import N_, tr
 from bot.format import fmt, magnitude
@@ -48,7 +49,7 @@ def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str]) ->
     """The band each regime rule puts its metric in now, keyed by metric (no hysteresis)."""
     out = {}
     for rule in rules:
-        if rule.condition.kind == "regime":
+        if rule.kind.banded:
             sig = signal(rule, frames, units)
             if not sig.empty:
                 out[rule.condition.body.metric] = classify(float(sig["value"].iloc[-1]), rule.condition.body.bands)
@@ -139,12 +140,7 @@ def spread_metrics(catalog: Catalog) -> dict[tuple[str, str], str]:
 
 def threshold_metric(rule: Rule, spreads: dict[tuple[str, str], str]) -> str | None:
     """The metric whose chart or table row shows a level, crossing or spread rule's threshold."""
-    c, b = rule.condition, rule.condition.body
-    if c.kind in ("level", "crossing"):
-        return str(b.metric)
-    if c.kind == "spread":
-        return spreads.get((b.a, b.b))
-    return None
+    return rule.kind.threshold_metric(spreads)
 
 
 def rule_marks(rules: list[Rule], catalog: Catalog) -> dict[str, list[float]]:
@@ -152,12 +148,9 @@ def rule_marks(rules: list[Rule], catalog: Catalog) -> dict[str, list[float]]:
     spreads = spread_metrics(catalog)
     out: dict[str, list[float]] = {}
     for r in rules:
-        c, b = r.condition, r.condition.body
-        metric = threshold_metric(r, spreads)
-        if metric is not None:
-            out.setdefault(metric, []).append(float(b.value))
-        elif c.kind == "regime" and b.change is None:
-            out.setdefault(b.metric, []).extend(float(x.below) for x in b.bands if x.below is not None)
+        marks = r.kind.marks(spreads)
+        if marks is not None:
+            out.setdefault(marks[0], []).extend(marks[1])
     return out
 
 

@@ -36,6 +36,8 @@ def rules_file(tmp_path, *rules: tuple[str, str, str]) -> str:
     ("{level: {metric: reserves, op: '<', value: 1}}", "    for: 99999999999\n", "`for` counts observations"),
     ("{change: {metric: rrp, window: {days: 36500}, op: '<', value: 1}}", "", "less than or equal to 3660"),
     ("{stale: {metric: rrp, max_age: 600w}}", "", "longer than the 10 years"),
+    ("{threshold: {metric: rrp, value: 1}}", "",
+     "unknown condition kind 'threshold' (known: level, crossing, change, spread, spike, regime, stale)"),
 ])
 def test_each_bad_rule_is_a_clear_problem_at_its_line(tmp_path, catalog, condition, extra, message):
     path = rules_file(tmp_path, ("good_one", "{level: {metric: reserves, op: '<', value: 1}}", ""),

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from bot.metrics import compute_metrics
-from bot.rules.evaluate import signal, stale_verdict
+from bot.rules.evaluate import signal
+from bot.rules.kinds.stale import stale_verdict
 from bot.rules.model import Rule
 
 

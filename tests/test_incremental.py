@@ -89,7 +89,7 @@ def test_the_quiet_shortcut_equals_stepping_every_row(history):
     history passes through, that answer must be exactly what stepping the rows gives."""
     from bot.catalog import default_catalog
     from bot.personal import Personal, rule_for
-    from bot.rules.replay import _loop, _nothing_happens, _quiet_level, _rows
+    from bot.rules.replay import _loop, _nothing_happens, _rows
 
     frames, units, rules = history
     inputs = SignalInputs(frames, units)
@@ -115,7 +115,7 @@ def test_the_quiet_shortcut_equals_stepping_every_row(history):
                         shortcuts += 1
                         assert (quick, []) == (stepped.alert, stepped.transitions), (rule.id, i)
                     if rule.condition.kind == "level":  # the plain-float version for level rules
-                        plain = _quiet_level(rule, alert, part.value.tolist(), part.day(len(part) - 1))
+                        plain = rule.kind.quiet_values(alert, part.value.tolist(), part.day(len(part) - 1))
                         assert plain == quick, (rule.id, i)
                 alert = _loop(rule, _Slice(rows, i, i + 1), alert).alert
     assert shortcuts > 10_000

@@ -67,9 +67,9 @@ class Charts:
                 s = f["value"][f.index >= f.index[-1] - pd.Timedelta(days=days)]
         bands: tuple[Any, ...] = ()
         for r in core.rules:
-            c = r.condition
-            if c.kind == "regime" and c.body.metric == metric and c.body.change is None:
-                bands = tuple(c.body.bands)
+            found = r.kind.level_bands(metric)
+            if found is not None:
+                bands = tuple(found)
         own = [Own(p.op, float(p.value)) for p in (self.alerts.personal(*chat) if chat else []) if p.metric == metric]
         thresholds = chart_thresholds(self._marks.candidates(core.rules, metric), own, s.to_list(), m.unit,
                                       core.catalog, lang)

@@ -6,7 +6,7 @@ from bot.commands.alerts import PersonalAlerts
 from bot.commands.core import Core
 from bot.commands.reply import Reply
 from bot.commands.subscriptions import Subscriptions
-from bot.format import STATE_WORD, fmt, rule_unit, window_text
+from bot.format import STATE_WORD
 from bot.i18n import DEFAULT, tr
 
 
@@ -21,25 +21,7 @@ class RulesHistory:
         _ = tr(lang)
         lines = []
         for r in self.core.rules:
-            c = r.condition
-            unit = rule_unit(r, self.core.catalog)
-            if c.kind in ("level", "change", "spread"):
-                metric = f"{c.body.a} - {c.body.b}" if c.kind == "spread" else c.body.metric
-                extra = f" ({window_text(c.body.window, lang)})" if c.kind == "change" else ""
-                cond = f"{metric}{extra} {c.body.op} {fmt(c.body.value, unit)}"
-                if r.clear is not None:
-                    cond += " " + _("(clears at {value})").format(value=fmt(r.clear, unit))
-            elif c.kind == "regime":
-                cond = f"{c.body.metric}: " + ", ".join(
-                    f"{b.name} < {fmt(b.below, unit)}" if b.below is not None else b.name for b in c.body.bands)
-            elif c.kind == "spike":
-                cond = _("{metric} > {multiple}x its {window}-day median (min {floor})").format(
-                    metric=c.body.metric, multiple=f"{c.body.multiple:g}", window=c.body.window,
-                    floor=fmt(c.body.floor, unit))
-            elif c.kind == "stale":
-                cond = _("{metric} older than {age}").format(metric=c.body.metric, age=c.body.max_age)
-            else:
-                cond = f"{c.body.metric} {c.body.direction} {fmt(c.body.value, unit)}"
+            cond = r.kind.describe(r.kind.unit(self.core.catalog), lang)  # each condition kind says itself
             lines.append(f"• {r.heading(lang)} [{r.topic}, {r.severity}]: {cond}")
         return Reply("\n".join(lines) or _("No rules loaded."))
 

@@ -19,8 +19,7 @@ class Status:
         """The reserves regime as the regime rule itself holds it (with its hysteresis)."""
         states = self.core.store.regimes()
         for r in self.core.rules:
-            c = r.condition
-            if c.kind == "regime" and c.body.metric == "reserves" and c.body.change is None and r.id in states:
+            if r.kind.level_bands("reserves") is not None and r.id in states:
                 return states[r.id]
         return None
 

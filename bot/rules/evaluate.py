@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import pandas as pd
 
 from bot.calendar import busday_offset
 from bot.metrics import Frames, asof
-from bot.rules.model import Band, Rule, Window, parse_duration
+from bot.rules.model import Rule, Window
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -51,10 +51,10 @@ def change_series(f: pd.DataFrame, window: Window, percent: bool) -> pd.Series:
     return f["value"] - past
 
 
-def _clear(rule: Rule, value: pd.Series, op: str, holds: pd.Series) -> pd.Series:
-    if rule.clear is None:
+def _clear(clear: float | None, value: pd.Series, op: str, holds: pd.Series) -> pd.Series:
+    if clear is None:
         return ~holds
-    return ~OPS[op](value, rule.clear)
+    return ~OPS[op](value, clear)
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class SignalInputs:
 
     def ordered(self, rule: Rule) -> Ordered:
         """`base(rule)` as arrays in publication order (cached per input)."""
-        key = _input_key(rule)
+        key = rule.kind.input_key
         if key not in self._ordered:
             b = self.base(rule)
             order = np.lexsort((b.index.values, b["known"].values))
@@ -99,7 +99,7 @@ class SignalInputs:
 
     def tail(self, rule: Rule, after: np.datetime64) -> np.ndarray:
         """Positions (in `ordered(rule)`) of the rows a rule whose state is at `after` steps next."""
-        key = (_input_key(rule), after)
+        key = (rule.kind.input_key, after)
         if key not in self._tails:
             o = self.ordered(rule)
             self._tails[key] = np.flatnonzero(o.newer & (o.dates > after))
@@ -109,7 +109,7 @@ class SignalInputs:
         """The values of `tail` as a plain list, and the newest one's date (None: no rows).
         Thousands of level rules on one metric read the same few new values: Python floats
         compare faster than numpy's set-up on arrays of one to four elements."""
-        key = ("values", _input_key(rule), after)
+        key = ("values", rule.kind.input_key, after)
         got = self._values.get(key)
         if got is None:
             idx = self.tail(rule, np.datetime64(after, "D"))
@@ -120,34 +120,10 @@ class SignalInputs:
 
     def base(self, rule: Rule) -> pd.DataFrame:
         """`value` and `known` (and `median` for spikes) for every observation, before thresholds."""
-        key = _input_key(rule)
+        key = rule.kind.input_key
         if key not in self._memo:
-            self._memo[key] = self._compute(rule)
+            self._memo[key] = rule.kind.base(self)
         return self._memo[key]
-
-    def _compute(self, rule: Rule) -> pd.DataFrame:
-        kind, c = rule.condition.kind, rule.condition.body
-        if kind == "spread":
-            a, b = self.frames[c.a], self.frames[c.b]
-            if a.empty or b.empty:
-                return _EMPTY
-            other = asof(b, a.index, tolerance_days=10)
-            factor = 100.0 if self.units.get(c.a) == "percent" else 1.0
-            value = ((a["value"] - other["value"]) * factor).round(6)
-            return _base(value, np.maximum(a["known"], other["known"]))
-        f = self.frames[c.metric]
-        if f.empty:
-            return _EMPTY.assign(median=pd.Series(dtype=float)) if kind == "spike" else _EMPTY
-        if kind == "change":
-            return _base(change_series(f, c.window, c.percent), f["known"])
-        if kind == "regime" and c.change:
-            return _base(change_series(f, c.change, c.percent), f["known"])
-        if kind == "spike":
-            out = _base(f["value"], f["known"])
-            out["median"] = f["value"].shift(1).rolling(c.window, min_periods=max(2, c.window // 2)).median()
-            return out
-        return _base(f["value"], f["known"])
-
 
 _EMPTY = pd.DataFrame({"value": pd.Series(dtype=float), "known": pd.Series(dtype="datetime64[ns]")},
                       index=pd.DatetimeIndex([], name="date"))
@@ -158,40 +134,6 @@ def _base(value: pd.Series, known: pd.Series) -> pd.DataFrame:
     return out[out["value"].notna()]
 
 
-def thresholds(rule: Rule, value: np.ndarray, prev: np.ndarray,
-               median: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(holds, cleared) for observations of a rule's input: `signal`'s logic on bare arrays."""
-    kind, c = rule.condition.kind, rule.condition.body
-    with np.errstate(invalid="ignore"):
-        if kind == "regime":
-            holds = np.zeros(len(value), dtype=bool)
-        elif kind == "crossing":
-            holds = (prev >= c.value) & (value < c.value) if c.direction == "below" else \
-                (prev <= c.value) & (value > c.value)
-        elif kind == "spike":
-            holds = (value >= c.floor) & (value > c.multiple * median)
-            if c.above is not None:
-                holds = holds | (value >= c.above)
-        else:
-            holds = OPS[c.op](value, c.value)
-            if rule.clear is not None:
-                return holds, ~OPS[c.op](value, rule.clear)
-    return holds, ~holds
-
-
-def _input_key(rule: Rule) -> tuple[Any, ...]:
-    kind, c = rule.condition.kind, rule.condition.body
-    if kind == "spread":
-        return ("spread", c.a, c.b)
-    if kind == "change":
-        return ("change", c.metric, c.window, c.percent)
-    if kind == "regime":
-        return ("regime", c.metric, c.change, c.percent)
-    if kind == "spike":
-        return ("spike", c.metric, c.window)
-    return ("level", c.metric)
-
-
 def signal(rule: Rule, frames: Frames, units: dict[str, str], inputs: SignalInputs | None = None,
            after: pd.Timestamp | None = None) -> pd.DataFrame:
     """Vectorised signal for every observation of the rule's metric(s) (only those dated after
@@ -200,69 +142,7 @@ def signal(rule: Rule, frames: Frames, units: dict[str, str], inputs: SignalInpu
     `units` maps metric -> unit; a spread of two percent metrics is in basis points. `inputs`
     shares the underlying vectors between rules.
     """
-    kind, c = rule.condition.kind, rule.condition.body
-    if kind == "stale":
+    kind = rule.kind
+    if kind.wall_clock:
         raise ValueError(f"rule {rule.id}: stale conditions are evaluated with stale_verdict()")
-    base = (inputs or SignalInputs(frames, units)).base(rule)
-    if kind == "crossing":  # needs the observation before the first new one
-        prev = base["value"].shift(1)
-        if after is not None:
-            keep = base.index > after
-            base, prev = base[keep], prev[keep]
-        value = base["value"]
-        if c.direction == "below":
-            holds = (prev >= c.value) & (value < c.value)
-        else:
-            holds = (prev <= c.value) & (value > c.value)
-        return _frame(value, holds, base["known"])
-    if after is not None:
-        base = base[base.index > after]
-    value = base["value"]
-    if kind == "spike":
-        median = base["median"]
-        holds = (value >= c.floor) & (value > c.multiple * median)
-        if c.above is not None:
-            holds = holds | (value >= c.above)
-        out = _frame(value, holds.fillna(False), base["known"])
-        out["median"] = median.reindex(out.index)
-        return out
-    if kind == "regime":
-        return _frame(value, pd.Series(False, index=base.index), base["known"])
-    holds = OPS[c.op](value, c.value)
-    return _frame(value, holds, base["known"], _clear(rule, value, c.op, holds))
-
-
-def classify(value: float, bands: list[Band]) -> str:
-    """The band a value falls in (bands ordered by rising `below`)."""
-    for band in bands:
-        if band.below is None or value < band.below:
-            return band.name
-    return bands[-1].name
-
-
-def regime_with_hysteresis(value: float, bands: list[Band], current: str | None, hysteresis: float) -> str:
-    """Stay in `current` unless the value is more than `hysteresis` past its edge."""
-    raw = classify(value, bands)
-    if current is None or raw == current or hysteresis <= 0:
-        return raw
-    if classify(value + hysteresis, bands) != current and classify(value - hysteresis, bands) != current:
-        return raw
-    return current
-
-
-@dataclass(frozen=True)
-class StaleVerdict:
-    holds: bool
-    last_date: str | None
-    age_days: float | None
-
-
-def stale_verdict(rule: Rule, frames: Frames, now: datetime) -> StaleVerdict:
-    """Is the metric's newest observation older than `max_age` at `now`?"""
-    c = rule.condition.body
-    f = frames.get(c.metric)
-    if f is None or f.empty:
-        return StaleVerdict(True, None, None)
-    last = f.index[-1].to_pydatetime()
-    age = now.replace(tzinfo=None) - last
-    return StaleVerdict(age > parse_duration(c.max_age), last.date().isoformat(), age.total_seconds() / 86400)
+    return kind.signal((inputs or SignalInputs(frames, units)).base(rule), after)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
 
-from bot.rules.evaluate import regime_with_hysteresis
 from bot.rules.model import Rule
 
 
@@ -91,29 +90,13 @@ def _cooling(a: Alert, rule: Rule, now: datetime) -> bool:
     return a.last_fired_at is not None and now - a.last_fired_at < rule.cooldown_td
 
 
-def _step_regime(prev: Alert, v: Verdict, rule: Rule, now: datetime) -> tuple[Alert, Transition | None]:
-    c = rule.condition.body
-    base = replace(prev, data_date=v.data_date, value=v.value)
-    if v.value is None:
-        return base, None
-    band = regime_with_hysteresis(v.value, c.bands, prev.regime, float(c.hysteresis))
-    if prev.regime is None:
-        return replace(base, regime=band, pending_regime=None, count=0), None
-    if band == prev.regime:
-        return replace(base, pending_regime=None, count=0), None
-    count = prev.count + 1 if prev.pending_regime == band else 1
-    if rule.for_observations is not None and count < rule.for_observations:
-        return replace(base, pending_regime=band, count=count), None
-    t = Transition(rule.id, "regime", v.data_date, now, v.value, prev.regime, band, v.extra)
-    return replace(base, regime=band, pending_regime=None, count=0, last_fired_at=now), t
-
-
 def step(prev: Alert, verdict: Verdict, rule: Rule, now: datetime) -> tuple[Alert, Transition | None]:
     """Advance one rule's alert by one verdict; return the new state and the transition, if any."""
     if not verdict.tick and prev.data_date is not None and verdict.data_date <= prev.data_date:
         return prev, None  # not a new observation: nothing happened
-    if rule.condition.kind == "regime":
-        return _step_regime(prev, verdict, rule, now)
+    kind = rule.kind
+    if kind.banded:
+        return kind.step_band(prev, verdict, rule, now)
     a = replace(prev, data_date=verdict.data_date, value=verdict.value)
     if a.state == AlertState.FIRING:
         if verdict.cleared:

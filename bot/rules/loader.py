@@ -16,6 +16,7 @@ from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot.catalog import Catalog
+from bot.rules.kinds import KINDS
 from bot.rules.model import Rule
 from bot.rules.nesting import too_deep_at
 
@@ -138,6 +139,8 @@ def _unreadable(path: Path) -> str | None:
 def _describe(err: dict[str, Any]) -> str:
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if err["type"] == "extra_forbidden":
+        if len(err["loc"]) == 2 and err["loc"][0] == "condition":
+            return f"unknown condition kind {err['loc'][-1]!r} (known: {', '.join(KINDS)})"
         return f"unknown field {err['loc'][-1]!r}"
     if err["type"] == "missing":
         return f"missing field {err['loc'][-1]!r}"
@@ -156,10 +159,8 @@ def _semantic(rule: Rule, catalog: Catalog) -> list[tuple[tuple[Any, ...], str]]
             wrong: str = name
             close = sorted(catalog.metrics, key=lambda m: -_similar(m, wrong))[:3]
             out.append(((*base, key), f"unknown metric {name!r} (did you mean {', '.join(close)}?)"))
-    if cond.kind == "spread" and not out:
-        ua, ub = catalog.metrics[cond.body.a].unit, catalog.metrics[cond.body.b].unit
-        if ua != ub:
-            out.append((base, f"spread of {cond.body.a} ({ua}) and {cond.body.b} ({ub}): units differ"))
+    if not out:  # the kind's own checks read the catalog's entries for its metrics
+        out.extend(((*base, *loc), msg) for loc, msg in rule.kind.problems(catalog))
     for key in ("message", "resolved_message", "message_zh", "resolved_message_zh"):
         text = getattr(rule, key)
         for name in _FIELD.findall(text or ""):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from bot.rules.kinds import ConditionKind
 
 # Strict mode: ints are fine, booleans and strings are not; NaN and infinity are refused (a NaN
 # threshold would never fire).
@@ -124,7 +127,7 @@ class Stale(Strict):
 
 
 class Condition(Strict):
-    """Exactly one kind of condition."""
+    """Exactly one kind of condition: its YAML key names the kind (`Rule.kind`, bot/rules/kinds)."""
 
     level: Level | None = None
     crossing: Crossing | None = None
@@ -200,9 +203,17 @@ class Rule(Strict):
 
     @model_validator(mode="after")
     def _clear_fits(self) -> "Rule":
-        if self.clear is not None and self.condition.kind not in ("level", "change", "spread"):
+        if self.clear is not None and not self.kind.clearable:
             raise ValueError("`clear` applies to level, change and spread conditions only")
         return self
+
+    @functools.cached_property
+    def kind(self) -> ConditionKind:
+        """The condition's kind object (bot/rules/kinds): its evaluation, thresholds and texts.
+        Made once per rule; not a field, so the rule's JSON and definition hash are unchanged."""
+        from bot.rules.kinds import KINDS  # the kinds import this module: looked up on first use
+
+        return KINDS[self.condition.kind](self.condition.body, self.clear)
 
     def heading(self, lang: str = "en") -> str:
         """The alert's title in a language: `title` / `title_zh`, else the id made readable."""

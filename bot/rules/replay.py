@@ -6,7 +6,7 @@ was published (`known`), so `for` and `cooldown` run on publication time, never 
 clock of the replay, and the backtest never looks ahead.
 
 `run_rule` gives exactly the transitions of calling `lifecycle.step` once per observation,
-but for every kind except regimes it jumps from one state change to the next with numpy
+but for every kind except regimes (`ConditionKind.replay`) it jumps from one state change to the next with numpy
 searches instead of a Python call per observation (a 6,000-observation history costs a few
 dozen loop turns, not 6,000).
 """
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bot.metrics import Frames
-from bot.rules.evaluate import OPS, SignalInputs, signal, stale_verdict, thresholds
+from bot.rules.evaluate import SignalInputs, signal
 from bot.rules.lifecycle import Alert, AlertState, Transition, Verdict, step, tally
 from bot.rules.model import Rule
 
@@ -153,7 +153,7 @@ def run_rule(rule: Rule, sig: pd.DataFrame, alert: Alert) -> RuleRun:
     """Step one rule (not `stale`) over a signal's observations newer than `alert.data_date`,
     each stamped with the time it became known."""
     r = _rows(sig, alert.data_date)
-    return _counted(_loop(rule, r, alert) if rule.condition.kind == "regime" else _jump(rule, r, alert))
+    return _counted(rule.kind.replay(rule, r, alert))
 
 
 def _counted(run: RuleRun) -> RuleRun:
@@ -164,7 +164,7 @@ def _counted(run: RuleRun) -> RuleRun:
 
 def stale_run(rule: Rule, frames: Frames, alert: Alert, now: datetime) -> RuleRun:
     """Staleness is about the wall clock: one tick at `now`."""
-    sv = stale_verdict(rule, frames, now)
+    sv = rule.kind.verdict(frames, now)
     last = date.fromisoformat(sv.last_date) if sv.last_date else now.date()
     v = Verdict(last, sv.age_days, sv.holds, not sv.holds, tick=True)
     new, t = step(alert, v, rule, now)
@@ -178,7 +178,7 @@ def tail_rows(rule: Rule, inputs: SignalInputs, after: date) -> _Rows:
     idx = inputs.tail(rule, np.datetime64(after, "D"))
     value = o.value[idx]
     median = o.median[idx] if o.median is not None else None
-    holds, cleared = thresholds(rule, value, o.prev[idx], median)
+    holds, cleared = rule.kind.thresholds(value, o.prev[idx], median)
     return _Rows(o.dates[idx], o.known[idx], value, holds, cleared, median)
 
 
@@ -199,41 +199,26 @@ def _nothing_happens(a: Alert, r: _Rows) -> Alert | None:
     return _quiet(a, bool(r.holds.any()), bool(r.cleared.any()), r.day(len(r) - 1), float(r.value[-1]))
 
 
-def _quiet_level(rule: Rule, a: Alert, values: list[float], day: date) -> Alert | None:
-    """`_quiet` for a level rule's new values as plain floats: `thresholds`' level logic without
-    numpy's set-up on arrays of one to four elements (a NaN neither holds nor keeps an alert
-    from clearing). `day` is the date of the last of `values`."""
-    c = rule.condition.body
-    op = OPS[c.op]
-    keep = c.value if rule.clear is None else rule.clear
-    return _quiet(a, any(op(v, c.value) for v in values), not all(op(v, keep) for v in values), day, values[-1])
-
-
 def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, now: datetime,
              inputs: SignalInputs | None = None) -> RuleRun:
     """Live evaluation: step over observations newer than the alert's, then staleness at `now`."""
-    if rule.condition.kind == "stale":
+    kind = rule.kind
+    if kind.wall_clock:
         return stale_run(rule, frames, alert, now)
     if alert.data_date is None:
         return run_rule(rule, signal(rule, frames, units, inputs), alert)
     inputs = inputs or SignalInputs(frames, units)
-    if rule.condition.kind == "level":
-        values, day = inputs.tail_values(rule, alert.data_date)
-        if day is None:
-            return RuleRun(alert, [])
-        quiet = _quiet_level(rule, alert, values, day)
-        if quiet is not None:
-            return RuleRun(quiet, [])
+    quiet = kind.quiet_catch_up(rule, alert, inputs)
+    if quiet is not None:
+        return RuleRun(quiet, [])
     r = tail_rows(rule, inputs, alert.data_date)
     if not len(r):
         return RuleRun(alert, [])
-    if rule.condition.kind != "regime":
-        quiet = _nothing_happens(alert, r)
-        if quiet is not None:
-            return RuleRun(quiet, [])
+    quiet = kind.quiet_rows(alert, r)
+    if quiet is not None:
+        return RuleRun(quiet, [])
     # A few new rows (the live case): `step` per row beats _jump's numpy set-up on tiny arrays.
-    short = len(r) <= 4 or rule.condition.kind == "regime"
-    return _counted(_loop(rule, r, alert) if short else _jump(rule, r, alert))
+    return _counted(_loop(rule, r, alert) if len(r) <= 4 else kind.replay(rule, r, alert))
 
 
 def backtest(rules: list[Rule], frames: Frames, units: dict[str, str], start: date | None = None,
@@ -245,7 +230,7 @@ def backtest(rules: list[Rule], frames: Frames, units: dict[str, str], start: da
     out: list[Transition] = []
     inputs = SignalInputs(frames, units)
     for rule in rules:
-        if rule.condition.kind == "stale":
+        if rule.kind.wall_clock:
             continue
         sig = signal(rule, frames, units, inputs)
         if end is not None:
@@ -261,12 +246,12 @@ def first_run(rule: Rule, frames: Frames, units: dict[str, str], now: datetime,
               recent: timedelta = timedelta(days=7), inputs: SignalInputs | None = None) -> RuleRun:
     """A rule seen for the first time: replay history silently to learn its state; report
     only what still matters now (an alert firing on data published within `recent`)."""
-    if rule.condition.kind == "stale":
+    if rule.kind.wall_clock:
         return stale_run(rule, frames, Alert(), now)
     # Straight from the shared arrays (no DataFrame per rule): 30,000 personal alerts learn
     # their state in one pass each over their input's rows.
     r = tail_rows(rule, inputs or SignalInputs(frames, units), EVER)
-    run = _counted(_loop(rule, r, Alert()) if rule.condition.kind == "regime" else _jump(rule, r, Alert()))
+    run = _counted(rule.kind.replay(rule, r, Alert()))
     last = run.transitions[-1] if run.transitions else None
     if (last and last.state == "firing" and run.alert.state == AlertState.FIRING
             and timedelta(0) <= now.replace(tzinfo=None) - last.at <= recent):
