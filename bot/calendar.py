@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Literal
 
 import holidays
 import numpy as np
@@ -17,8 +18,8 @@ import numpy as np
 
 @lru_cache(maxsize=256)
 def _year(year: int) -> frozenset[date]:
-    days = set()
-    for d, name in holidays.US(years=year).items():
+    days: set[date] = set()
+    for d, name in holidays.country_holidays("US", years=year).items():
         if "observed" in name.lower() and d.weekday() == 4:
             continue  # Saturday holiday: the Fed is open the Friday before
         days.add(d)
@@ -29,7 +30,8 @@ def holiday_name(d: date) -> str | None:
     """The federal holiday on `d` (as the Fed observes it), or None."""
     if d not in _year(d.year):
         return None
-    return holidays.US(years=d.year).get(d)
+    name: str | None = holidays.country_holidays("US", years=d.year).get(d)
+    return name
 
 
 def is_business_day(d: date) -> bool:
@@ -55,7 +57,7 @@ def _holiday_array(first: int, last: int) -> np.ndarray:
     return np.array(days, dtype="datetime64[D]")
 
 
-def busday_offset(days: np.ndarray, n: int, roll: str = "forward") -> np.ndarray:
+def busday_offset(days: np.ndarray, n: int, roll: Literal["forward", "backward"] = "forward") -> np.ndarray:
     """Vectorised `np.busday_offset` over US federal business days (datetime64[D] in and out)."""
     if len(days) == 0:
         return days.astype("datetime64[D]")

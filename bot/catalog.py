@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -167,7 +168,7 @@ def parse_window_days(text: str | int) -> int:
     return n * 7 if u == "w" else (n if u == "d" else (n // 5) * 7 + n % 5)
 
 
-def _metric(name: str, d: dict) -> MetricDef:
+def _metric(name: str, d: dict[str, Any]) -> MetricDef:
     common = dict(name=name, unit=d["unit"], label=d.get("label", name), cadence_days=int(d.get("cadence_days", 1)),
                   absent_is_zero=bool(d.get("absent_is_zero", False)), short=d.get("short", ""))
     if "series" in d:

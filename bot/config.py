@@ -155,7 +155,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         if dotenv:
             load_dotenv(Path.cwd() / ".env", override=False)
         env = dict(os.environ)
-    values = {name: env[name.upper()] for name in Settings.model_fields
+    values: dict[str, Any] = {name: env[name.upper()] for name in Settings.model_fields
               if env.get(name.upper()) not in (None, "")}
     try:
         return Settings(**values)

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -29,6 +30,7 @@ SCENARIO_DAYS = 45
 
 
 def business_days(start: date, n: int) -> list[date]:
+    days: list[date]
     days, d = [], start
     while len(days) < n:
         if d.weekday() < 5:
@@ -64,7 +66,7 @@ def _line(d: date, vals: dict[str, float], last: dict[str, float]) -> str:
     return f"[simulated {d}] " + ", ".join(p for p in parts if p)
 
 
-async def _run(fast: bool, out) -> int:
+async def _run(fast: bool, out: TextIO) -> int:
     catalog = default_catalog()
     loaded = load_rules(REPO_RULES, catalog)
     rules = [r for r in loaded.rules if not r.kind.wall_clock]  # the simulated clock is not the real one
@@ -106,7 +108,7 @@ async def _run(fast: bool, out) -> int:
     return 0
 
 
-def run_demo(fast: bool = False, out=None) -> int:
+def run_demo(fast: bool = False, out: TextIO | None = None) -> int:
     """Run the simulated scenario; pauses between days only on an interactive terminal."""
     out = out or sys.stdout
     return asyncio.run(_run(fast or not out.isatty(), out))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -14,7 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
-disable_created_metrics()  # no *_created series beside each counter
+# No *_created series beside each counter (the ignore: prometheus_client leaves this function unannotated).
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class QuietBadRequests(logging.Filter):
@@ -71,7 +73,7 @@ class HealthServer:
 
     HEADER_TIMEOUT = 5.0
 
-    def __init__(self, port: int, health: Callable[[], dict], metrics: Callable[[], str], host: str = "127.0.0.1"):
+    def __init__(self, port: int, health: Callable[[], dict[str, Any]], metrics: Callable[[], str], host: str = "127.0.0.1"):
         self.port, self.host = port, host
         self._health, self._metrics = health, metrics
         self._runner: web.AppRunner | None = None

@@ -15,7 +15,7 @@ from bot.catalog import SeriesDef
 from bot.clock import eastern_tomorrow
 from bot.redact import redact
 from bot.screen import RANGE_DAYS, Refusal, screen
-from bot.sources import Source, SourceError, Unreachable
+from bot.sources import Rows, Source, SourceError, Unreachable
 from bot.store.errors import is_database_error
 from bot.store import FetchRecord, ObservationStore
 from bot.units import UnitError
@@ -102,7 +102,7 @@ def _plan(store: ObservationStore, sdef: SeriesDef, today: date) -> tuple[bool, 
     return True, _start(sdef, last)
 
 
-def _screen_since(rows) -> str | None:
+def _screen_since(rows: Rows) -> str | None:
     """The first date whose stored value the screen needs: the fetched rows' overlap with the store
     and the year before it (the unit guard's range), not the whole series (38,000 rows for EFFR)."""
     try:
@@ -112,7 +112,7 @@ def _screen_since(rows) -> str | None:
     return (first - timedelta(days=RANGE_DAYS + 7)).isoformat()
 
 
-def _apply(store: ObservationStore, source: Source, sdef: SeriesDef, rows, vintage: str, res: SeriesResult,
+def _apply(store: ObservationStore, source: Source, sdef: SeriesDef, rows: Rows, vintage: str, res: SeriesResult,
            tomorrow: date) -> None:
     if not rows:
         return  # nothing fetched (a file unchanged since it was last read): no database work at all
@@ -143,7 +143,7 @@ def _hold(store: ObservationStore, sdef: SeriesDef, refused: list[Refusal], know
         store.hold_print(sdef.id, str(r.date), float(r.value), r.reason, now)  # type: ignore[arg-type]
 
 
-def _guard(res: SeriesResult, fn, *args):
+def _guard(res: SeriesResult, fn: Callable[..., Any], *args: Any) -> Any:
     """Run one step; any failure becomes res.error (one source's bad day never stops the others)."""
     try:
         return fn(*args)
@@ -157,7 +157,8 @@ def _guard(res: SeriesResult, fn, *args):
     return None
 
 
-def _finish(store: ObservationStore, source: Source, report: SourceReport, started: datetime, now) -> SourceReport:
+def _finish(store: ObservationStore, source: Source, report: SourceReport, started: datetime,
+            now: Callable[[], datetime]) -> SourceReport:
     errors = "; ".join(f"{r.series}: {r.error}" for r in report.errors) or None
     store.log_fetch(FetchRecord(source.name, started.isoformat(timespec="seconds"),
                                 now().isoformat(timespec="seconds"), report.added, report.last_date, errors))
@@ -201,4 +202,5 @@ async def ingest_source_async(store: ObservationStore, source: Source, now: Call
             res.error = redact(res.error, secrets)  # before it is logged, stored or shown
         res.last_date = await db(store.last_date, sdef.id)
         report.results.append(res)
-    return await db(_finish, store, source, report, started, now)
+    finished: SourceReport = await db(_finish, store, source, report, started, now)
+    return finished

@@ -19,10 +19,12 @@ callers pass the day and the observed arrival times.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ruamel.yaml import YAML
@@ -88,7 +90,7 @@ class PlannedPoll:
     why: str
     release: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "series": list(self.series),
                 "at": self.at.isoformat(timespec="seconds"), "why": self.why}
 
@@ -138,7 +140,7 @@ def learned_time(nominal: time, observed: list[time]) -> time:
     recent = observed[-HISTORY:]
     if len(recent) < MIN_OBSERVATIONS:
         return nominal
-    secs = lambda t: t.hour * 3600 + t.minute * 60 + t.second  # noqa: E731 - local helper
+    secs: Callable[[time], int] = lambda t: t.hour * 3600 + t.minute * 60 + t.second  # noqa: E731 - local helper
     weight = min(1.0, len(recent) / FULL_WEIGHT)
     shift = (statistics.median(secs(t) for t in recent) - secs(nominal)) * weight
     cap = MAX_SHIFT.total_seconds()

@@ -71,11 +71,16 @@ def poll_trigger(seconds: float) -> IntervalTrigger:
 import logging  # noqa: E402 - kept with the block it serves, for a clean merge
 from collections.abc import Awaitable, Callable  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from bot.calendar import add_business_days  # noqa: E402
 from bot.catalog import SeriesDef  # noqa: E402
+from bot.sources import Rows, Source  # noqa: E402
 from bot.release import (DEFAULT_EVERY, RELEASES, Release, expected_at, phase,  # noqa: E402
                          poll_times)
+
+if TYPE_CHECKING:  # the runtime imports this module
+    from bot.runtime.jobs import Jobs
 
 log = logging.getLogger("bot.schedule")
 
@@ -225,14 +230,14 @@ class ReleasePoller:
 class SeriesSubset:
     """A source restricted to some of its series (same name, so the fetch log and store agree)."""
 
-    def __init__(self, source, series: tuple[str, ...]) -> None:
+    def __init__(self, source: Source, series: tuple[str, ...]) -> None:
         self._source, self._series = source, set(series)
         self.name = source.name
 
-    def series(self):
+    def series(self) -> list[SeriesDef]:
         return [s for s in self._source.series() if s.id in self._series]
 
-    def fetch(self, sdef, start):
+    def fetch(self, sdef: SeriesDef, start: date | None) -> Rows:
         return self._source.fetch(sdef, start)
 
 
@@ -250,7 +255,7 @@ def _et_time(iso: str) -> time:
     return datetime.fromisoformat(iso).astimezone(ET).time().replace(microsecond=0)
 
 
-def release_poller(app, src) -> ReleasePoller:
+def release_poller(app: Jobs, src: Source) -> ReleasePoller:
     """A ReleasePoller wired to the running bot: fetch through `app.poll`, real clock, the store's
     observations, sleep that wakes on shutdown. Poll interval from RELEASE_POLL_SECONDS."""
     import asyncio

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -101,7 +101,7 @@ class _History:
         return [self.values[x] for x in self.dates[begin:end]]
 
 
-def screen(sdef: SeriesDef, rows: list[tuple[object, object]], stored: Mapping[str, float],
+def screen(sdef: SeriesDef, rows: Sequence[tuple[object, object]], stored: Mapping[str, float],
            tomorrow: date) -> tuple[list[tuple[str, float]], list[Refusal]]:
     """Split rows into (kept, refused). `stored` is {date: value} of the series as stored (at
     least its last year or so); `tomorrow` is tomorrow's date in US/Eastern (no source
@@ -149,7 +149,7 @@ def _unit(sdef: SeriesDef, hist: _History, d: date, v: float) -> str | None:
     return unit_change(sdef, hist.before(d), v)
 
 
-def _duplicates(rows: list[tuple[object, object]]) -> dict[str, str]:
+def _duplicates(rows: Sequence[tuple[object, object]]) -> dict[str, str]:
     """Dates listed more than once in one answer -> why a row of them is refused: all of them
     when their values differ (which one is right is unknown), "" when they agree (kept once)."""
     by_date: dict[str, list[object]] = {}

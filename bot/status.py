@@ -73,7 +73,7 @@ def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, s
     return rows
 
 
-def to_json(rows: list[MetricStatus]) -> dict:
+def to_json(rows: list[MetricStatus]) -> dict[str, dict[str, Any]]:
     """`{metric: {value, unit, date, ...}}` with dollars / percent / bp as plain numbers."""
     out = {}
     for r in rows:

@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import time
+from typing import Any
 from urllib.parse import parse_qs
 
 FORM, JSON = "application/x-www-form-urlencoded", "application/json"
@@ -92,7 +93,7 @@ def _slack_form_problem(form: dict[str, list[str]]) -> str | None:
     return "form without a command or payload"
 
 
-def _strings(d: dict, required: tuple[str, ...], optional: tuple[str, ...]) -> bool:
+def _strings(d: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...]) -> bool:
     """The fields handlers read are strings: the required ones present, the optional ones if given."""
     return all(isinstance(d.get(k), str) for k in required) and all(
         isinstance(d[k], str) for k in optional if k in d)
@@ -106,7 +107,7 @@ def _json(text: str) -> object:
         return None
 
 
-def telegram_update_problem(body: bytes, content_type: str) -> tuple[dict | None, str | None]:
+def telegram_update_problem(body: bytes, content_type: str) -> tuple[dict[str, Any] | None, str | None]:
     """The webhook body as a dict shaped like a Telegram Update, or why it is not one."""
     if content_type != JSON:
         return None, f"content type {content_type or '(none)'} (Telegram sends JSON)"

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientError, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond, AsyncSay
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -26,6 +26,8 @@ from bot.format import AlertMessage
 from bot.throttle import Throttle
 
 if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -35,12 +37,12 @@ MENTION = re.compile(r"<@[A-Z0-9]+>")
 TEXT_LIMIT = 3000  # a section block's text
 
 
-def blocks_for(m: AlertMessage) -> list[dict]:
+def blocks_for(m: AlertMessage) -> list[dict[str, Any]]:
     """Block Kit: header (severity, state, the rule's title), the headline, the facts (value,
     threshold, change), why it matters, the rule's record, and a context line with the source."""
     if m.raw_text:
         return [{"type": "section", "text": {"type": "mrkdwn", "text": escape(m.raw_text)[:TEXT_LIMIT]}}]
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": m.title[:150], "emoji": True}},
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": m.title[:150], "emoji": True}},
               {"type": "section", "text": {"type": "mrkdwn", "text": escape(m.headline)[:TEXT_LIMIT]}}]
     if m.facts:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(m.facts)[:TEXT_LIMIT]}})
@@ -59,9 +61,9 @@ def blocks_for(m: AlertMessage) -> list[dict]:
     return blocks
 
 
-def action_buttons(m: AlertMessage) -> list[dict]:
+def action_buttons(m: AlertMessage) -> list[dict[str, Any]]:
     """Chart, Mute 7d, Mute until resolved: the same buttons as in Telegram."""
-    def button(action: str, label: str, value: str) -> dict:
+    def button(action: str, label: str, value: str) -> dict[str, Any]:
         return {"type": "button", "action_id": action, "value": value,
                 "text": {"type": "plain_text", "text": m.label(label), "emoji": True}}
     out = [button("liquidity_chart", "Chart", m.metric)] if m.metric else []
@@ -92,12 +94,12 @@ def mrkdwn(reply: Reply) -> str:
     return "\n".join(parts)[:TEXT_LIMIT * 4] or " "
 
 
-def reply_blocks(reply: Reply) -> list[dict] | None:
+def reply_blocks(reply: Reply) -> list[dict[str, Any]] | None:
     """Block Kit for replies with a table: the text, the table as fields (ten per section),
     and the footer as context. Other replies are plain text."""
     if not reply.fields:
         return None
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(reply.text)[:TEXT_LIMIT]}}]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(reply.text)[:TEXT_LIMIT]}}]
     fields = [{"type": "mrkdwn", "text": f"*{escape(k)}*\n{escape(v)}"[:2000]} for k, v in reply.fields]
     for i in range(0, len(fields), 10):
         blocks.append({"type": "section", "fields": fields[i:i + 10]})
@@ -132,12 +134,12 @@ class SlackAdapter:
         self.app.action(re.compile(r"^liquidity_"))(self.on_action)
         self.mode = "socket" if settings.slack_app_token else ("http" if settings.slack_signing_secret else "post-only")
         self._runner: web.AppRunner | None = None
-        self._socket = None
+        self._socket: AsyncSocketModeHandler | None = None
         self.port: int | None = None
         self._warned: set[str] = set()
         self.throttle = Throttle()   # per user: a flood from one must not delay another's answer past 3 s
         self._asked: set[tuple[str, str, str]] = set()   # (channel, metric, period) charts on their way
-        self._uploads: set[asyncio.Task] = set()
+        self._uploads: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -146,7 +148,7 @@ class SlackAdapter:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self._socket = AsyncSocketModeHandler(self.app, self.settings.secret("slack_app_token"))
-            await self._socket.connect_async()
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]  # slack-bolt leaves it unannotated
         elif self.mode == "http":
             web_app = web.Application()
             web_app.router.add_post("/slack/events", self._http)
@@ -170,7 +172,7 @@ class SlackAdapter:
 
     async def stop(self) -> None:
         if self._socket:
-            await self._socket.close_async()
+            await self._socket.close_async()  # type: ignore[no-untyped-call]  # slack-bolt leaves it unannotated
         if self._runner:
             await self._runner.cleanup()
 
@@ -196,7 +198,7 @@ class SlackAdapter:
             return web.Response(status=400, text="bad request")
         return await to_aiohttp_response(bolt_resp)
 
-    def _signed(self, body: bytes, headers) -> bool:
+    def _signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Slack's v0 signature over the timestamp and body, within five minutes."""
         return slack_signed(self._signing_secret, body, headers.get("X-Slack-Request-Timestamp", ""),
                             headers.get("X-Slack-Signature", ""))
@@ -229,7 +231,7 @@ class SlackAdapter:
         ctx = self._ctx(channel, title, user)
         return await self.commands.dispatch(ctx, words[0] if words else "help", words[1:]), ctx.lang
 
-    async def on_command(self, ack, command: dict) -> None:
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """`/liquidity <subcommand>`: text answered in the ack (within Slack's 3 s); charts are
         uploaded after it."""
         channel = command["channel_id"]
@@ -257,7 +259,7 @@ class SlackAdapter:
             self._uploads.add(task)
             task.add_done_callback(self._uploads.discard)
 
-    async def on_mention(self, event: dict, say) -> None:
+    async def on_mention(self, event: dict[str, Any], say: AsyncSay) -> None:
         """`@bot status` in a channel: the same subcommands, answered in the thread."""
         text = MENTION.sub("", event.get("text", ""))
         user = event.get("user") or event["channel"]
@@ -277,7 +279,7 @@ class SlackAdapter:
             else:
                 await say(text=mrkdwn(r), blocks=reply_blocks(r), thread_ts=event.get("ts"))
 
-    async def on_action(self, ack, body: dict, respond) -> None:
+    async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """A button under an alert: a chart upload, or a mute (SLACK_ADMIN_ONLY applies)."""
         await ack()
         action = (body.get("actions") or [{}])[0]

@@ -11,9 +11,10 @@ import asyncio
 import html
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta, without a warning
 
@@ -38,7 +39,14 @@ from bot.redact import is_personal, log_name
 from bot.throttle import Throttle
 
 if TYPE_CHECKING:
+    from telegram.ext import ExtBot, JobQueue
+
+    from bot.chat.telegram_webhook import WebhookServer
     from bot.config import Settings
+
+    # The Application PTB's builder makes with its defaults (no custom context types, no persistence).
+    TelegramApp: TypeAlias = Application[ExtBot[None], ContextTypes.DEFAULT_TYPE, dict[Any, Any], dict[Any, Any],
+                                         dict[Any, Any], JobQueue[ContextTypes.DEFAULT_TYPE]]
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
@@ -114,8 +122,8 @@ class TelegramAdapter:
                              group_prefixes=("-",))  # group and channel ids are negative
         self.limiter = RateLimiter(self.limits)  # shared with the delivery loop
         self.throttle = Throttle()
-        self._webhook = None
-        self._charts: set[asyncio.Task] = set()   # alert charts being rendered and sent
+        self._webhook: WebhookServer | None = None
+        self._charts: set[asyncio.Task[None]] = set()   # alert charts being rendered and sent
         self._asked: set[tuple[str, str, str]] = set()   # (chat, metric, period) charts on their way
         # Awaited before each API call of an alert beyond the first (more chunks, the chart): the
         # delivery loop puts its own pacing here (Deliverer.slot: with replicas, the shared pace too).
@@ -124,7 +132,7 @@ class TelegramAdapter:
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
-    def _build(self, api: str) -> Application:
+    def _build(self, api: str) -> TelegramApp:
         return (Application.builder().token(self.settings.secret("telegram_bot_token") or "")
                 .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
                 .connect_timeout(10).read_timeout(20).write_timeout(20).get_updates_read_timeout(15)
@@ -154,6 +162,7 @@ class TelegramAdapter:
             await self.app.bot.set_webhook(s.telegram_webhook_url, secret_token=secret,
                                            allowed_updates=Update.ALL_TYPES)
         elif self.poll_updates:  # --- pg --- replicas: only the leader polls
+            assert self.app.updater is not None  # the builder always makes one
             await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES,
                                                  error_callback=self._polling_error)
         log.info("telegram: @%s connected (%s)", self.app.bot.username,
@@ -177,6 +186,7 @@ class TelegramAdapter:
     async def set_polling(self, on: bool) -> None:
         """Start or stop long polling (replicas: Telegram allows one getUpdates consumer)."""
         self.poll_updates = on
+        assert self.app.updater is not None  # the builder always makes one
         if on and not self.app.updater.running:
             await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES,
                                                  error_callback=self._polling_error)
@@ -229,13 +239,14 @@ class TelegramAdapter:
         self.app.add_handler(MessageHandler(filters.COMMAND & kinds, self.cmd_unknown))
         self.app.add_error_handler(self.on_error)
 
-    def _handler(self, name: str):
+    def _handler(self, name: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await self._run(update, context, name, list(context.args or []))
         return run
 
     def _ctx(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ctx:
         chat, user = update.effective_chat, update.effective_user
+        assert chat is not None  # commands and buttons come from a chat
         chat_id = str(chat.id)
         lang = self.commands.language("telegram", chat_id, user.language_code if user else None)
         return Ctx("telegram", chat_id, chat.type, chat.title or chat.username, str(user.id) if user else None,
@@ -248,6 +259,7 @@ class TelegramAdapter:
 
     async def _reply(self, update: Update, reply: Reply, lang: str = "en") -> None:
         msg = update.effective_message
+        assert msg is not None  # a command or a button press has a message
         chat = str(msg.chat_id)
         if reply.chart:
             metric, period = reply.chart
@@ -263,7 +275,7 @@ class TelegramAdapter:
                 self._asked.discard((chat, metric, period))
             return
         for chunk in split_html(reply):
-            await self._paced(chat, lambda c=chunk: msg.reply_text(c, parse_mode=ParseMode.HTML))
+            await self._paced(chat, partial(msg.reply_text, chunk, parse_mode=ParseMode.HTML))
 
     REPLY_TRIES = 3
 
@@ -287,6 +299,7 @@ class TelegramAdapter:
         """In groups only chat administrators change settings. A channel's commands come from its
         admins (only they can post), but its buttons are pressed by any subscriber: ask then too."""
         chat, user = update.effective_chat, update.effective_user
+        assert chat is not None  # a command or a button press comes from a chat
         if chat.type == ChatType.PRIVATE or (chat.type == ChatType.CHANNEL and update.callback_query is None):
             return True
         if user is None:
@@ -296,6 +309,7 @@ class TelegramAdapter:
 
     async def cmd_unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any other /command: say so and show help, unless it is addressed to another bot."""
+        assert update.effective_message is not None  # the COMMAND filter matched a message
         word = (update.effective_message.text or "").split()[0]
         name, _, bot = word[1:].partition("@")
         if bot and bot.lower() != (self.app.bot.username or "").lower():
@@ -322,6 +336,7 @@ class TelegramAdapter:
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup: move its subscriptions to the new id."""
         msg = update.effective_message
+        assert msg is not None  # the MIGRATE filter matched a message
         if msg.migrate_to_chat_id:
             self.commands.store.migrate_chat("telegram", str(msg.chat_id), str(msg.migrate_to_chat_id))
             log.info("telegram: chat %s migrated to %s", msg.chat_id, msg.migrate_to_chat_id)

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import hmac
 import logging
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import Application
 
 from bot.chat.inbound import RefusalLog, telegram_update_problem
+
+if TYPE_CHECKING:
+    from bot.chat.telegram import TelegramApp
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
 
 
 class WebhookServer:
-    def __init__(self, application: Application, secret: str, port: int, path: str = "/telegram",
+    def __init__(self, application: TelegramApp, secret: str, port: int, path: str = "/telegram",
                  host: str = "0.0.0.0"):
         self.application, self.secret, self.port, self.path, self.host = application, secret, port, path, host
         self._runner: web.AppRunner | None = None

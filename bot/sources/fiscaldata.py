@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 import httpx
 
@@ -40,7 +41,7 @@ class FiscalDataSource(Source):
 
     def fetch(self, sdef: SeriesDef, start: date | None) -> Rows:
         start = max(start or FIRST_DATE, FIRST_DATE)
-        records: list[dict] = []
+        records: list[dict[str, Any]] = []
         for page in range(1, MAX_PAGES + 1):
             params = {"filter": f"record_date:gte:{start.isoformat()}", "sort": "record_date",
                       "page[size]": str(PAGE_SIZE), "page[number]": str(page),
@@ -56,7 +57,7 @@ class FiscalDataSource(Source):
         return scale(tga_closing_balances(records), sdef)
 
 
-def tga_closing_balances(records: list[dict]) -> list[tuple[str, float]]:
+def tga_closing_balances(records: list[dict[str, Any]]) -> list[tuple[str, float]]:
     """One closing balance per record date from DTS operating-cash rows, any label format. An
     unreadable row is skipped alone; a date listed twice with different balances is dropped."""
     best: dict[str, tuple[int, float]] = {}

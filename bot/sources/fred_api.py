@@ -12,7 +12,7 @@ from bot.sources import SourceError
 from bot.sources.http import get
 
 
-class PoliteFred(Fred):
+class PoliteFred(Fred):  # type: ignore[misc]  # fredapi has no type hints: Fred is Any
     """fredapi with its requests sent through our HTTP client (bot/sources/http.py): the
     politeness budget and pace, the User-Agent, a time limit on the whole request and a size
     limit (fredapi's own urllib calls have none of these). The key never appears in an error."""
@@ -22,7 +22,7 @@ class PoliteFred(Fred):
         self.root_url = root_url.rstrip("/")
         self._client = client
 
-    def _Fred__fetch_data(self, url: str):  # overrides the name-mangled private helper
+    def _Fred__fetch_data(self, url: str) -> ET.Element:  # overrides the name-mangled private helper
         resp = get(self._client, url + "&api_key=" + self.api_key, None, "FRED API", raise_for_status=False)
         if resp.status_code >= 400:
             try:  # FRED explains errors in XML: <error code="400" message="Bad Request. ..."/>

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -63,7 +65,7 @@ class HostStats:
 class PoliteClient(httpx.Client):
     """httpx.Client plus the politeness budget and pace, the validator cache and per-host counters."""
 
-    def __init__(self, timeout: float, budget: Budget | None = None, pacer: Pacer | None = None, **kw) -> None:
+    def __init__(self, timeout: float, budget: Budget | None = None, pacer: Pacer | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING})
         super().__init__(timeout=httpx.Timeout(timeout), follow_redirects=False, **kw)
         transport.bound_by_deadline(self)
@@ -89,7 +91,7 @@ def not_modified(resp: httpx.Response) -> bool:
     return bool(resp.extensions.get(NOT_MODIFIED))
 
 
-def _key(url: str, params: dict | None) -> str:
+def _key(url: str, params: Mapping[str, str] | None) -> str:
     return url + "?" + urlencode(sorted((params or {}).items()))
 
 
@@ -126,7 +128,7 @@ def _read(resp: httpx.Response, what: str) -> bytes:
     return b"".join(chunks)
 
 
-def _request(client: httpx.Client, url: str, params: dict | None, what: str) -> httpx.Response:
+def _request(client: httpx.Client, url: str, params: Mapping[str, str] | None, what: str) -> httpx.Response:
     timeout = getattr(client, "total_timeout", None) or (client.timeout.read or 20.0)
     deadline = time.monotonic() + timeout
     budget: Budget | None = getattr(client, "budget", None)
@@ -195,7 +197,7 @@ def _network_error(client: httpx.Client, what: str, exc: httpx.HTTPError) -> str
     return f"{what}: network error ({type(exc).__name__}: {exc})"
 
 
-def get(client: httpx.Client, url: str, params: dict | None, what: str,
+def get(client: httpx.Client, url: str, params: Mapping[str, str] | None, what: str,
         raise_for_status: bool = True) -> httpx.Response:
     """GET or raise SourceError naming `what` (never the full URL: it may carry a key).
 
@@ -210,7 +212,7 @@ def get(client: httpx.Client, url: str, params: dict | None, what: str,
     return resp
 
 
-def get_json(client: httpx.Client, url: str, params: dict | None, what: str) -> dict:
+def get_json(client: httpx.Client, url: str, params: Mapping[str, str] | None, what: str) -> dict[str, Any]:
     """GET a JSON object or raise SourceError."""
     resp = get(client, url, params, what)
     try:

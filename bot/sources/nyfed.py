@@ -7,6 +7,7 @@ import logging
 import re
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 
@@ -49,7 +50,7 @@ class NyFedSource(Source):
             return scale(rates_by_date(body, sdef.id), sdef)
         raise SourceError(f"NY Fed: no endpoint known for {sdef.id}")
 
-    def _get(self, path: str, params: dict, sdef: SeriesDef) -> dict:
+    def _get(self, path: str, params: dict[str, str], sdef: SeriesDef) -> dict[str, Any]:
         return get_json(self._client, self._root + path, params, f"NY Fed {sdef.id}")
 
 
@@ -60,7 +61,7 @@ _SVE = re.compile(r"small\s+value\s+exercise|\bSVE\b", re.I)
 SVE_MAX_LIMIT = 1e9
 
 
-def is_small_value_exercise(op: dict) -> bool:
+def is_small_value_exercise(op: dict[str, Any]) -> bool:
     """A test operation (not usage): its note says so (sometimes inside HTML), or its
     operation limit is a test-sized one."""
     note = _TAGS.sub(" ", html.unescape(str(op.get("note") or "")))
@@ -70,7 +71,7 @@ def is_small_value_exercise(op: dict) -> bool:
     return limit is not None and 0 < limit <= SVE_MAX_LIMIT
 
 
-def is_overnight(op: dict) -> bool:
+def is_overnight(op: dict[str, Any]) -> bool:
     """Only overnight operations are ON RRP / SRF usage; term operations are not. An overnight
     operation over a weekend or holiday still says "Overnight" with termCalenderDays >= 2."""
     term = str(op.get("term") or "").strip().lower()
@@ -80,7 +81,7 @@ def is_overnight(op: dict) -> bool:
     return days is None or days <= 4  # older records without `term`: a long weekend at most
 
 
-def _number(raw) -> float | None:
+def _number(raw: object) -> float | None:
     if raw is None or isinstance(raw, bool) or raw == "":
         return None
     try:
@@ -89,7 +90,7 @@ def _number(raw) -> float | None:
         return None
 
 
-def operations_by_date(body: dict, op_type: str, series_id: str) -> list[tuple[str, float]]:
+def operations_by_date(body: dict[str, Any], op_type: str, series_id: str) -> list[tuple[str, float]]:
     """Sum accepted dollars per operation date over overnight, non-test operations of `op_type`.
 
     The API lists operations newest first and some days have two SRF operations (morning and
@@ -132,7 +133,7 @@ def operations_by_date(body: dict, op_type: str, series_id: str) -> list[tuple[s
     return sorted(totals.items())
 
 
-def rates_by_date(body: dict, series_id: str) -> list[tuple[str, float]]:
+def rates_by_date(body: dict[str, Any], series_id: str) -> list[tuple[str, float]]:
     """Reference rates as (effectiveDate, percentRate); a malformed record is skipped and logged."""
     refs = body.get("refRates")
     if not isinstance(refs, list):
