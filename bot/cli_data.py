@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def _store(settings: Settings) -> Storage:
-    """The configured store: PostgreSQL when DATABASE_URL is set, else the SQLite file (--- pg ---)."""
+    """The configured store: PostgreSQL when DATABASE_URL is set, else the SQLite file."""
     from bot.store import open_store
 
     return open_store(settings)

@@ -75,7 +75,7 @@ class AppParts:
         self._eval_lock = asyncio.Lock()
         self._told: list[str] = []  # the problems /healthz last logged (each logged once)
         self._unevaluated: dict[str, str] | None = None  # changes an evaluation could not store, to redo
-        self.pollers: dict[str, ReleasePoller] = {}  # --- polling --- release windows per source
+        self.pollers: dict[str, ReleasePoller] = {}  # release windows per source
         served = {s.id for src in self.sources for s in src.series()}
         self._unserved = set(self.catalog.series) - served  # nothing will ever come for these
         self._settled: set[str] = set(self._unserved)
