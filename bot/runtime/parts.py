@@ -20,7 +20,7 @@ from bot.commands import CommandService
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.engine import Engine
-from bot.health import HealthServer, Metrics
+from bot.health import HealthServer, Telemetry
 from bot.leader import PgLeader, Solo
 from bot.rules.loader import LoadedRules
 from bot.schedule import ReleasePoller
@@ -62,7 +62,7 @@ class AppParts:
     deliverer: Deliverer
     out: TextIO
     clock: Callable[[], datetime] = utcnow
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Telemetry = field(default_factory=Telemetry)
 
     def __post_init__(self) -> None:
         self.started = time.monotonic()
