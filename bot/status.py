@@ -50,7 +50,7 @@ def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str], st
     chat /status both show it: the rule's own state as the last evaluation stored it (`stored`:
     the store's regimes(), with the rule's hysteresis and `for`), else the state a first
     evaluation learns from history. A level regime wins over a change regime on the same metric."""
-    out = {}
+    out: dict[str, str] = {}
     for rule in sorted((r for r in rules if r.kind.banded), key=lambda r: r.kind.level_bands() is not None):
         regime = stored.get(rule.id)
         if regime is None:
