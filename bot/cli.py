@@ -90,7 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json (one object per line)")
     sp.set_defaults(func=cmd_export)
 
-    # --- polling ---
     sp = sub.add_parser("schedule", help="planned polls of the release model, one per line")
     sp.add_argument("--from", type=_date, metavar="YYYY-MM-DD", help="first day (default: today, US/Eastern)")
     sp.add_argument("--days", type=int, default=1, metavar="N", help="number of days (default 1)")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def _store(settings: Settings) -> Storage:
-    """The configured store: PostgreSQL when DATABASE_URL is set, else the SQLite file (--- pg ---)."""
+    """The configured store: PostgreSQL when DATABASE_URL is set, else the SQLite file."""
     from bot.store import open_store
 
     return open_store(settings)
@@ -54,6 +54,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from bot.ingest import ingest_source
     from bot.sources.files import FileSource
     from bot.rules.loader import load_rules
+    from bot.redact import is_personal
     from bot.status import current_regimes, render_table, snapshot, to_json
 
     catalog = default_catalog()
@@ -64,8 +65,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{r.series}: {r.error}", file=sys.stderr)
     frames = store.frames(catalog)
     rules = load_rules(args.rules or settings.rules_dir, catalog).rules
-    rows = snapshot(catalog, frames, utcnow().date(), current_regimes(rules, frames, catalog.units),
-                    store.held_prints())
+    regimes = current_regimes(rules, frames, catalog.units, store.regimes(), utcnow())
+    rows = snapshot(catalog, frames, utcnow().date(), regimes, store.held_prints())
     if args.json:
         print(json.dumps(to_json(rows), indent=2))
         return 0
@@ -89,7 +90,12 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print("firing alerts: unknown - rules have not been evaluated on this database yet "
               "(`liquidity-bot run` evaluates them after every fetch)")
     else:
-        print(f"firing alerts (rules last evaluated {evaluated} UTC): " + (", ".join(firing) if firing else "none"))
+        shared = [r for r in firing if not is_personal(r)]
+        personal = len(firing) - len(shared)  # a count, like /healthz: whose and what are private
+        text = ", ".join(shared) or ("" if personal else "none")
+        if personal:
+            text += f"{' ' if shared else ''}+ {personal} personal alert{'s' if personal > 1 else ''}"
+        print(f"firing alerts (rules last evaluated {evaluated} UTC): {text}")
         if last_fetch and last_fetch > evaluated:
             print(f"note: data was fetched at {last_fetch} UTC, after the last rule evaluation; "
                   "`liquidity-bot run` evaluates rules after every fetch")

@@ -28,7 +28,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(fast=args.fast)
 
 
-# --- polling ---
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
     """The release model's planned polls, assuming no data arrives; then the cost per source and day."""
     from bot.budget import PER_DAY
@@ -69,4 +68,3 @@ def _observed_releases(settings: Settings) -> dict[str, list[time]]:
         return {r.key: [_et_time(o["seen_at"]) for o in store.release_seen(r.key)] for r in RELEASES}
     finally:
         store.close()
-# --- end polling ---

@@ -144,7 +144,7 @@ class Deliverer:
                 a.next_slot = functools.partial(self.slot, a)
         self.now = now
         self.wake = asyncio.Event()
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"  # --- pg --- who holds a claim
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"  # who holds a claim
         self.sent = 0
         self.failed = 0
         # Rows the platform accepted but whose "sent" could not be written (full disk, lost
@@ -180,7 +180,6 @@ class Deliverer:
             handled += len(rows)
         return handled
 
-    # --- pg ---
     LEASE_SECONDS = 30.0
 
     def _due(self, platform: str, adapter: Adapter) -> list[OutboxRow]:
@@ -204,7 +203,7 @@ class Deliverer:
         when the message really goes."""
         limiter = self.limiters[adapter.platform]
         await limiter.acquire(chat_id)
-        if await self._shared_slot(adapter):  # --- pg ---
+        if await self._shared_slot(adapter):
             limiter.went(chat_id)
 
     async def _shared_slot(self, adapter: Adapter) -> bool:
@@ -227,7 +226,6 @@ class Deliverer:
             if time.time() - at <= interval:
                 return True
         return True
-    # --- end pg ---
 
     async def _chat_worker(self, adapter: Adapter, sem: asyncio.Semaphore, chat_rows: list[OutboxRow]) -> None:
         """One chat's due rows, in order; stops at the first that must wait for a retry."""
@@ -308,7 +306,7 @@ class Deliverer:
                 self._loop_error = msg
                 handled = 0
             if handled and getattr(self.store, "shared", False):
-                continue  # --- pg --- replicas claim in batches: take the next one at once
+                continue  # replicas claim in batches: take the next one at once
             self.wake.clear()
             waiter = asyncio.ensure_future(self.wake.wait())
             stopper = asyncio.ensure_future(stop.wait())

@@ -20,7 +20,6 @@ from bot.catalog import Catalog
 
 # H.10 rates are missing on US holidays: the fixing of the last business day before is the rate.
 FX_TOLERANCE_DAYS = 7
-BANKS = ("fed", "ecb", "boj")
 # The catalog metrics each bank's leg is read from: (amount in its currency, FX rate or None).
 LEG_METRICS: dict[str, tuple[str, str | None]] = {
     "fed": ("fed_assets", None), "ecb": ("ecb_assets", "usd_per_eur"), "boj": ("boj_assets", "jpy_per_usd")}

@@ -45,7 +45,7 @@ _GAUGES = {
 }
 
 
-class Metrics:
+class Telemetry:
     """Counters and gauges for /metrics, with HELP and TYPE lines (prometheus_client)."""
 
     def __init__(self) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
 from bot.catalog import Catalog
 from bot.metrics import Frames, asof
-from bot.rules.evaluate import signal
-from bot.rules.kinds.regime import classify
+from bot.rules.replay import first_run
 from bot.rules.model import Rule
 from bot.i18n import N_, tr
 from bot.format import fmt, magnitude
@@ -45,14 +44,19 @@ def held_by_metric(catalog: Catalog, held: dict[str, dict[str, Any]]) -> dict[st
     return out
 
 
-def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str]) -> dict[str, str]:
-    """The band each regime rule puts its metric in now, keyed by metric (no hysteresis)."""
-    out = {}
-    for rule in rules:
-        if rule.kind.banded:
-            sig = signal(rule, frames, units)
-            if not sig.empty:
-                out[rule.condition.body.metric] = classify(float(sig["value"].iloc[-1]), rule.condition.body.bands)
+def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str], stored: dict[str, str],
+                    now: datetime) -> dict[str, str]:
+    """The band each regime rule holds its metric in, keyed by metric, as the CLI `status` and the
+    chat /status both show it: the rule's own state as the last evaluation stored it (`stored`:
+    the store's regimes(), with the rule's hysteresis and `for`), else the state a first
+    evaluation learns from history. A level regime wins over a change regime on the same metric."""
+    out: dict[str, str] = {}
+    for rule in sorted((r for r in rules if r.kind.banded), key=lambda r: r.kind.level_bands() is not None):
+        regime = stored.get(rule.id)
+        if regime is None:
+            regime = first_run(rule, frames, units, now).alert.regime
+        if regime is not None:
+            out[rule.condition.body.metric] = regime
     return out
 
 

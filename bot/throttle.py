@@ -11,7 +11,7 @@ from typing import Literal
 
 from bot.i18n import tr
 
-Verdict = Literal["ok", "warn", "drop"]
+Admission = Literal["ok", "warn", "drop"]
 MAX_PENDING = 3   # a user's commands running or waiting at once (one runs, two wait); more are over the limit
 
 
@@ -23,7 +23,7 @@ class Throttle:
         self._noticed: dict[str, float] = {}                  # user -> when the last notice went
         self._pending: dict[str, int] = {}                    # user -> commands running or waiting
 
-    def enter(self, user: str) -> Verdict:
+    def enter(self, user: str) -> Admission:
         """A command from `user` arrives: `check` it, and refuse it while MAX_PENDING of the user's
         commands are still running or waiting. After "ok", call `leave(user)` once it is answered."""
         verdict = self.refuse(user) if self._pending.get(user, 0) >= MAX_PENDING else self.check(user)
@@ -37,7 +37,7 @@ class Throttle:
         if left > 0:
             self._pending[user] = left
 
-    def check(self, user: str) -> Verdict:
+    def check(self, user: str) -> Admission:
         """Count one command from `user`: ok to answer, warn (answer with the notice only), or drop."""
         now = self.clock()
         tokens, then = self._tokens.get(user, (float(self.burst), now))
@@ -50,7 +50,7 @@ class Throttle:
         self._tokens[user] = (tokens, now)
         return self.refuse(user)
 
-    def refuse(self, user: str) -> Verdict:
+    def refuse(self, user: str) -> Admission:
         """A command over the limit (no token, or too many of the user's commands waiting):
         the notice if the user has not had one lately, else skip it."""
         now = self.clock()

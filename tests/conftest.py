@@ -82,7 +82,6 @@ def history_store(tmp_path_factory, shared_data):
     s.close()
 
 
-# --- pg ---
 @pytest.fixture(scope="session")
 def pg_server():
     """A real PostgreSQL server for the session (tests/pgserver.py); skip when the binaries are absent,

@@ -63,3 +63,52 @@ def test_changes_have_signs_and_rate_changes_are_in_bp():
     assert fmt_usd(-52.7e9, signed=True) == "-$52.7B"
     assert fmt_change(0.25, "percent") == "+25 bp"
     assert fmt_pct(5.25) == "5.25%"
+
+
+def test_status_shows_the_regime_chat_shows_with_hysteresis_and_only_counts_personal_alerts(cli_env, capsys):
+    """Reserves slipped to $2.98T: below the $3.0T scarce edge, not past it by the rule's $50B
+    hysteresis. The regime stays ample in the CLI `status` as in chat /status (the CLI used to
+    classify the latest value alone: scarce), before and after the rules are evaluated."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from bot.catalog import default_catalog
+    from bot.commands import CommandService
+    from bot.engine import Engine
+    from bot.rules.lifecycle import Alert, AlertState
+    from bot.rules.loader import load_rules
+    from bot.store import Store
+
+    weeks = [f"2026-{m:02d}-{d:02d},3100000" for m in (7, 8, 9) for d in (1, 8, 15, 22)]
+    (cli_env / "data").mkdir()
+    (cli_env / "data" / "WRESBAL.csv").write_text(
+        "date,value\n" + "\n".join([*weeks, "2026-10-07,2980000", "2026-10-14,2980000"]) + "\n")
+    assert main(["fetch", "--data", str(cli_env / "data")]) == 0
+    catalog, now = default_catalog(), datetime(2026, 10, 16, 12)
+    rules = load_rules(str(Path(__file__).resolve().parent.parent / "rules"), catalog).rules
+
+    def both() -> tuple[str, str]:
+        capsys.readouterr()
+        assert main(["status", "--json"]) == 0
+        cli = json.loads(capsys.readouterr().out)["reserves"]["regime"]
+        store = Store(cli_env / "cli.db")
+        try:
+            chat = CommandService(store, catalog, lambda: rules, lambda: now).status_text().text
+        finally:
+            store.close()
+        return cli, chat.splitlines()[0]
+
+    assert both() == ("ample", "Ample and tightening")          # not evaluated yet: learnt from history
+    store = Store(cli_env / "cli.db")
+    try:
+        Engine(store, catalog, rules).evaluate(now)
+        assert store.regimes()["reserves_regime"] == "ample"
+        store.save_states([(f"personal_{n}", Alert(state=AlertState.FIRING), None) for n in (12, 13, 14)],
+                          now.isoformat())
+    finally:
+        store.close()
+    assert both() == ("ample", "Ample and tightening")          # evaluated: the rule's stored state
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    line = next(row for row in out.splitlines() if row.startswith("firing alerts"))
+    assert "personal_" not in out and line.endswith("+ 3 personal alerts"), line

@@ -10,11 +10,11 @@ import socket
 import time
 import urllib.request
 
-from bot.health import HealthServer, Metrics
+from bot.health import HealthServer, Telemetry
 
 
-async def _server() -> tuple[HealthServer, Metrics]:
-    m = Metrics()
+async def _server() -> tuple[HealthServer, Telemetry]:
+    m = Telemetry()
     srv = HealthServer(0, lambda: {"status": "ok"}, lambda: m.render({"outbox_pending": 2, "rules_loaded": 15}))
     await srv.start()
     return srv, m

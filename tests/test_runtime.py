@@ -10,44 +10,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.demo import run_demo
-from bot.schedule import BACKGROUND, CALENDAR, window_done, window_trigger
+from bot.schedule import BACKGROUND
 from tests.fakes.http import FakeServer, Reply
 from tests.proc import BotProcess, free_port
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 ET = ZoneInfo("America/New_York")
-UTC = ZoneInfo("UTC")
 
 
-def test_h41_window_follows_daylight_saving():
-    trig = window_trigger(CALENDAR["fred"][0])  # Thursdays 16:35-18:00 US/Eastern
-    # Before the March 2026 change (EST, UTC-5) and after it (EDT, UTC-4).
-    before = trig.get_next_fire_time(None, datetime(2026, 3, 5, 12, tzinfo=ET))
-    after = trig.get_next_fire_time(None, datetime(2026, 3, 12, 12, tzinfo=ET))
-    assert before.astimezone(UTC).strftime("%a %H:%M") == "Thu 21:35"
-    assert after.astimezone(UTC).strftime("%a %H:%M") == "Thu 20:35"
-    # And back in November (first Sunday: 2026-11-01).
-    nov = trig.get_next_fire_time(None, datetime(2026, 11, 4, 12, tzinfo=ET))
-    assert nov.astimezone(UTC).strftime("%Y-%m-%d %H:%M") == "2026-11-05 21:35"
-
-
-def test_windows_poll_every_few_minutes_on_weekdays_until_their_data_arrives():
-    rrp_window = CALENDAR["nyfed"][1]  # ON RRP results at 1:15 pm
-    trig = window_trigger(rrp_window)
-    t = datetime(2026, 11, 20, 13, 16, tzinfo=ET)  # a Friday
-    fires = []
-    for _ in range(14):
-        t = trig.get_next_fire_time(None, t)
-        fires.append(t.strftime("%a %H:%M"))
-        t = t.replace(second=1)
-    assert fires[:3] == ["Fri 13:20", "Fri 13:25", "Fri 13:30"] and fires[12] == "Mon 13:20"
-    assert not any(f.startswith(("Sat", "Sun")) for f in fires)
-    now = datetime(2026, 11, 20, 13, 40, tzinfo=ET)
-    earlier = datetime(2026, 11, 19, 13, 30, tzinfo=ET)
-    assert not window_done(rrp_window, {"NYFED_RRP": earlier, "NYFED_SRF": earlier}, now)
-    assert not window_done(rrp_window, {"NYFED_RRP": now}, now)           # SRF results not in yet
-    assert window_done(rrp_window, {"NYFED_RRP": now, "NYFED_SRF": now}, now)
+def test_background_poll_runs_every_two_hours_weekends_too():
     nxt = BACKGROUND.get_next_fire_time(None, datetime(2026, 11, 21, 9, 0, tzinfo=ET))  # weekends too, slowly
     assert nxt.strftime("%a %H:%M") == "Sat 10:20"
 

@@ -128,7 +128,7 @@ class TelegramAdapter:
         # Awaited before each API call of an alert beyond the first (more chunks, the chart): the
         # delivery loop puts its own pacing here (Deliverer.slot: with replicas, the shared pace too).
         self.next_slot: Callable[[str], Awaitable[None]] = self.limiter.acquire
-        self.poll_updates = True  # --- pg --- replicas: only the leader long-polls (await_leadership)
+        self.poll_updates = True  # replicas: only the leader long-polls (await_leadership)
         self.app = self._build(settings.telegram_api_url.rstrip("/"))
         self._register()
 
@@ -161,7 +161,7 @@ class TelegramAdapter:
             await self._webhook.start()
             await self.app.bot.set_webhook(s.telegram_webhook_url, secret_token=secret,
                                            allowed_updates=Update.ALL_TYPES)
-        elif self.poll_updates:  # --- pg --- replicas: only the leader polls
+        elif self.poll_updates:  # replicas: only the leader polls
             assert self.app.updater is not None  # the builder always makes one
             await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES,
                                                  error_callback=self._polling_error)
@@ -172,7 +172,6 @@ class TelegramAdapter:
         """The platform name (start-up's summary line)."""
         return self.platform
 
-    # --- pg ---
     def await_leadership(self) -> None:
         """Telegram allows one long poller: on replicas, the leader's (a webhook serves them all)."""
         if not self.settings.telegram_webhook_url:
@@ -192,7 +191,6 @@ class TelegramAdapter:
                                                  error_callback=self._polling_error)
         elif not on and self.app.updater.running:
             await self.app.updater.stop()
-    # --- end pg ---
 
     def _polling_error(self, exc: TelegramError) -> None:
         log.warning("telegram: polling error: %s", exc)

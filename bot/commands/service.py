@@ -146,9 +146,6 @@ class CommandService:
         """The topics: the rules' and "all"."""
         return self.core.topics()
 
-    def _topic(self, raw: str | None, lang: str = DEFAULT) -> str:
-        return self.subscriptions.topic(raw, lang)
-
     def subscribe(self, platform: str, chat_id: str, raw: str | None, kind: str, title: str | None,
                   lang: str = DEFAULT) -> Reply:
         """/subscribe."""

@@ -6,7 +6,7 @@ from bot.commands.alerts import PersonalAlerts
 from bot.commands.core import Core
 from bot.commands.reply import Reply
 from bot.i18n import DEFAULT, tr
-from bot.status import Row, slack_fields, table_lines, table_rows, verdict_lines
+from bot.status import Row, current_regimes, slack_fields, table_lines, table_rows, verdict_lines
 
 
 class Status:
@@ -16,12 +16,11 @@ class Status:
         self.core, self.alerts = core, alerts
 
     def regime(self) -> str | None:
-        """The reserves regime as the regime rule itself holds it (with its hysteresis)."""
-        states = self.core.store.regimes()
-        for r in self.core.rules:
-            if r.kind.level_bands("reserves") is not None and r.id in states:
-                return states[r.id]
-        return None
+        """The reserves regime as the regime rule itself holds it (with its hysteresis), as the CLI
+        `status` shows it (bot.status.current_regimes)."""
+        core = self.core
+        rules = [r for r in core.rules if r.kind.level_bands("reserves") is not None]
+        return current_regimes(rules, core.frames(), core.catalog.units, core.store.regimes(), core.now()).get("reserves")
 
     def verdict(self, lang: str) -> tuple[list[Row], str]:
         """The table's rows and the verdict (or, with no rows, the "no data yet" line)."""

@@ -243,6 +243,3 @@ class Rule(Strict):
     def threshold(self) -> float | None:
         return getattr(self.condition.body, "value", None)
 
-
-class RuleFile(Strict):
-    rules: list[Rule]

@@ -49,7 +49,7 @@ class App(Jobs):
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))
         if self.store.shared:
             self._tasks.append(asyncio.create_task(self.leader.run(self.stop_event, self._leadership), name="leader"))
-        # --- polling --- precise polling around each release (bot/schedule.py ReleasePoller)
+        # Precise polling around each release (bot/schedule.py ReleasePoller)
         if not self.settings.poll_seconds:
             for src in self.sources:
                 if src.poll_every is None:

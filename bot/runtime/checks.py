@@ -92,7 +92,6 @@ def held_problems(store: ObservationStore) -> list[str]:
     return [f"held print: {sid} {h['date']} refused ({h['reason']}); serving its older value" for sid, h in held.items()]
 
 
-# --- polling ---
 def release_health(poller: ReleasePoller | None) -> dict[str, Any]:
     """/healthz fields per source: expected next publication, last publication-to-fetch delay."""
     if poller is None:
@@ -100,4 +99,3 @@ def release_health(poller: ReleasePoller | None) -> dict[str, Any]:
     nxt = poller.next_publication(datetime.now(timezone.utc))
     return {"next_publication": nxt.isoformat(timespec="seconds") if nxt else None,
             "last_publication_delay_seconds": poller.last_delay}
-# --- end polling ---

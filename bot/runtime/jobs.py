@@ -49,7 +49,7 @@ class Jobs(Checks):
             return None
         if time.monotonic() < h.next_try or self.stop_event.is_set():
             return None
-        # --- polling --- a release poll asks only for its series (a subset serves as its source)
+        # A release poll asks only for its series (a subset serves as its source)
         fetched = cast(Source, SeriesSubset(src, series)) if series else src
         try:
             # The database work runs on the engine thread with its connection: never a bulk read on the loop.
@@ -70,7 +70,7 @@ class Jobs(Checks):
             self._record_success(src, h, report)
         changed = {r.series: r.first_new for r in report.results if r.added and r.first_new}
         added = {r.series for r in report.results if r.added}
-        if added and not series and src.name in self.pollers:  # --- polling --- news from a background poll
+        if added and not series and src.name in self.pollers:  # news from a background poll
             self.pollers[src.name].note(added, datetime.now(timezone.utc))
         if changed or first_attempt:  # the first answer (even a failure) may let waiting rules start
             if changed:

@@ -20,7 +20,7 @@ from bot.commands import CommandService
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.engine import Engine
-from bot.health import HealthServer, Metrics
+from bot.health import HealthServer, Telemetry
 from bot.leader import PgLeader, Solo
 from bot.rules.loader import LoadedRules
 from bot.schedule import ReleasePoller
@@ -62,7 +62,7 @@ class AppParts:
     deliverer: Deliverer
     out: TextIO
     clock: Callable[[], datetime] = utcnow
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Telemetry = field(default_factory=Telemetry)
 
     def __post_init__(self) -> None:
         self.started = time.monotonic()
@@ -75,7 +75,7 @@ class AppParts:
         self._eval_lock = asyncio.Lock()
         self._told: list[str] = []  # the problems /healthz last logged (each logged once)
         self._unevaluated: dict[str, str] | None = None  # changes an evaluation could not store, to redo
-        self.pollers: dict[str, ReleasePoller] = {}  # --- polling --- release windows per source
+        self.pollers: dict[str, ReleasePoller] = {}  # release windows per source
         served = {s.id for src in self.sources for s in src.series()}
         self._unserved = set(self.catalog.series) - served  # nothing will ever come for these
         self._settled: set[str] = set(self._unserved)

@@ -107,7 +107,6 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE alert_state ADD COLUMN rule_hash TEXT;
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
     """),
-    # --- pg ---
     # Replicas claim outbox rows for a lease: a claimed row whose replica died is claimable again
     # once `claimed_until` has passed.
     Migration("m501_outbox_claims", """
@@ -119,14 +118,14 @@ MIGRATIONS: list[Migration] = [
     Migration("m502_send_pace", """
         CREATE TABLE send_pace (platform TEXT PRIMARY KEY, next_at REAL NOT NULL)
     """),
-    # --- polling --- When each release's new data first appeared (one row per release and ET day),
+    # When each release's new data first appeared (one row per release and ET day),
     # and the longest it can have waited for us (time since the last poll that found nothing).
     Migration("m600_release_seen", """
         CREATE TABLE release_seen (
             release TEXT NOT NULL, day TEXT NOT NULL, seen_at TEXT NOT NULL, delay_seconds REAL,
             PRIMARY KEY (release, day))
     """),
-    # --- ux --- A chat's language (`/lang zh`); NULL means the default (English).
+    # A chat's language (`/lang zh`); NULL means the default (English).
     Migration("m700_chat_language", "ALTER TABLE chats ADD COLUMN lang TEXT"),
     # A rule's own record of firings (data dates), for alerts' "last fired ...; N times since ...".
     Migration("m701_alert_record", """
