@@ -44,3 +44,10 @@ def test_readme_set_up_commands_are_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     assert 'pip install --quiet -e ".[test]"' in ci and "python -m pytest -q" in ci
     assert (ROOT / "Procfile").read_text().strip() == "worker: liquidity-bot run"
+
+
+def test_no_module_in_bot_is_over_400_lines():
+    """Issue 20's shape: a module that grows past 400 lines has taken on a second job; split it."""
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "bot").rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert not long, long
