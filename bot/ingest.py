@@ -120,10 +120,13 @@ def _apply(store: ObservationStore, source: Source, sdef: SeriesDef, rows: Rows,
     # The whole answer 1000x off (every overlapping date) fails the series; one row alone is screened.
     check_scale(sdef, [(d, v) for d, v in rows if isinstance(v, (int, float)) and not isinstance(v, bool)], known)
     rows, refused = screen(sdef, rows, known, tomorrow)
+    was = store.held_prints().get(sdef.id) if refused else None
     for r in refused:
-        log.warning("source %s series %s: refused %s", source.name, sdef.id, r)
+        # The print already held is refused again by every poll until a good one comes: said once.
+        again = was is not None and r.unit_change and (str(r.date), r.value) == (was["date"], was["value"])
+        log.log(logging.DEBUG if again else logging.WARNING, "source %s series %s: refused %s", source.name, sdef.id, r)
     res.refused = len(refused)
-    _hold(store, sdef, refused, known, tomorrow, vintage)
+    _hold(store, sdef, refused, known, tomorrow, vintage, was)
     dates = store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known)
     res.added, res.first_new = len(dates), min(dates) if dates else None
     held = store.held_prints().get(sdef.id) if rows else None  # a read: polls every few seconds write nothing
@@ -133,14 +136,16 @@ def _apply(store: ObservationStore, source: Source, sdef: SeriesDef, rows: Rows,
 
 
 def _hold(store: ObservationStore, sdef: SeriesDef, refused: list[Refusal], known: dict[str, float], tomorrow: date,
-          now: str) -> None:
+          now: str, was: dict[str, Any] | None) -> None:
     """A unit-change refusal newer than everything stored is a held print: status and /healthz
-    name it (the series would otherwise silently keep serving its older value)."""
+    name it (the series would otherwise silently keep serving its older value). `was`: the print
+    held already (not written again)."""
     newest = max((d for d in known if d <= tomorrow.isoformat()), default="")
     held = [r for r in refused if r.unit_change and str(r.date) > newest]
     if held:
         r = max(held, key=lambda x: str(x.date))
-        store.hold_print(sdef.id, str(r.date), float(r.value), r.reason, now)  # type: ignore[arg-type]
+        if was is None or (str(r.date), r.value) != (was["date"], was["value"]):
+            store.hold_print(sdef.id, str(r.date), float(r.value), r.reason, now)  # type: ignore[arg-type]
 
 
 def _guard(res: SeriesResult, fn: Callable[..., Any], *args: Any) -> Any:

@@ -69,6 +69,9 @@ def test_a_print_refused_as_a_unit_change_is_held_visibly_until_a_good_print_arr
     assert "Held: WRESBAL 2026-10-28 (unit?)" in _status_footer(cli_env).splitlines()
     health = _healthz(cli_env)
     assert health["status"] == "degraded" and any("WRESBAL 2026-10-28" in p for p in health["problems"])
+    capsys.readouterr()
+    _fetch(cli_env, WEEKS + "2026-10-28,2889\n")                      # every later poll refuses it again...
+    assert "refused" not in capsys.readouterr().err                   # ...without a warning each time
 
     _fetch(cli_env, WEEKS + "2026-10-28,2889\n2026-11-04,2875000\n")  # a good print: the hold ends
     reserves = _status_json(capsys)["reserves"]
