@@ -17,11 +17,14 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from bot.format import AlertMessage
 from bot.routing import quiet_hold
 from bot.store import OutboxRow, Storage
+
+if TYPE_CHECKING:  # the adapter modules import this one
+    from bot.chat.adapter import ChatAdapter
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +39,6 @@ class SendResult:
     error: str = ""
     retry_after: float | None = None
     new_chat_id: str | None = None
-
-
-class Adapter(Protocol):
-    platform: str
-    limits: "Limits"
-
-    async def send(self, chat_id: str, message: AlertMessage) -> SendResult:
-        """Deliver one alert; never raise for platform errors, return a SendResult."""
 
 
 @dataclass(frozen=True)
@@ -134,14 +129,13 @@ def backoff(attempts: int) -> float:
 class Deliverer:
     """Sends due outbox rows through each adapter."""
 
-    def __init__(self, store: Storage, adapters: Sequence[Adapter], now: Callable[[], datetime]):
+    def __init__(self, store: Storage, adapters: Sequence[ChatAdapter], now: Callable[[], datetime]):
         self.store = store
         self.adapters = {a.platform: a for a in adapters}
         # An adapter that also replies to commands shares its limiter, so replies count too.
-        self.limiters = {a.platform: getattr(a, "limiter", None) or RateLimiter(a.limits) for a in adapters}
+        self.limiters = {a.platform: a.limiter for a in adapters}
         for a in adapters:  # an alert's further API calls (chunks, a chart) are paced like its first
-            if hasattr(a, "next_slot"):
-                a.next_slot = functools.partial(self.slot, a)
+            a.next_slot = functools.partial(self.slot, a)
         self.now = now
         self.wake = asyncio.Event()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"  # who holds a claim
@@ -182,12 +176,12 @@ class Deliverer:
 
     LEASE_SECONDS = 30.0
 
-    def _due(self, platform: str, adapter: Adapter) -> list[OutboxRow]:
+    def _due(self, platform: str, adapter: ChatAdapter) -> list[OutboxRow]:
         """Single instance: every due row. Replicas (shared store): claim a batch of about two
         seconds' worth under a lease, so the others take the rest and a dead replica's rows
         come back after the lease."""
         now = self.now()
-        if not getattr(self.store, "shared", False):
+        if not self.store.shared:
             return self.store.due_outbox(platform, now.isoformat(timespec="seconds"))
         batch = max(10, int(adapter.limits.per_second * 2))
         until = (now + timedelta(seconds=self.LEASE_SECONDS)).isoformat(timespec="seconds")
@@ -197,7 +191,7 @@ class Deliverer:
     #: between a slot and the message's arrival (a busy event loop, network jitter).
     SHARED_PACE = 0.85
 
-    async def slot(self, adapter: Adapter, chat_id: str) -> None:
+    async def slot(self, adapter: ChatAdapter, chat_id: str) -> None:
         """Wait until one more message to `chat_id` is within the platform's limits: this
         process's limiter, then (replicas) the shared pace, the chat's spacing counted from
         when the message really goes."""
@@ -206,7 +200,7 @@ class Deliverer:
         if await self._shared_slot(adapter):
             limiter.went(chat_id)
 
-    async def _shared_slot(self, adapter: Adapter) -> bool:
+    async def _shared_slot(self, adapter: ChatAdapter) -> bool:
         """Replicas: wait for this message's slot in the platform's pace shared in the database;
         True if there was one to wait for.
 
@@ -214,7 +208,7 @@ class Deliverer:
         a fresh one reserved: sending on it would bunch this message with the slots after it,
         which other replicas are already using on time.
         """
-        if not getattr(self.store, "shared", False):
+        if not self.store.shared:
             return False
         interval = 1.0 / (adapter.limits.per_second * self.SHARED_PACE)
         for _ in range(20):  # each retry costs a slot; a loop stalled 20 times in a row sends anyway
@@ -227,13 +221,13 @@ class Deliverer:
                 return True
         return True
 
-    async def _chat_worker(self, adapter: Adapter, sem: asyncio.Semaphore, chat_rows: list[OutboxRow]) -> None:
+    async def _chat_worker(self, adapter: ChatAdapter, sem: asyncio.Semaphore, chat_rows: list[OutboxRow]) -> None:
         """One chat's due rows, in order; stops at the first that must wait for a retry."""
         async with sem:
             for i, row in enumerate(chat_rows):
                 if not await self._deliver(adapter, row):
                     # keep this chat's order: later rows wait for the retry (and lose their claim)
-                    if getattr(self.store, "shared", False) and chat_rows[i + 1:]:
+                    if self.store.shared and chat_rows[i + 1:]:
                         self.store.release_claims([r.id for r in chat_rows[i + 1:]])
                     break
 
@@ -247,7 +241,7 @@ class Deliverer:
         log.debug("%s: alert to %s held for quiet hours until %s UTC", row.platform, row.chat_id, until)  # private
         return True
 
-    async def _deliver(self, adapter: Adapter, row: OutboxRow) -> bool:
+    async def _deliver(self, adapter: ChatAdapter, row: OutboxRow) -> bool:
         """Send one row and record the outcome; True if the chat may continue with its next row."""
         if self._hold_for_quiet(row):
             return True  # held, not blocking: the chat's later (critical) rows still go
@@ -305,7 +299,7 @@ class Deliverer:
                     log.error("delivery: cannot read the outbox (%s); retrying every second", msg)
                 self._loop_error = msg
                 handled = 0
-            if handled and getattr(self.store, "shared", False):
+            if handled and self.store.shared:
                 continue  # replicas claim in batches: take the next one at once
             self.wake.clear()
             waiter = asyncio.ensure_future(self.wake.wait())

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.delivery import Deliverer, Limits, SendResult
+from bot.delivery import Deliverer, Limits, RateLimiter, SendResult
 from bot.format import AlertMessage
 from bot.rules.lifecycle import Alert
 from bot.store import Store
@@ -53,11 +53,15 @@ def test_a_deleted_database_file_is_reported(tmp_path):
 
 
 class _Adapter:
+    """The delivery side of a ChatAdapter, recording what it was asked to send."""
+
     platform = "console"
     limits = Limits(per_second=1000, per_chat_interval=0, group_interval=0, concurrency=1)
 
     def __init__(self):
         self.sent: list[str] = []
+        self.limiter = RateLimiter(self.limits)
+        self.next_slot = None
 
     async def send(self, chat_id: str, message: AlertMessage) -> SendResult:
         self.sent.append(chat_id)

@@ -416,9 +416,10 @@ async def test_a_replica_that_reaches_its_slot_late_takes_a_fresh_one(pg_store):
     it are other replicas' and sending now would put two messages in one slot's time."""
     from types import SimpleNamespace
 
-    from bot.delivery import Deliverer, Limits
+    from bot.delivery import Deliverer, Limits, RateLimiter
 
-    adapter = SimpleNamespace(platform="telegram", limits=Limits(per_second=30))
+    limits = Limits(per_second=30)
+    adapter = SimpleNamespace(platform="telegram", limits=limits, limiter=RateLimiter(limits), next_slot=None)
     d = Deliverer(pg_store, [adapter], datetime.now)
     interval = 1.0 / (30 * Deliverer.SHARED_PACE)
     pg_store.reserve_send_slot("telegram", time.time() + 0.2, interval)  # others hold the next 0.2 s
