@@ -57,7 +57,7 @@ class Limits:
 class RateLimiter:
     """Spaces sends so the platform's limits are never hit, measured where they count (at
     arrival, after network jitter): an even pace of 97% of `per_second` (no bursts), at
-    most `per_second - 1` sends in any second, per-chat spacing, and a global pause after a
+    most `per_second - 2` sends in any second, per-chat spacing, and a global pause after a
     429 (the platform asked everyone to wait)."""
 
     WINDOW = 1.0
@@ -68,7 +68,9 @@ class RateLimiter:
         self.limits = limits
         self.clock = clock
         self.sleep = sleep  # tests inject a fake clock and sleep
-        self.cap = max(1, int(limits.per_second) - 1)
+        # Two under the limit in any second of grants: a photo granted before a text can arrive
+        # after it, and arrival (where Telegram counts) then squeezes one more into a second.
+        self.cap = max(1, int(limits.per_second) - 2)
         self.gap = 1.0 / (limits.per_second * self.PACE)
         self._sent: deque[float] = deque()
         self._chat_next: dict[str, float] = {}
