@@ -120,32 +120,33 @@ def _apply(store: ObservationStore, source: Source, sdef: SeriesDef, rows: Rows,
     # The whole answer 1000x off (every overlapping date) fails the series; one row alone is screened.
     check_scale(sdef, [(d, v) for d, v in rows if isinstance(v, (int, float)) and not isinstance(v, bool)], known)
     rows, refused = screen(sdef, rows, known, tomorrow)
-    was = store.held_prints().get(sdef.id) if refused else None
+    was = store.held_prints().get(sdef.id)  # one read per fetched answer: the hold, its repeat and its release
     for r in refused:
         # The print already held is refused again by every poll until a good one comes: said once.
         again = was is not None and r.unit_change and (str(r.date), r.value) == (was["date"], was["value"])
         log.log(logging.DEBUG if again else logging.WARNING, "source %s series %s: refused %s", source.name, sdef.id, r)
     res.refused = len(refused)
-    _hold(store, sdef, refused, known, tomorrow, vintage, was)
+    held = _hold(store, sdef, refused, known, tomorrow, vintage, was)
     dates = store.add_observations(sdef.id, rows, source=source.name, vintage=vintage, known=known)
     res.added, res.first_new = len(dates), min(dates) if dates else None
-    held = store.held_prints().get(sdef.id) if rows else None  # a read: polls every few seconds write nothing
-    if held and max(d for d, _ in rows) >= held["date"] and store.release_held(sdef.id, max(d for d, _ in rows)):
-        log.info("source %s series %s: held print of %s released by a good print", source.name, sdef.id,
-                 held["date"])
+    newest = max((d for d, _ in rows), default=None)
+    if held and newest and newest >= held and store.release_held(sdef.id, newest):
+        log.info("source %s series %s: held print of %s released by a good print", source.name, sdef.id, held)
 
 
 def _hold(store: ObservationStore, sdef: SeriesDef, refused: list[Refusal], known: dict[str, float], tomorrow: date,
-          now: str, was: dict[str, Any] | None) -> None:
+          now: str, was: dict[str, Any] | None) -> str | None:
     """A unit-change refusal newer than everything stored is a held print: status and /healthz
     name it (the series would otherwise silently keep serving its older value). `was`: the print
-    held already (not written again)."""
+    held already (not written again). Returns the date of the print held now, if any."""
     newest = max((d for d in known if d <= tomorrow.isoformat()), default="")
     held = [r for r in refused if r.unit_change and str(r.date) > newest]
-    if held:
-        r = max(held, key=lambda x: str(x.date))
-        if was is None or (str(r.date), r.value) != (was["date"], was["value"]):
-            store.hold_print(sdef.id, str(r.date), float(r.value), r.reason, now)  # type: ignore[arg-type]
+    if not held:
+        return str(was["date"]) if was else None
+    r = max(held, key=lambda x: str(x.date))
+    if was is None or (str(r.date), r.value) != (was["date"], was["value"]):
+        store.hold_print(sdef.id, str(r.date), float(r.value), r.reason, now)  # type: ignore[arg-type]
+    return str(r.date)
 
 
 def _guard(res: SeriesResult, fn: Callable[..., Any], *args: Any) -> Any:
