@@ -12,6 +12,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +29,8 @@ S = TypeVar("S")
 
 def _warm(parent: int) -> None:
     """Worker initializer: import what every chart needs, and look up the CJK font once."""
+    # Ctrl-C reaches the whole process group: the bot stops its worker, which must not print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
     from matplotlib.backends import backend_agg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401
