@@ -191,6 +191,8 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     # Extra blocks appended after the main ones (global liquidity) extend them in order.
     raw["series"] = {**raw["series"], **(raw.get("global_series") or {})}
     raw["metrics"] = {**raw["metrics"], **(raw.get("global_metrics") or {})}
+    raw["series"] = {**raw["series"], **(raw.get("h41_series") or {})}
+    raw["metrics"] = {**raw["metrics"], **(raw.get("h41_metrics") or {})}
     series = {sid: SeriesDef(id=sid, **{k: v for k, v in d.items()}) for sid, d in raw["series"].items()}
     for s in series.values():
         to_base(s.unit)

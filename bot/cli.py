@@ -65,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="one JSON object per transition per line")
     sp.set_defaults(func=cmd_backtest)
 
-    sp = sub.add_parser("why", help="what moved a metric, factor by factor (global: Fed, ECB, BoJ, FX)")
-    sp.add_argument("metric", metavar="METRIC", help="the metric to explain (supported: global)")
+    sp = sub.add_parser("why", help="what moved a metric, factor by factor (H.4.1 factors; global: Fed, ECB, BoJ, FX)")
+    sp.add_argument("metric", metavar="METRIC", help="the metric to explain: reserves, net_liquidity or global")
     sp.add_argument("--weeks", type=int, default=4, metavar="N", help="the change over N weeks (default 4)")
     sp.add_argument("--to", type=_date, metavar="DATE", help="the last date (default: the newest data)")
     sp.add_argument("--json", action="store_true", help="one JSON object: metric, from, to, change, factors, residual")

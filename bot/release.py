@@ -61,7 +61,14 @@ class Release:
     weekday: int | None = None     # published on this weekday only (0 Monday; ECB statement: 1)
     month_day: int | None = None   # published on the first business day on or after this day of the month
     every: float | None = None     # seconds between polls in the fast phase (None: the source's)
+    # Published with it (FRED posts a whole release at once): fetched once when its own series arrive,
+    # not in every poll, so they cost no requests while the window waits.
+    follow: tuple[str, ...] = ()
 
+
+# H.4.1 table 1 factors, Wednesday levels (catalog `h41_series`): `/why reserves` splits a change into them.
+H41_FACTORS = ("WRBWFRBL", "WTFSRFL", "WTFORBAFL", "WSHOSHO", "TREAST", "WSHOBL", "WORAL", "WLCFLL", "WCICL",
+               "WLRRAL", "WLRRAFOIAL", "WDTGAL")
 
 RELEASES: tuple[Release, ...] = (
     Release("nyfed.sofr", "nyfed", ("NYFED_SOFR", "NYFED_TGCR"), time(8, 0), "SOFR and TGCR reference rates"),
@@ -71,7 +78,7 @@ RELEASES: tuple[Release, ...] = (
     Release("nyfed.srf_pm", "nyfed", ("NYFED_SRF",), time(13, 45), "SRF afternoon operation results"),
     Release("fiscaldata.dts", "fiscaldata", ("TGA_DTS_CLOSE",), time(16, 0), "Daily Treasury Statement"),
     Release("fred.h41", "fred", ("WRESBAL", "WALCL", "WTREGEN"), time(16, 30),
-            "H.4.1 (Fed 4:30 pm; FRED's copy minutes later)", weekly_h41=True),
+            "H.4.1 (Fed 4:30 pm; FRED's copy minutes later)", weekly_h41=True, follow=H41_FACTORS),
     Release("fred.ecb", "fred", ("ECBASSETSW",), time(10, 0), "ECB weekly financial statement (Tuesday; FRED's copy)",
             weekday=1, every=60.0),
     Release("fred.boj", "fred", ("JPNASSETS",), time(10, 0), "Bank of Japan accounts, monthly (FRED's copy)",

@@ -149,7 +149,13 @@ class ReleasePoller:
         self._days = {k: v for k, v in self._days.items() if k[1] >= yesterday}  # bounded memory
         new = await self._fetch(series)
         now = self._now()
+        was_done = {r.key for r in group if self._done(r, at.astimezone(ET).date())}
         self.note(new, now)
+        # A release just complete: the series published with it (H.4.1 factors) once, now.
+        follow = tuple(dict.fromkeys(s for r in group if r.key not in was_done
+                                     and self._done(r, at.astimezone(ET).date()) for s in r.follow))
+        if follow:
+            new |= await self._fetch(follow)
         for r in group:
             st = self._state(r, at.astimezone(ET).date())
             st.last_poll = at

@@ -109,7 +109,24 @@ def attribute_global(catalog: Catalog, frames: Frames, weeks: int, to: date | No
     return Attribution("global", a.at, b.at, s.change, tuple(factors), s.residual, _notes(a, b, _))
 
 
-REGISTRY: dict[str, Decomposition] = {"global": attribute_global}
+def _reserves(catalog: Catalog, frames: Frames, weeks: int, to: date | None, lang: str = DEFAULT) -> Attribution:
+    """H.4.1 factors of reserves (bot/why_h41.py, imported late: it builds on this module's records)."""
+    from bot.why_h41 import attribute_reserves
+
+    return attribute_reserves(catalog, frames, weeks, to, lang)
+
+
+def _net_liquidity(catalog: Catalog, frames: Frames, weeks: int, to: date | None, lang: str = DEFAULT) -> Attribution:
+    """H.4.1 factors of net liquidity (bot/why_h41.py)."""
+    from bot.why_h41 import attribute_net_liquidity
+
+    return attribute_net_liquidity(catalog, frames, weeks, to, lang)
+
+
+REGISTRY: dict[str, Decomposition] = {"global": attribute_global, "reserves": _reserves,
+                                      "net_liquidity": _net_liquidity}
+# The headline's metric label for each decomposition (its own name when the catalog has none).
+HEADLINE = {"global": "global_cb_assets_usd", "reserves": "h41_reserves", "net_liquidity": "net_liquidity"}
 
 
 def attribute(metric: str, catalog: Catalog, frames: Frames, weeks: int = 4, to: date | None = None,
@@ -131,7 +148,7 @@ def attribute(metric: str, catalog: Catalog, frames: Frames, weeks: int = 4, to:
 def render(att: Attribution, catalog: Catalog, lang: str = DEFAULT) -> str:
     """The answer first (the change and its window), then one line per factor, the residual, notes."""
     _ = tr(lang)
-    name = metric_label(catalog, "global_cb_assets_usd", lang) if att.metric == "global" else att.metric
+    name = metric_label(catalog, HEADLINE.get(att.metric, att.metric), lang)
     lines = [_("{metric}: {change} from {start} to {end}").format(
         metric=name, change=fmt_change(att.change, "usd"), start=att.start.isoformat(), end=att.end.isoformat())]
     lines += [f"• {f.label} → {fmt_change(f.effect, 'usd')}" for f in att.factors]
@@ -141,7 +158,7 @@ def render(att: Attribution, catalog: Catalog, lang: str = DEFAULT) -> str:
 
 
 def parse_chat_args(args: list[str], lang: str = DEFAULT) -> tuple[str, int]:
-    """`/why [global] [1w|4w|13w]` -> (metric, weeks); the metric defaults to global, the window to 4w."""
+    """`/why [global|reserves|net_liquidity] [1w|4w|13w]` -> (metric, weeks); the metric defaults to global, the window to 4w."""
     _ = tr(lang)
     metric, weeks = "global", 4
     for a in args[:2]:
@@ -153,7 +170,7 @@ def parse_chat_args(args: list[str], lang: str = DEFAULT) -> tuple[str, int]:
         elif word:
             metric = word
     if len(args) > 2:
-        raise WhyError(_("Usage: {usage}").format(usage="why [global] [1w|4w|13w]"))
+        raise WhyError(_("Usage: {usage}").format(usage="why [global|reserves|net_liquidity] [1w|4w|13w]"))
     return metric, weeks
 
 

@@ -42,9 +42,9 @@ def test_why_global_splits_fed_ecb_boj_and_fx_largest_first(history_store):
 
 
 def test_why_other_metrics_say_not_yet_and_list_what_is(history_store):
-    text = _ask(_service(history_store), "why", "reserves", "4w")[0].text
-    assert text == "No breakdown of reserves yet. Supported: global."
-    assert "暂不支持" in _ask(_service(history_store), "why", "reserves", lang="zh")[0].text
+    text = _ask(_service(history_store), "why", "sofr", "4w")[0].text
+    assert text == "No breakdown of sofr yet. Supported: global, reserves, net_liquidity."
+    assert "暂不支持" in _ask(_service(history_store), "why", "sofr", lang="zh")[0].text
 
 
 def test_why_global_in_chinese(history_store):
@@ -63,7 +63,7 @@ def test_cli_why_json_on_a_known_window(shared_data, tmp_path, capsys):
     assert out["factors"][0]["label"] == "EUR/USD 1.0584 → 1.1062"
     assert out["change"] == pytest.approx(262.5e9, abs=1e9) and abs(out["residual"]) < 1.0
     assert sum(f["effect"] for f in out["factors"]) + out["residual"] == pytest.approx(out["change"])
-    assert main(["--db", str(tmp_path / "w.db"), "why", "net_liquidity"]) == 1
+    assert main(["--db", str(tmp_path / "w.db"), "why", "sofr"]) == 1
     assert "Supported: global" in capsys.readouterr().err
 
 

@@ -40,7 +40,8 @@ async def chart(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     return [s.charts.chart(arg(args, 0), arg(args, 1), ctx.lang)]
 
 
-@command("why", "[global] [1w|4w|13w]", N_("what moved it: Fed, ECB, BoJ and FX, e.g. why global 13w"))
+@command("why", "[global|reserves|net_liquidity] [1w|4w|13w]",
+         N_("what moved it: H.4.1 factors or Fed, ECB, BoJ and FX, e.g. why reserves 4w"))
 async def why(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     """What moved a total: its parts' changes over a window."""
     from bot.why import answer  # the decomposition registry (bot/why.py)
