@@ -188,15 +188,25 @@ class Engine:
         self._personal, self.owners, self._personal_version = rules, owners, version
         self.rules = self.file_rules + rules
 
+    def _drivers(self, rule: Rule, t: Transition, frames: Frames) -> Callable[[str], str | None] | None:
+        """A firing reserves or net-liquidity alert names its top three H.4.1 drivers (bot/why_h41.py)."""
+        from bot.why_h41 import PARTS, drivers_line
+
+        metric = rule.kind.shown_metric
+        if t.state != "firing" or rule.kind.wall_clock or not any(metric.startswith(k) for k in PARTS):
+            return None
+        return lambda lang: drivers_line(self.catalog, frames, metric, lang, to=t.data_date)
+
     def _texts(self, rule: Rule, t: Transition, inputs: SignalInputs) -> tuple[str, str]:
         """The event's English text and every language's payload. Rules that differ only in id
         and "why" (personal alerts on one threshold: a print can fire thousands) render and
         serialise once per evaluation; each then gets its own id and "why" put in."""
         previous = previous_print(rule, t, inputs)
+        drivers = self._drivers(rule, t, inputs.frames)
         whys = {lang: rule.text("why", lang) or "" for lang in LANGUAGES}
         if not all(whys.values()) or "{rule}" in "".join(
                 filter(None, (rule.message, rule.message_zh, rule.resolved_message, rule.resolved_message_zh))):
-            messages = render_all(rule, t, self.catalog, previous)
+            messages = render_all(rule, t, self.catalog, previous, drivers)
             return messages["en"].to_text(), payload(messages)
         key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), tuple(rule.heading(lang) for lang in whys),
                t.state, t.data_date, t.value,
@@ -204,7 +214,7 @@ class Engine:
         shared = self._rendered.get(key)
         if shared is None:
             blank = {lang: replace(m, rule_id=_RULE_ID, why=_WHY[lang])
-                     for lang, m in render_all(rule, t, self.catalog, previous).items()}
+                     for lang, m in render_all(rule, t, self.catalog, previous, drivers).items()}
             shared = self._rendered[key] = (blank["en"].to_text(), payload(blank))
         text, body = shared
         text = text.replace(_RULE_ID, rule.id).replace(_WHY["en"], whys["en"])

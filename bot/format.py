@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 
 from bot.catalog import Catalog
@@ -44,6 +45,7 @@ class AlertMessage:
     lang: str = "en"
     metric: str | None = None     # the rule's metric (the "Chart" button)
     event_id: int | None = None   # set at delivery (the "Mute" buttons name the event)
+    drivers: str = ""             # the change's top three H.4.1 drivers, one line (bot/why_h41.py)
 
     @property
     def title(self) -> str:
@@ -84,6 +86,8 @@ class AlertMessage:
             lines.append(_("Why it matters: {why}").format(why=self.why))
         if self.context:
             lines.append(self.context)
+        if self.drivers:
+            lines.append(self.drivers)
         if self.note:
             lines.append(_("Note: {note}").format(note=self.note))
         lines.append(_("Source: {source}; data as of {date}.").format(source=self.source, date=self.data_date))
@@ -206,9 +210,11 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
                         metric=metric if metric in catalog.metrics else None)
 
 
-def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None) -> dict[str, AlertMessage]:
-    """The message in every language the bot speaks."""
-    return {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
+def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,
+               drivers: Callable[[str], str | None] | None = None) -> dict[str, AlertMessage]:
+    """The message in every language the bot speaks; `drivers(lang)` adds the drivers line."""
+    out = {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
+    return {lang: replace(m, drivers=drivers(lang) or "") for lang, m in out.items()} if drivers else out
 
 
 def _facts(values: dict[str, str], threshold: float | None, change: float | None, lang: str) -> str:

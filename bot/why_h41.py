@@ -217,8 +217,8 @@ def drivers_line(catalog: Catalog, frames: Frames, metric: str, lang: str = DEFA
                  to: date | None = None) -> str | None:
     """The top three drivers of `metric`'s last change in one line ("TGA +$61.0B → reserves −$61.0B; …"),
     for alerts, digests and the dashboard; None when the metric has no H.4.1 breakdown or no data."""
-    key = "net_liquidity" if metric.startswith("net_liquidity") else metric
-    if key not in PARTS:
+    key = next((k for k in PARTS if metric.startswith(k)), None)   # net_liquidity_change_1w: net liquidity
+    if key is None:
         return None
     _ = tr(lang)
     try:
@@ -234,4 +234,6 @@ def drivers_line(catalog: Catalog, frames: Frames, metric: str, lang: str = DEFA
         items.append(text)
     if not items:
         return None
-    return _("Drivers ({n}w to {end}): {items}").format(n=weeks, end=att.end.isoformat(), items="; ".join(items))
+    text = _("Reserves drivers ({n}w to {end}): {items}") if key == "reserves" else \
+        _("Net liquidity drivers ({n}w to {end}): {items}")
+    return text.format(n=weeks, end=att.end.isoformat(), items="; ".join(items))

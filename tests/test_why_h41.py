@@ -148,9 +148,10 @@ def test_cli_why_reserves_json(h41_dir, tmp_path, capsys):
 
 def test_drivers_line_names_the_top_three_with_their_effect(frames):
     line = drivers_line(default_catalog(), frames, "reserves", "en", to=date(2022, 6, 1))
-    assert line == ("Drivers (1w to 2022-06-01): ON RRP -$30.7B → reserves +$30.7B; "
+    assert line == ("Reserves drivers (1w to 2022-06-01): ON RRP -$30.7B → reserves +$30.7B; "
                     "TGA -$21.1B → reserves +$21.1B; Currency +$4.3B → reserves -$4.3B")
-    assert "准备金" in drivers_line(default_catalog(), frames, "reserves", "zh", to=date(2022, 6, 1))
+    assert drivers_line(default_catalog(), frames, "reserves", "zh", to=date(2022, 6, 1)).startswith(
+        "准备金驱动因素（截至 2022-06-01 的 1 周）：ON RRP -$30.7B → 准备金 +$30.7B")
     assert drivers_line(default_catalog(), frames, "net_liquidity_change_1w", "en") is not None
     assert drivers_line(default_catalog(), frames, "sofr", "en") is None
 
@@ -179,3 +180,39 @@ def test_the_h41_window_fetches_the_factors_once_when_the_release_arrives():
     waits, follow = fetches[:-1], fetches[-1]
     assert all(set(s) == {"WRESBAL", "WALCL", "WTREGEN"} for s in waits)   # waiting costs no factor requests
     assert follow == H41_FACTORS and fetches.count(H41_FACTORS) == 1
+
+
+def test_a_reserves_alert_names_its_top_three_drivers(tmp_path, shared_data, catalog):
+    import shutil
+
+    from bot.engine import Engine
+    from bot.format import AlertMessage
+    from bot.rules.loader import load_rules
+    from tests.test_rules_loader import RULES
+
+    d = tmp_path / "data"
+    d.mkdir()
+    for sid in ("WRESBAL", "WALCL", "WTREGEN", "RRPONTSYD", "WRBWFRBL", "WSHOSHO", "TREAST", "WDTGAL", "WLRRAL"):
+        shutil.copy(shared_data / "fred" / f"{sid}.csv", d)
+    store = Store(tmp_path / "bot.db")
+    ingest_source(store, FileSource(catalog, [d]), lambda: datetime(2026, 9, 1, 12))
+    rules = [r for r in load_rules(RULES, catalog).rules if r.condition.kind != "stale"]
+    engine = Engine(store, catalog, rules, [("console", "stdout")], {"console"})
+    assert engine.evaluate(datetime(2026, 9, 1, 12)) == []
+    with open(d / "WRESBAL.csv", "a") as f:
+        f.write("2026-06-10,2950000\n")
+    ingest_source(store, FileSource(catalog, [d]), lambda: datetime(2026, 9, 1, 12))
+    engine.evaluate(datetime(2026, 6, 12, 17))
+    event = next(e for e in store.recent_events() if e["rule_id"] == "reserves_below_3t")
+    line = next(x for x in event["text"].splitlines() if x.startswith("Reserves drivers (1w to 2026-06-10): "))
+    assert line.count("; ") == 2 and "TGA " in line   # three drivers, the TGA among them
+    zh = AlertMessage.from_stored(event["payload"], event["text"], event["rule_id"], event["topic"], "firing", "zh")
+    assert zh.drivers.startswith("准备金驱动因素（截至 2026-06-10 的 1 周）：")
+    store.close()
+
+
+def test_the_weekly_digest_carries_both_drivers_lines(h41_store):
+    service = CommandService(h41_store, default_catalog(), lambda: [], lambda: NOW)
+    text = service.digest_message("telegram", "1", "weekly", "2026-11-01T00:00:00", "en")
+    assert "\nReserves drivers (1w to " in text and "\nNet liquidity drivers (1w to " in text
+    assert "Reserves drivers" not in service.digest_message("telegram", "1", "daily", "2026-11-01T00:00:00", "en")

@@ -53,6 +53,8 @@ def blocks_for(m: AlertMessage) -> list[dict[str, Any]]:
                m.label("data as of {date}").format(date=m.data_date)]
     if m.context:
         context.append(m.context)
+    if m.drivers:
+        context.append(m.drivers)
     if m.note:
         context.append(m.note)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(" · ".join(context))[:TEXT_LIMIT]}]})

@@ -67,6 +67,12 @@ class Status:
         title = _("Daily digest") if kind == "daily" else _("Weekly digest")
         lines = [f"📋 {title}, {self.core.now().date().isoformat()}"]
         lines += [self.verdict(lang)[1], ""]  # only the verdict: no table, alerts or sources to read
+        if kind == "weekly":  # after Thursday's H.4.1: what moved reserves and net liquidity (bot/why_h41.py)
+            from bot.why_h41 import drivers_line
+
+            frames = self.core.frames()
+            found = [d for m in ("reserves", "net_liquidity") if (d := drivers_line(self.core.catalog, frames, m, lang))]
+            lines[-1:] = [*found, ""]
         events = self.core.store.chat_events(platform, chat_id, since)
         if not events:
             lines.append(_("No alerts since the last digest."))
