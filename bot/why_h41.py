@@ -51,7 +51,7 @@ SECURITIES: Group = (
           (("h41_treasuries", 1),)), _QT_MBS),
     (Part("securities", N_("Securities held outright {move}"), N_("Securities"), 1, (("h41_securities", 1),)),),
 )
-_REPO = Part("repo", N_("Fed repo lending, incl. SRF {move}"), N_("Repo"), 1, (("h41_repo", 1),))
+_REPO = Part("repo", N_("Fed repos (SRF and foreign official) {move}"), N_("Repo"), 1, (("h41_repo", 1),))
 _LOANS = Part("loans", N_("Fed loans {move}"), N_("Loans"), 1, (("h41_loans", 1),))
 _NAMED_SUPPLY = (("h41_securities", -1), ("h41_repo", -1), ("h41_loans", -1))
 _CURRENCY = Part("currency", N_("Currency in circulation {move}"), N_("Currency"), -1, (("h41_currency", 1),))

@@ -216,3 +216,16 @@ def test_the_weekly_digest_carries_both_drivers_lines(h41_store):
     text = service.digest_message("telegram", "1", "weekly", "2026-11-01T00:00:00", "en")
     assert "\nReserves drivers (1w to " in text and "\nNet liquidity drivers (1w to " in text
     assert "Reserves drivers" not in service.digest_message("telegram", "1", "daily", "2026-11-01T00:00:00", "en")
+
+
+def test_over_the_full_history_every_answer_adds_up_and_says_what_is_missing(frames, shared_data):
+    catalog, window = default_catalog(), set(_weeks(shared_data))
+    ends = frames["h41_reserves"].index[1::26]   # every half year, 2002-12-25 to 2026
+    assert ends[0].year == 2002 and ends[-1].year == 2026
+    for end in ends:
+        att = attribute("reserves", catalog, frames, 1, end.date())
+        assert sum(f.effect for f in att.factors) + att.residual == pytest.approx(att.change), end
+        missing = [n for n in att.notes if n.startswith("Not available here: ")]
+        assert bool(missing) == (end.date() not in window or att.start not in window), end
+        if missing:
+            assert "WTFSRFL" in missing[0] and "WRBWFRBL" not in missing[0]
