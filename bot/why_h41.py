@@ -104,10 +104,11 @@ def value_at(frames: Frames, metric: str, day: date) -> float | None:
     f = frames.get(metric)
     if f is None or f.empty:
         return None
-    idx = f.index[(f.index <= pd.Timestamp(day)) & (f.index >= pd.Timestamp(day) - pd.Timedelta(days=TOLERANCE_DAYS))]
-    if idx.empty:
+    at = pd.Timestamp(day)
+    pos = int(f.index.searchsorted(at, side="right")) - 1   # the last date at or before `day`
+    if pos < 0 or f.index[pos] < at - pd.Timedelta(days=TOLERANCE_DAYS):
         return None
-    v = float(f["value"].loc[idx[-1]])
+    v = float(f["value"].iloc[pos])
     return None if v != v else v
 
 
