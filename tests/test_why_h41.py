@@ -229,3 +229,15 @@ def test_over_the_full_history_every_answer_adds_up_and_says_what_is_missing(fra
         assert bool(missing) == (end.date() not in window or att.start not in window), end
         if missing:
             assert "WTFSRFL" in missing[0] and "WRBWFRBL" not in missing[0]
+
+
+def test_slack_and_plain_text_alerts_print_the_drivers_line():
+    from bot.chat.slack import blocks_for
+    from bot.format import AlertMessage
+
+    line = "Reserves drivers (1w to 2022-06-01): ON RRP -$30.7B → reserves +$30.7B"
+    m = AlertMessage("reserves_below_3t", "reserves", "warning", "firing", "Bank reserves are $2.950T", "",
+                     "2022-06-01", "FRED WRESBAL", drivers=line)
+    assert line in m.to_text().splitlines()
+    context = next(b for b in blocks_for(m) if b["type"] == "context")["elements"][0]["text"]
+    assert "ON RRP -$30.7B → reserves +$30.7B" in context
