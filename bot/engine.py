@@ -195,7 +195,7 @@ class Engine:
         metric = rule.kind.shown_metric
         if t.state != "firing" or rule.kind.wall_clock or not any(metric.startswith(k) for k in PARTS):
             return None
-        return lambda lang: drivers_line(self.catalog, frames, metric, lang, to=t.data_date)
+        return lambda lang: drivers_line(self.catalog, frames, metric, lang, to=t.data_date, exact=True)
 
     def _texts(self, rule: Rule, t: Transition, inputs: SignalInputs) -> tuple[str, str]:
         """The event's English text and every language's payload. Rules that differ only in id

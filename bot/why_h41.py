@@ -215,9 +215,10 @@ def attribute_net_liquidity(catalog: Catalog, frames: Frames, weeks: int, to: da
 
 
 def drivers_line(catalog: Catalog, frames: Frames, metric: str, lang: str = DEFAULT, weeks: int = 1,
-                 to: date | None = None) -> str | None:
+                 to: date | None = None, exact: bool = False) -> str | None:
     """The top three drivers of `metric`'s last change in one line ("TGA +$61.0B → reserves −$61.0B; …"),
-    for alerts, digests and the dashboard; None when the metric has no H.4.1 breakdown or no data."""
+    for alerts, digests and the dashboard; None when the metric has no H.4.1 breakdown or no data, and
+    with `exact`, when the factors do not reach `to` yet (an alert never explains this week by last week's)."""
     key = next((k for k in PARTS if metric.startswith(k)), None)   # net_liquidity_change_1w: net liquidity
     if key is None:
         return None
@@ -225,6 +226,8 @@ def drivers_line(catalog: Catalog, frames: Frames, metric: str, lang: str = DEFA
     try:
         att, mvs = attribute_h41(key, catalog, frames, weeks, to, lang)
     except WhyError:
+        return None
+    if exact and to is not None and att.end != to:
         return None
     items = []
     for mv in mvs[:3]:

@@ -170,9 +170,13 @@ async def test_run_polls_releases_per_source_and_healthz_shows_the_next_publicat
     try:
         assert set(app.pollers) == {"fred", "nyfed", "fiscaldata"}
         assert app.pollers["nyfed"].every == 3.0 and app.pollers["fred"].every == 5.0
-        # No cron window jobs any more: only the slow background poll per source.
-        assert sorted(j.id for j in app.scheduler.get_jobs() if j.id.startswith("fetch-")) == [
-            "fetch-fiscaldata", "fetch-fred", "fetch-nyfed"]
+        # No cron window jobs any more: only the slow background poll per source, and FRED's H.4.1
+        # factors (fetched by the H.4.1 window after its own series) twice a day, not every 2 hours.
+        jobs = {j.id: j for j in app.scheduler.get_jobs() if j.id.startswith("fetch-")}
+        assert sorted(jobs) == ["fetch-fiscaldata", "fetch-fred", "fetch-fred-follow", "fetch-nyfed"]
+        factors = set(next(r for r in RELEASES if r.key == "fred.h41").follow)
+        assert set(jobs["fetch-fred-follow"].args[1]) == factors and not factors & set(jobs["fetch-fred"].args[1])
+        assert "hour='8,20'" in str(jobs["fetch-fred-follow"].trigger)  # twice a day
         src = app.healthz()["sources"]["nyfed"]
         nxt = datetime.fromisoformat(src["next_publication"])
         assert nxt.tzinfo is not None and nxt.astimezone(ET).time() in {r.at for r in RELEASES if r.source == "nyfed"}

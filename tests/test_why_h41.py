@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -182,33 +182,51 @@ def test_the_h41_window_fetches_the_factors_once_when_the_release_arrives():
     assert follow == H41_FACTORS and fetches.count(H41_FACTORS) == 1
 
 
-def test_a_reserves_alert_names_its_top_three_drivers(tmp_path, shared_data, catalog):
+def _reserves_alert(tmp_path, shared_data, catalog, week: str, factors_until: str = "9999") -> dict:
+    """The stored `reserves_below_3t` event after a print of $2.95T for `week` is added to the real history
+    (the H.4.1 factors cut after `factors_until`)."""
     import shutil
 
     from bot.engine import Engine
-    from bot.format import AlertMessage
     from bot.rules.loader import load_rules
     from tests.test_rules_loader import RULES
 
     d = tmp_path / "data"
     d.mkdir()
-    for sid in ("WRESBAL", "WALCL", "WTREGEN", "RRPONTSYD", "WRBWFRBL", "WSHOSHO", "TREAST", "WDTGAL", "WLRRAL"):
+    for sid in ("WRESBAL", "WALCL", "WTREGEN", "RRPONTSYD"):
         shutil.copy(shared_data / "fred" / f"{sid}.csv", d)
+    for sid in ("WRBWFRBL", "WSHOSHO", "TREAST", "WDTGAL", "WLRRAL"):
+        lines = (shared_data / "fred" / f"{sid}.csv").read_text().splitlines()
+        (d / f"{sid}.csv").write_text("\n".join(lines[:1] + [x for x in lines[1:] if x[:10] <= factors_until]) + "\n")
     store = Store(tmp_path / "bot.db")
     ingest_source(store, FileSource(catalog, [d]), lambda: datetime(2026, 9, 1, 12))
     rules = [r for r in load_rules(RULES, catalog).rules if r.condition.kind != "stale"]
     engine = Engine(store, catalog, rules, [("console", "stdout")], {"console"})
     assert engine.evaluate(datetime(2026, 9, 1, 12)) == []
     with open(d / "WRESBAL.csv", "a") as f:
-        f.write("2026-06-10,2950000\n")
+        f.write(f"{week},2950000\n")
     ingest_source(store, FileSource(catalog, [d]), lambda: datetime(2026, 9, 1, 12))
-    engine.evaluate(datetime(2026, 6, 12, 17))
+    engine.evaluate(datetime.fromisoformat(week) + timedelta(days=2, hours=17))
     event = next(e for e in store.recent_events() if e["rule_id"] == "reserves_below_3t")
+    store.close()
+    return event
+
+
+def test_an_alert_for_a_week_the_factors_do_not_reach_yet_names_no_drivers(tmp_path, shared_data, catalog):
+    """The factors stop at 2026-06-03: the print for 06-10 is not explained by the week before; the alert
+    goes out without a drivers line (the H.4.1 window fetches the factors right after its own series)."""
+    event = _reserves_alert(tmp_path, shared_data, catalog, "2026-06-10", factors_until="2026-06-03")
+    assert "drivers" not in event["text"] and "2026-06-10" in event["text"]
+
+
+def test_a_reserves_alert_names_its_top_three_drivers(tmp_path, shared_data, catalog):
+    from bot.format import AlertMessage
+
+    event = _reserves_alert(tmp_path, shared_data, catalog, "2026-06-10")
     line = next(x for x in event["text"].splitlines() if x.startswith("Reserves drivers (1w to 2026-06-10): "))
     assert line.count("; ") == 2 and "TGA " in line   # three drivers, the TGA among them
     zh = AlertMessage.from_stored(event["payload"], event["text"], event["rule_id"], event["topic"], "firing", "zh")
     assert zh.drivers.startswith("准备金驱动因素（截至 2026-06-10 的 1 周）：")
-    store.close()
 
 
 def test_the_weekly_digest_carries_both_drivers_lines(h41_store):

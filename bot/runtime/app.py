@@ -12,7 +12,8 @@ from bot.commands import CHART_POOL
 from bot.health import HealthServer
 from bot.runtime.jobs import Jobs
 from bot.runtime.parts import StartupError
-from bot.schedule import BACKGROUND, poll_trigger, release_poller
+from bot.release import RELEASES
+from bot.schedule import BACKGROUND, FOLLOW_BACKGROUND, poll_trigger, release_poller
 from bot.sources import Source
 
 log = logging.getLogger("bot.runtime")
@@ -34,8 +35,8 @@ class App(Jobs):
             except Exception as exc:
                 raise StartupError(f"{a.platform}: cannot start ({type(exc).__name__}: {exc})") from None
         for src in self.sources:
-            for job_id, trigger in self._jobs(src):
-                self.scheduler.add_job(self.poll, trigger, args=[src], id=job_id, replace_existing=True,
+            for job_id, trigger, series in self._jobs(src):
+                self.scheduler.add_job(self.poll, trigger, args=[src, series, True], id=job_id, replace_existing=True,
                                        coalesce=True, max_instances=1, misfire_grace_time=300)
         self.scheduler.add_job(self.evaluate, "interval", minutes=15, id="evaluate", coalesce=True,
                                max_instances=1, misfire_grace_time=300)
@@ -94,12 +95,20 @@ class App(Jobs):
             reply = self.commands.status_text()
             self.say("liquidity-bot: latest data\n" + reply.text)
 
-    def _jobs(self, src: Source) -> list[tuple[str, object]]:
-        """(job id, trigger) for one source: a fixed interval with POLL_SECONDS (and for a source
-        without a calendar, --data files), else the slow background poll; release windows are
-        polled by ReleasePoller tasks."""
+    def _jobs(self, src: Source) -> list[tuple[str, object, tuple[str, ...] | None]]:
+        """(job id, trigger, series or None for all) for one source: a fixed interval with POLL_SECONDS
+        (and for a source without a calendar, --data files), else the slow background poll, which leaves
+        the series a release fetches after itself (H.4.1 factors) to a twice-daily job; release windows
+        are polled by ReleasePoller tasks."""
         every = self.settings.poll_seconds or src.poll_every
-        return [(f"fetch-{src.name}", poll_trigger(every) if every else BACKGROUND)]
+        if every:
+            return [(f"fetch-{src.name}", poll_trigger(every), None)]
+        ids = tuple(s.id for s in src.series())
+        follow = tuple(s for r in RELEASES if r.source == src.name for s in r.follow if s in ids)
+        if not follow:
+            return [(f"fetch-{src.name}", BACKGROUND, None)]
+        rest = tuple(s for s in ids if s not in follow)
+        return [(f"fetch-{src.name}", BACKGROUND, rest), (f"fetch-{src.name}-follow", FOLLOW_BACKGROUND, follow)]
 
     def _next_fetch(self, src: Source) -> str:
         times = [j.next_run_time for j in self.scheduler.get_jobs()

@@ -41,9 +41,12 @@ class Jobs(Checks):
         asyncio.get_running_loop().create_task(self.evaluate(), name="evaluate-after-reload")
         return f"reloaded {len(loaded.rules)} rules"
 
-    async def poll(self, src: Source, series: tuple[str, ...] | None = None) -> SourceReport | None:
-        """Fetch one source, or only `series` of it (a release poll), respecting its outage
-        backoff; evaluate rules if data is new."""
+    async def poll(self, src: Source, series: tuple[str, ...] | None = None,
+                   background: bool | None = None) -> SourceReport | None:
+        """Fetch one source, or only `series` of it (a release poll, or a background job's part),
+        respecting its outage backoff; evaluate rules if data is new. `background` (default: a whole-source
+        poll) tells the release pollers of news they did not fetch themselves."""
+        background = series is None if background is None else background
         h = self.health[src.name]
         if not self.leader.is_leader:  # replicas: followers neither fetch nor evaluate
             return None
@@ -70,7 +73,7 @@ class Jobs(Checks):
             self._record_success(src, h, report)
         changed = {r.series: r.first_new for r in report.results if r.added and r.first_new}
         added = {r.series for r in report.results if r.added}
-        if added and not series and src.name in self.pollers:  # news from a background poll
+        if added and background and src.name in self.pollers:  # news from a background poll
             self.pollers[src.name].note(added, datetime.now(timezone.utc))
         if changed or first_attempt:  # the first answer (even a failure) may let waiting rules start
             if changed:
