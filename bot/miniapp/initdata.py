@@ -82,7 +82,9 @@ def _user(raw: str) -> dict[str, object]:
         user = json.loads(raw)
     except ValueError:
         raise InitDataError("bad user") from None
-    uid = user.get("id") if isinstance(user, dict) else None
+    if not isinstance(user, dict):
+        raise InitDataError("bad user")
+    uid = user.get("id")
     if not isinstance(uid, int) or isinstance(uid, bool) or uid <= 0:
         raise InitDataError("no user id")
-    return user
+    return {str(k): v for k, v in user.items()}
