@@ -31,6 +31,7 @@ class WebAppIdentity:
 
     user_id: str
     language_code: str | None
+    username: str | None           # the private chat's title, as the chat adapter records it
     auth_date: datetime            # naive UTC
     chat_type: str | None          # "sender", "private", "group", ... (direct-link launches only)
     start_param: str | None
@@ -66,8 +67,9 @@ def validate(raw: str, bot_token: str, now: datetime, max_age: timedelta = MAX_A
     if now - when > max_age or when - now > CLOCK_SKEW:
         raise InitDataError("expired initData")
     user = _user(fields.get("user", ""))
-    lang = user.get("language_code")
-    return WebAppIdentity(str(user["id"]), lang if isinstance(lang, str) else None, when,
+    lang, name = user.get("language_code"), user.get("username")
+    return WebAppIdentity(str(user["id"]), lang if isinstance(lang, str) else None,
+                          name[:64] if isinstance(name, str) else None, when,
                           fields.get("chat_type") or None, fields.get("start_param") or None)
 
 
