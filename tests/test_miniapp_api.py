@@ -169,3 +169,22 @@ async def test_the_page_loads_no_inline_script_and_no_secret(app):
     state = await (await client.get("/app/api/state", headers=mine())).text()
     for page in (html, js, state):
         assert TOKEN not in page and TOKEN.split(":")[1] not in page
+
+
+async def test_installed_beside_other_routes_it_leaves_them_as_they_were(store, catalog):
+    """wWeb's app (and /healthz, /metrics) keep their own answers and headers: install adds routes only."""
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    svc = CommandService(store, catalog, lambda: [], lambda: NOW)
+    aio = web.Application(client_max_size=1024)                      # as bot/health.py builds its app
+    aio.router.add_get("/healthz", healthz)
+    install(aio, MiniAppDeps.from_settings(Settings(telegram_bot_token=TOKEN), svc, lambda: NOW))
+    async with TestClient(TestServer(aio, host="127.0.0.1")) as client:
+        resp = await client.get("/healthz")
+        assert await resp.json() == {"status": "ok"} and "Content-Security-Policy" not in resp.headers
+        resp = await client.get("/app", allow_redirects=False)
+        assert (resp.status, resp.headers["Location"]) == (302, "/app/")
+        body = {"metric": "reserves", "op": "<", "value": "2.95T", "pad": "x" * 1200}  # over 1 KB, under 2 KB
+        resp = await client.post("/app/api/alert_add", json=body, headers=mine())
+        assert resp.status == 200 and (await resp.json())["message"].startswith("Alert #1 set")

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -22,6 +22,9 @@ from bot.commands import CommandService
 from bot.miniapp import api
 from bot.miniapp.initdata import InitDataError, WebAppIdentity, validate
 from bot.throttle import Throttle
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 MAX_BODY = 2048    # the largest edit is a few dozen bytes of JSON
@@ -41,6 +44,11 @@ class MiniAppDeps:
     bot_token: Callable[[], str | None]
     now: Callable[[], datetime]            # naive UTC
     throttle: Throttle = field(default_factory=lambda: Throttle(burst=30, every=2.0, notice_every=0.0))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, commands: CommandService, now: Callable[[], datetime]) -> MiniAppDeps:
+        """The composition root's one line: the token from TELEGRAM_BOT_TOKEN (none: every request is 401)."""
+        return cls(commands, lambda: settings.secret("telegram_bot_token"), now)
 
 
 def install(app: web.Application, deps: MiniAppDeps) -> None:
