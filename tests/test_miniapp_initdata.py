@@ -26,6 +26,14 @@ def test_signed_init_data_names_the_user_and_their_private_chat():
     assert who.auth_date == SIGNED_AT
 
 
+def test_every_field_telegram_sends_is_signed_including_signature():
+    # Bot API 8.0 added `signature` (Ed25519, for third parties); the bot's HMAC covers it like any field.
+    raw = init_data(extra={"signature": "zL-ucjNyREiHDE8aihFwpfR9aggP2xiAo3NSpfe-p7IbCdT", "start_param": "x"})
+    assert validate(raw, TOKEN, SIGNED_AT).start_param == "x"
+    with pytest.raises(InitDataError):
+        validate(_edit(raw, signature="forged"), TOKEN, SIGNED_AT)
+
+
 def test_accepted_up_to_a_day_old_and_refused_after():
     raw = init_data()
     assert validate(raw, TOKEN, datetime(2026, 5, 29, 20, 26, 39)).user_id == "1001"  # 23h59m later

@@ -97,8 +97,9 @@ class MiniAppRoutes:
         return run
 
     async def redirect(self, request: web.Request) -> web.StreamResponse:
-        """/app -> /app/ (the page's relative paths need the slash); the fragment stays with the browser."""
-        raise web.HTTPFound("/app/")
+        """/app -> /app/ (the page's relative paths need the slash; relative, so a proxy's path prefix
+        stays); the fragment with initData stays with the browser."""
+        raise web.HTTPFound("app/")
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         """The Mini App's page."""

@@ -24,7 +24,7 @@ function say(text) { document.getElementById("status").textContent = text || "";
 async function call(path, body) {
   const opts = { headers: { "Authorization": "tma " + initData() } };
   if (body) { opts.method = "POST"; opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-  const resp = await fetch("/app/api/" + path, opts);
+  const resp = await fetch("api/" + path, opts);   // relative: the page may sit under a path prefix
   if (resp.status === 401) throw new Error(initData() ? (T.expired || "Session expired.") : (T.open_in_telegram || "Open from Telegram."));
   if (resp.status === 429) throw new Error(T.slow_down || "Too many requests.");
   const data = await resp.json();
