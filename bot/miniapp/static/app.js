@@ -25,8 +25,11 @@ async function call(path, body) {
   const opts = { headers: { "Authorization": "tma " + initData() } };
   if (body) { opts.method = "POST"; opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
   const resp = await fetch("api/" + path, opts);   // relative: the page may sit under a path prefix
-  if (resp.status === 401) throw new Error(initData() ? (T.expired || "Session expired.") : (T.open_in_telegram || "Open from Telegram."));
-  if (resp.status === 429) throw new Error(T.slow_down || "Too many requests.");
+  if (resp.status === 401) {
+    throw new Error(initData() ? (T.expired || "This session has expired. Close the page and send /dashboard again.")
+                               : (T.open_in_telegram || "Open this page from Telegram: send /dashboard to the bot in a private chat."));
+  }
+  if (resp.status === 429) throw new Error(T.slow_down || "Too many requests: wait a few seconds and try again.");
   const data = await resp.json();
   if (!resp.ok) throw new Error((T.failed || "Failed.") + (data.detail ? " (" + data.detail + ")" : ""));
   return data;
@@ -118,6 +121,17 @@ function render(s) {
                       ...settingSection(T.digest, "digest", s.digest, T.digest_hint), ...languageSection(s));
 }
 
+// Telegram's colours, passed in the fragment as tgWebAppThemeParams; only #rrggbb values are taken.
+function theme() {
+  let params = {};
+  try { params = JSON.parse(new URLSearchParams(location.hash.slice(1)).get("tgWebAppThemeParams") || "{}"); } catch (e) { return; }
+  const map = { bg_color: "--bg", text_color: "--fg", hint_color: "--muted", button_color: "--accent" };
+  for (const [key, prop] of Object.entries(map)) {
+    if (/^#[0-9a-f]{6}$/i.test(String(params[key] || ""))) document.documentElement.style.setProperty(prop, params[key]);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
+  theme();
   try { render(await call("state")); say(""); } catch (err) { say(err.message); }
 });
