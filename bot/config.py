@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     admin_ids: frozenset[str] = frozenset()
     retention_days: int = Field(90, ge=1, le=36500)
     release_poll_seconds: str = ""  # "5" or "nyfed=5,fred=10": poll interval inside release windows
+    web_public_url: str | None = None  # https://host: the page and the Telegram Mini App (/dashboard)
     database_url: SecretStr | None = None  # postgresql://user:password@host:port/db; wins over database_path
 
     @classmethod
@@ -89,6 +90,13 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, v: Any) -> Any:
         return v.rstrip("/") if isinstance(v, str) else v
+
+    @field_validator("web_public_url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        if v is not None and not (v.startswith("https://") and len(v) > len("https://")):
+            raise ValueError("must be an https:// address (Telegram opens Mini Apps only over https)")
+        return v.rstrip("/") if v else v
 
     @field_validator("admin_ids", mode="before")
     @classmethod

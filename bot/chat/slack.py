@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.inbound import RefusalLog, slack_body_problem, slack_signed
+from bot.chat.slack_home import PublicChannels, home_view
 from bot.commands import CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
 from bot.format import AlertMessage
@@ -134,6 +135,7 @@ class SlackAdapter:
         self.app.command("/liquidity")(self.on_command)
         self.app.event("app_mention")(self.on_mention)
         self.app.action(re.compile(r"^liquidity_"))(self.on_action)
+        self.app.event("app_home_opened")(self.on_home)
         self.mode = "socket" if settings.slack_app_token else ("http" if settings.slack_signing_secret else "post-only")
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -142,6 +144,7 @@ class SlackAdapter:
         self.throttle = Throttle()   # per user: a flood from one must not delay another's answer past 3 s
         self._asked: set[tuple[str, str, str]] = set()   # (channel, metric, period) charts on their way
         self._uploads: set[asyncio.Task[None]] = set()
+        self._public = PublicChannels(self.client)
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -304,6 +307,17 @@ class SlackAdapter:
             return
         reply, _done = await self.commands.mute_alert(ctx, value, "7d" if kind == "liquidity_mute_7d" else "resolved")
         await respond(text=escape(reply.text), response_type="ephemeral", replace_original=False)
+
+    async def on_home(self, event: dict[str, Any]) -> None:
+        """The App Home tab opened: publish the verdict, the table and the channels' subscriptions."""
+        user = event.get("user")
+        if event.get("tab") != "home" or not isinstance(user, str) or self.throttle.check(user) != "ok":
+            return
+        view = await home_view(self.commands, self._public, self.commands.language("slack", str(event.get("channel"))))
+        try:
+            await self.client.views_publish(user_id=user, view=view)
+        except (SlackApiError, ClientError, asyncio.TimeoutError) as exc:
+            log.warning("slack: Home tab not published: %s", _error(exc))
 
     async def _upload(self, channel: str, replies: list[Reply], lang: str) -> None:
         for r in replies:

@@ -23,6 +23,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.chat.telegram_markup import link_markup
 from bot.chat.telegram_order import ChatOrderedProcessor
 from bot.commands import COMMANDS, CommandService, Ctx, Reply
 from bot.delivery import Limits, RateLimiter, SendResult
@@ -265,8 +266,10 @@ class TelegramAdapter:
             finally:
                 self._asked.discard((chat, metric, period))
             return
-        for chunk in split_html(reply):
-            await self._paced(chat, partial(msg.reply_text, chunk, parse_mode=ParseMode.HTML))
+        chunks = split_html(reply)
+        for i, chunk in enumerate(chunks):  # a link's button goes under the last chunk
+            markup = link_markup(reply.link) if i == len(chunks) - 1 else None
+            await self._paced(chat, partial(msg.reply_text, chunk, parse_mode=ParseMode.HTML, reply_markup=markup))
 
     REPLY_TRIES = 3
 

@@ -12,6 +12,15 @@ NOT_ADMIN = N_("Sorry, only this chat's administrators can change its subscripti
 
 
 @dataclass(frozen=True)
+class Link:
+    """A button under a reply that opens `url`; in Telegram as a Mini App when `mini_app`."""
+
+    label: str
+    url: str
+    mini_app: bool = False
+
+
+@dataclass(frozen=True)
 class Reply:
     """One answer, as data: each adapter renders it its own way."""
 
@@ -21,6 +30,7 @@ class Reply:
     footer: str | None = None    # plain lines after the table
     fields: tuple[tuple[str, str], ...] = ()   # the table as Slack Block Kit fields
     chart: tuple[str, str] | None = None       # (metric, period): render and attach after the text
+    link: Link | None = None                   # a button under the text (adapters without buttons: ignored)
 
 
 class CommandError(Exception):

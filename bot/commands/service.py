@@ -32,9 +32,10 @@ class CommandService:
     """What the chat commands do, over the store and the current rules."""
 
     def __init__(self, store: Storage, catalog: Catalog, rules: Callable[[], list[Rule]], now: Callable[[], datetime],
-                 admin_ids: frozenset[str] = frozenset()):
+                 admin_ids: frozenset[str] = frozenset(), web_public_url: str | None = None):
         self.core = Core(store, catalog, rules, now)
         self.admin_ids = admin_ids
+        self.web_public_url = web_public_url   # WEB_PUBLIC_URL: /dashboard's page and Mini App
         self.reload_rules: Callable[[], Awaitable[str]] | None = None
         self.alerts = PersonalAlerts(self.core)
         self.mutes = Mutes(self.core, self.alerts)

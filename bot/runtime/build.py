@@ -65,7 +65,8 @@ def build(settings: Settings, *, data_dirs: list[str] | None = None, skip_bad_ru
     # The ignores: engine, commands and delivery name the SQLite store until the store Protocols land.
     engine = Engine(open_store(settings), catalog, loaded.rules)
     commands = CommandService(store, catalog,
-                              lambda: engine.file_rules, clock, admin_ids=settings.admin_ids)
+                              lambda: engine.file_rules, clock, admin_ids=settings.admin_ids,
+                              web_public_url=settings.web_public_url)
     commands.reload_rules = lambda: holder["app"].reload_rules()
     pending: set[asyncio.Task[Any]] = set()
 

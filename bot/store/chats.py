@@ -32,6 +32,11 @@ class ChatsRepo(SQLBase):
         row = self._one("SELECT lang FROM chats WHERE platform = ? AND chat_id = ?", [platform, chat_id])
         return row[0] if row else None
 
+    def chat_settings(self, platform: str, chat_id: str) -> tuple[str | None, str | None, str | None]:
+        """One chat's (language, quiet hours, digest) as stored; all None for an unknown chat."""
+        row = self._one("SELECT lang, quiet, digest FROM chats WHERE platform = ? AND chat_id = ?", [platform, chat_id])
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
     def chat_events(self, platform: str, chat_id: str, since: str, limit: int = 30) -> list[dict[str, Any]]:
         """Alerts queued for one chat since `since` (UTC), oldest first: what its digest lists."""
         return self._dicts(

@@ -43,8 +43,10 @@ class FakeSlack:
         self.uploads: list[dict] = []
         self.faults: dict[str, list[Reply]] = defaultdict(list)
         self.workspace_admins: set[str] = set()
+        self.views: list[dict] = []                      # views.publish calls: {"user_id", "view"}
+        self.channels: dict[str, dict] = {}              # conversations.info answers by channel id
         for method in ("auth.test", "chat.postMessage", "files.getUploadURLExternal", "files.completeUploadExternal",
-                       "apps.connections.open", "users.info"):
+                       "apps.connections.open", "users.info", "views.publish", "conversations.info"):
             server.routes[f"/api/{method}"] = self._wrap(method)
         server.prefix_routes["/upload/"] = lambda req: Reply(200, f"OK - {len(req.body)}", "text/plain")
 
@@ -87,6 +89,35 @@ class FakeSlack:
         return Reply(200, {"ok": True, "user": {"id": user, "team_id": "T1", "name": user.lower(), "deleted": False,
                                                 "is_admin": admin, "is_owner": False, "is_primary_owner": False,
                                                 "is_bot": False}})
+
+    def m_views_publish(self, p, token):
+        # https://api.slack.com/methods/views.publish: `view` arrives as JSON (a string in a form); the
+        # answer echoes the stored view with its id, hash and app fields (docs' example response).
+        view = p.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        if not p.get("user_id") or not isinstance(view, dict) or view.get("type") != "home":
+            return Reply(200, {"ok": False, "error": "invalid_arguments"})
+        if len(view.get("blocks", [])) > 100:
+            return Reply(200, {"ok": False, "error": "invalid_blocks"})
+        self.views.append({"user_id": p["user_id"], "view": view})
+        return Reply(200, {"ok": True, "view": {"id": f"V{len(self.views)}", "team_id": "T1", "type": "home",
+                                                "close": None, "submit": None, "blocks": view.get("blocks", []),
+                                                "private_metadata": "", "callback_id": "", "state": {"values": {}},
+                                                "hash": f"1567{len(self.views)}.1827394", "clear_on_close": False,
+                                                "notify_on_close": False, "root_view_id": f"V{len(self.views)}",
+                                                "previous_view_id": None, "app_id": "A1", "external_id": "",
+                                                "bot_id": "B1"}})
+
+    def m_conversations_info(self, p, token):
+        # The conversation object's type flags (https://docs.slack.dev/reference/objects/conversation-object).
+        channel = self.channels.get(p.get("channel", ""))
+        if channel is None:
+            return Reply(200, {"ok": False, "error": "channel_not_found"})
+        kind = channel.get("kind", "public")
+        return Reply(200, {"ok": True, "channel": {
+            "id": p["channel"], "name": channel.get("name", "desk"), "is_channel": kind in ("public", "private"),
+            "is_group": False, "is_im": kind == "im", "is_mpim": kind == "mpim", "is_private": kind != "public",
+            "is_archived": False, "is_general": False, "is_member": True, "context_team_id": "T1"}})
 
     def m_apps_connections_open(self, p, token):
         if not token.startswith("xapp-"):
