@@ -280,7 +280,10 @@ def _day(model: StressModel, tables: dict[str, list[_Scored]], i: int, day: pd.T
     if not scores or used / total < model.min_coverage:
         return None
     score = sum(model.components[n].weight * v for n, v in scores.items()) / used
-    top = sorted((n for n in scores if scores[n] > 0), key=lambda n: -model.components[n].weight * scores[n])
+    top: list[str] = []
+    for n in sorted((n for n in scores if scores[n] > 0), key=lambda n: -model.components[n].weight * scores[n]):
+        if all(drivers[t].metric != drivers[n].metric for t in top):   # a peak repeats its own spread: once
+            top.append(n)
     return DayScore(day.date(), round(score), model.light(round(score)).name,
                     {n: round(v) for n, v in scores.items()}, tuple(drivers[n] for n in top[:2]),
                     tuple(missing), tuple(stale), round(used / total, 2))
@@ -300,11 +303,11 @@ def history(catalog: Catalog, frames: Frames, start: date | None = None, end: da
     """One DayScore per weekday from `start` (default: the model's first day) to `end` (default:
     the newest day any input was known), each from the data published by that day."""
     model = model or default_model()
-    known = [f["known"].max() for f in frames.values() if f is not None and not f.empty]
-    if not known:
+    used = [f for f in frames.values() if f is not None and not f.empty]
+    if not used:
         return []
-    lo = pd.Timestamp(start) if start else max(pd.Timestamp(model.first_day), min(known))
-    hi = pd.Timestamp(end) if end else max(known)
+    lo = pd.Timestamp(start) if start else max(pd.Timestamp(model.first_day), min(f["known"].min() for f in used))
+    hi = pd.Timestamp(end) if end else max(f["known"].max() for f in used)
     return scores_on(model, catalog, frames, pd.bdate_range(lo, hi))
 
 
