@@ -15,6 +15,8 @@ from bot.rules.replay import first_run
 from bot.rules.model import Rule
 from bot.i18n import N_, tr
 from bot.format import fmt, magnitude
+from bot.stress import DayScore
+from bot.stress_text import at_least, confidence_text, headline
 from bot.units import fmt_change, fmt_value
 
 
@@ -211,20 +213,48 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def verdict_lines(rows: list[Row], frames: Frames, regime: str | None, lang: str = "en") -> list[str]:
-    """The answer first: how tight liquidity is (the regime rule's own state, with its
-    hysteresis) and which way it is going (the table `rows`' 4-week changes), then the three
-    facts behind it."""
+STALE_WEEKLY_DAYS = 21   # a weekly H.4.1 row older than this missed a release (as bot/stress.yaml)
+
+
+def score_lines(score: DayScore | None, critical: list[str], lang: str = "en") -> list[str]:
+    """The stress score's light, number and top drivers first; a firing critical alert raises the
+    light to at least Strained and is named, so the verdict never contradicts it; then what data
+    was left out. With no score, say so rather than imply calm."""
     _ = tr(lang)
-    four_weeks = {r.metric: r.change_4w for r in rows}
-    res4, net4 = four_weeks.get("reserves"), four_weeks.get("net_liquidity")
-    drains = [x for x in (res4, net4) if x is not None]
-    if drains and all(x < -50e9 for x in drains):
-        direction = _("tightening")
-    elif drains and all(x > 50e9 for x in drains):
-        direction = _("easing")
+    if score is None:
+        lines = [_("Stress score: too little fresh data")]
     else:
-        direction = _("little changed")
+        lines = [headline(at_least(score, "strained") if critical else score, lang)]
+    lines += ["⚠️ " + _("Critical alert firing: {title}").format(title=t) for t in critical]
+    conf = confidence_text(score, lang) if score is not None else ""
+    return lines + ([conf] if conf else [])
+
+
+def _direction(rows: list[Row], lang: str) -> str:
+    """Which way reserves and net liquidity went in 4 weeks, or how old their data is."""
+    _ = tr(lang)
+    ages = [r.age_days for r in rows if r.metric in ("reserves", "net_liquidity")]
+    if ages and max(ages) > STALE_WEEKLY_DAYS:   # old data never reads as "little changed"
+        return _("data {n} days old").format(n=max(ages))
+    four_weeks = {r.metric: r.change_4w for r in rows}
+    drains = [x for x in (four_weeks.get("reserves"), four_weeks.get("net_liquidity")) if x is not None]
+    if drains and all(x < -50e9 for x in drains):
+        return _("tightening")
+    if drains and all(x > 50e9 for x in drains):
+        return _("easing")
+    return _("little changed")
+
+
+def verdict_lines(rows: list[Row], frames: Frames, regime: str | None, lang: str = "en",
+                  score: DayScore | None = None, critical: list[str] | None = None) -> list[str]:
+    """The answer first: the stress score's light, number and drivers (`score_lines`), then how
+    tight reserves are (the regime rule's own state, with its hysteresis) and which way they are
+    going (the table `rows`' 4-week changes), then the three facts behind it. The first lines
+    (score, critical alerts, confidence) are whole sentences; the facts fit 40 columns."""
+    _ = tr(lang)
+    head = score_lines(score, critical or [], lang)
+    direction = _direction(rows, lang)
+    res4 = next((r.change_4w for r in rows if r.metric == "reserves"), None)
     if regime:
         word = _(REGIME_WORD.get(regime, regime.capitalize()))
         lines = [_("{regime} and {direction}").format(regime=word, direction=direction)]
@@ -241,7 +271,26 @@ def verdict_lines(rows: list[Row], frames: Frames, regime: str | None, lang: str
     if spread is not None and not spread.empty:
         last = spread["value"].iloc[-20:]
         lines.append("• " + _("SOFR above IORB {k} of last {n} days").format(k=int((last > 0).sum()), n=len(last)))
-    return [line[:WIDTH] for line in lines]
+    return head + [line[:WIDTH] for line in lines]
+
+
+def _last(frames: Frames, metric: str) -> float | None:
+    f = frames.get(metric)
+    return None if f is None or f.empty else float(f["value"].iloc[-1])
+
+
+def rate_lines(frames: Frames, lang: str = "en") -> list[str]:
+    """Rate levels: 'SOFR 3.92% · EFFR 3.89% · IORB 3.90%', then 'Range 3.75–4.00% · TGCR 3.88%'."""
+    _ = tr(lang)
+    levels = [(name, _last(frames, m)) for name, m in (("SOFR", "sofr"), ("EFFR", "effr"), ("IORB", "iorb"))]
+    first = " · ".join(f"{name} {fmt_value(v, 'percent')}" for name, v in levels if v is not None)
+    lo, hi, tgcr = _last(frames, "policy_lower"), _last(frames, "policy_upper"), _last(frames, "tgcr")
+    second = []
+    if lo is not None and hi is not None:
+        second.append(_("Range {low}–{high}").format(low=f"{lo:.2f}", high=fmt_value(hi, "percent")))
+    if tgcr is not None:
+        second.append(f"TGCR {fmt_value(tgcr, 'percent')}")
+    return [line[:WIDTH] for line in (first, " · ".join(second)) if line]
 
 
 def slack_fields(rows: list[Row], lang: str = "en") -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from bot.metrics import Frames, asof
 
 STRESS_PATH = Path(__file__).with_name("stress.yaml")
 Points = tuple[tuple[float, float], ...]
+RECENT_DAYS = 400   # latest() reads this much history: 4-week changes and 2-week peaks need far less
 
 
 @dataclass(frozen=True)
@@ -313,5 +314,7 @@ def history(catalog: Catalog, frames: Frames, start: date | None = None, end: da
 
 def latest(catalog: Catalog, frames: Frames, today: date, model: StressModel | None = None) -> DayScore | None:
     """Today's score from what is stored (None with too little data)."""
-    out = scores_on(model or default_model(), catalog, frames, pd.DatetimeIndex([pd.Timestamp(today)]))
+    cut = pd.Timestamp(today) - pd.Timedelta(days=RECENT_DAYS)   # windows reach back weeks, not years
+    recent = {k: f[f.index >= cut] for k, f in frames.items() if f is not None}
+    out = scores_on(model or default_model(), catalog, recent, pd.DatetimeIndex([pd.Timestamp(today)]))
     return out[0] if out else None

@@ -3,6 +3,7 @@ headline line, the CLI line and JSON object. Pure; every string goes through bot
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.i18n import N_, tr
@@ -64,6 +65,13 @@ def light_text(light: str, lang: str = "en", model: StressModel | None = None) -
     _ = tr(lang)
     emoji = next((lt.emoji for lt in (model or default_model()).lights if lt.name == light), "")
     return f"{emoji} {_(LIGHT_WORD.get(light, light))}".strip()
+
+
+def at_least(s: DayScore, light: str, model: StressModel | None = None) -> DayScore:
+    """The day with its light raised to `light` if lower (a firing critical alert: the verdict
+    never reads calmer than what is firing); the score itself is left as computed."""
+    names = [lt.name for lt in (model or default_model()).lights]
+    return s if names.index(s.light) >= names.index(light) else replace(s, light=light)
 
 
 def headline(s: DayScore, lang: str = "en") -> str:
