@@ -160,3 +160,58 @@ def test_to_json_names_every_component_even_when_left_out(scores):
     o = to_json(scores[-1])
     assert list(o) == ["date", "score", "light", "components", "drivers"]
     assert set(o["components"]) == set(default_model().components)
+
+
+# ---- §3: the verdict reads the score -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shipped_rules():
+    from bot.rules.loader import load_rules
+
+    return load_rules(str(ROOT / "rules"), default_catalog()).rules
+
+
+def _status(store, rules, now, lang="en"):
+    from bot.commands import CommandService
+
+    return CommandService(store, default_catalog(), lambda: rules, lambda: now)
+
+
+def test_status_opens_with_the_light_score_and_drivers_and_shows_rate_levels(history_store, shipped_rules):
+    from datetime import datetime
+
+    service = _status(history_store, shipped_rules, datetime(2025, 10, 31, 18))
+    lines = service.status_text().text.splitlines()
+    assert re.match(r"🟠 Strained \d+ — SOFR \+1\d bp over IORB \d+ days", lines[0]), lines[0]
+    assert "Confidence" in lines[1] and "stale, left out: SRF take-up" in lines[1]   # the files end in April
+    assert any(re.fullmatch(r"SOFR \d\.\d\d% · EFFR \d\.\d\d% · IORB \d\.\d\d%", line) for line in lines)
+    assert any(re.fullmatch(r"Range \d\.\d\d–\d\.\d\d%", line) for line in lines)
+    zh = service.status_text("zh").text.splitlines()
+    assert re.match(r"🟠 紧张 \d+ — SOFR 高出 IORB \+1\d bp，连续 \d+ 天", zh[0]), zh[0]
+    assert "可信度" in zh[1] and "SRF 使用量" in zh[1]
+    assert any(line.startswith("目标区间 ") for line in zh)
+    digest = service.digest_message("telegram", "1", "daily", "2025-10-30", "en")
+    assert digest.splitlines()[1] == lines[0]   # the digest opens with the same verdict
+
+
+def test_a_firing_critical_alert_raises_a_calm_light_and_is_named(history_store, shipped_rules):
+    from datetime import datetime
+
+    from bot.rules.lifecycle import Alert, AlertState
+
+    service = _status(history_store, shipped_rules, datetime(2021, 6, 15, 18))
+    assert service.status_text().text.startswith("🟢 Calm ")   # mid-2021: reserves abundant
+    history_store.save_states([("srf_usage_spike", Alert(state=AlertState.FIRING), None)], "2021-06-15T18:00:00")
+    try:
+        lines = service.status_text().text.splitlines()
+        zh = service.status_text("zh").text.splitlines()
+    finally:
+        history_store._run("DELETE FROM alert_state WHERE rule_id = 'srf_usage_spike'")
+    assert lines[0].startswith("🟠 Strained ") and lines[1] == "⚠️ Critical alert firing: Repo / SRF usage spike"
+    assert zh[0].startswith("🟠 紧张 ") and zh[1] == "⚠️ 严重警报触发中：回购 / SRF 用量激增"
+
+
+def test_cli_status_opens_with_the_score_and_says_when_data_is_too_old(cli_env, shared_data, capsys):
+    assert main(["status", "--data", str(shared_data / "fred"), "--data", str(shared_data / "treasury")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    # Today is months after the files end: no score from stale data (never "calm" by default).
+    assert first == "Stress score: too little fresh data"
