@@ -184,6 +184,7 @@ def _published(feat: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
     left = pd.DataFrame({"day": days.astype("datetime64[ns]")})
     right = feat.reset_index(drop=True).astype({"known": "datetime64[ns]"}).sort_values("known", kind="stable")
     res = pd.merge_asof(left, right, left_on="day", right_on="known", direction="backward")
+    res["age"] = (res["day"] - res["data_date"]).dt.days
     return res.set_index(pd.DatetimeIndex(days))
 
 
@@ -194,7 +195,8 @@ def _peak(feat: pd.DataFrame, days: int) -> pd.DataFrame:
     lo = np.searchsorted(idx, idx - np.timedelta64(days, "D"), side="right")
     at = np.array([a + int(np.argmax(score[a:i + 1])) for i, a in enumerate(lo)], dtype=int)
     return pd.DataFrame({"value": feat["value"].to_numpy()[at], "known": feat["known"], "streak": 0,
-                         "score": score[at], "data_date": feat.index, "on": idx[at]}, index=feat.index)
+                         "score": score[at], "data_date": feat.index,
+                         "on": np.datetime_as_string(idx[at], unit="D")}, index=feat.index)
 
 
 def _stale_limit(model: StressModel, catalog: Catalog, metric: str) -> int:
@@ -213,6 +215,10 @@ class _Scored:
     table: pd.DataFrame
     metric: str
     limit: int
+
+    def __post_init__(self) -> None:
+        cols = [c for c in ("score", "value", "streak", "age", "on") if c in self.table]
+        self.rows: list[dict[str, Any]] = self.table[cols].to_dict("records")   # a dict per day: fast to read
 
 
 def _score_component(model: StressModel, catalog: Catalog, frames: Frames, c: ComponentDef,
@@ -246,13 +252,12 @@ def _component_tables(model: StressModel, catalog: Catalog, frames: Frames,
     return out
 
 
-def _pick(cands: list[_Scored], i: int, day: pd.Timestamp) -> tuple[str, tuple[_Scored, pd.Series] | None]:
+def _pick(cands: list[_Scored], i: int) -> tuple[str, tuple[_Scored, dict[str, Any]] | None]:
     """("ok", best fresh candidate) or ("stale"/"missing", None) for day number i."""
-    rows = [(s, s.table.iloc[i]) for s in cands]
-    seen = [(s, r) for s, r in rows if not pd.isna(r["score"])]
+    seen = [(s, s.rows[i]) for s in cands if not pd.isna(s.rows[i]["score"])]
     if not seen:
         return "missing", None
-    fresh = [(s, r) for s, r in seen if (day - r["data_date"]).days <= s.limit]
+    fresh = [(s, r) for s, r in seen if r["age"] <= s.limit]
     if not fresh:
         return "stale", None
     return "ok", max(fresh, key=lambda sr: float(sr[1]["score"]))
@@ -264,7 +269,7 @@ def _day(model: StressModel, tables: dict[str, list[_Scored]], i: int, day: pd.T
     missing: list[str] = []
     stale: list[str] = []
     for name, cands in tables.items():
-        state, best = _pick(cands, i, day)
+        state, best = _pick(cands, i)
         comp = model.components[name]
         if best is None and comp.zero_before and day < pd.Timestamp(comp.zero_before):
             scores[name] = float(_interp(0.0, comp.inputs[0][1]))  # no operation: zero taken up
@@ -274,7 +279,7 @@ def _day(model: StressModel, tables: dict[str, list[_Scored]], i: int, day: pd.T
             continue
         s, row = best
         scores[name] = float(row["score"])
-        on = row["on"].date().isoformat() if "on" in row and not pd.isna(row["on"]) else ""
+        on = row["on"] if isinstance(row.get("on"), str) else ""
         drivers[name] = Driver(name, s.metric, float(row["value"]), int(row["streak"]), on)
     total = sum(c.weight for c in model.components.values())
     used = sum(model.components[n].weight for n in scores)

@@ -149,6 +149,9 @@ def test_stress_json_lines_have_exactly_the_documented_keys(cli_env, shared_data
     out = capsys.readouterr().out
     assert re.search(r"^2019-09-18 +\d+ stress .*missing: tgcr_onrrp", out, re.M)
     assert "| 2019 | 0 | 0 |" in out
+    assert main(["status"]) == 0   # the same store: CLI status opens with the score
+    # Today is months after the files end: no score from stale data (never "calm" by default).
+    assert capsys.readouterr().out.splitlines()[0] == "Stress score: too little fresh data"
 
 
 def test_stress_to_before_from_is_refused(cli_env, capsys):
@@ -208,10 +211,3 @@ def test_a_firing_critical_alert_raises_a_calm_light_and_is_named(history_store,
         history_store._run("DELETE FROM alert_state WHERE rule_id = 'srf_usage_spike'")
     assert lines[0].startswith("🟠 Strained ") and lines[1] == "⚠️ Critical alert firing: Repo / SRF usage spike"
     assert zh[0].startswith("🟠 紧张 ") and zh[1] == "⚠️ 严重警报触发中：回购 / SRF 用量激增"
-
-
-def test_cli_status_opens_with_the_score_and_says_when_data_is_too_old(cli_env, shared_data, capsys):
-    assert main(["status", "--data", str(shared_data / "fred"), "--data", str(shared_data / "treasury")]) == 0
-    first = capsys.readouterr().out.splitlines()[0]
-    # Today is months after the files end: no score from stale data (never "calm" by default).
-    assert first == "Stress score: too little fresh data"
