@@ -1,0 +1,86 @@
+"""Reserves relative to the banking system (issue 21 §2): commercial-bank assets (H.8) and nominal
+GDP as catalog series, the `ratio` metrics built on them without look-ahead."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bot.catalog import load_catalog
+from bot.metrics import compute_metrics
+from bot.sources.files import FileSource
+from bot.sources.fred import FredApiSource, FredCsvSource
+from bot.sources.http import make_client
+from tests.fakes.http import FakeServer
+from tests.fakes.sources import FakeFred
+
+# Real rows as in ../shared/data/fred (PROVENANCE.md): TLAACBW027SBOG from FRED's fredgraph download
+# in schhabra2003/us-liquidity-conditions-monitor @b57aa128 (billions), GDP from opxie1/usd
+# data/raw/GDP.csv @f024ceeb (billions, SAAR, dated the quarter's first day).
+FRED_ROWS = {"TLAACBW027SBOG": [("2026-08-19", "25648.6542"), ("2026-08-26", "25629.4946")],
+             "GDP": [("2025-10-01", "31422.526"), ("2026-01-01", "31865.721")]}
+# FRED's `units` text for each (series notes: H.8 "Billions of U.S. Dollars", BEA "Billions of Dollars").
+FRED_UNITS = {"TLAACBW027SBOG": "Billions of U.S. Dollars", "GDP": "Billions of Dollars"}
+
+
+def _raw(data: dict[str, list[tuple[str, float]]]) -> dict[str, pd.Series]:
+    return {sid: pd.Series([v for _, v in rows], index=pd.DatetimeIndex([d for d, _ in rows]), dtype=float)
+            for sid, rows in data.items()}
+
+
+def test_fred_csv_and_api_read_both_series_in_dollars(catalog):
+    with FakeServer() as server:
+        FakeFred(server, FRED_ROWS, units=FRED_UNITS)
+        csv = FredCsvSource(catalog, make_client(5), server.url)
+        assert csv.fetch(catalog.series["TLAACBW027SBOG"], None)[-1] == ("2026-08-26", pytest.approx(25.6294946e12))
+        assert csv.fetch(catalog.series["GDP"], None)[-1] == ("2026-01-01", pytest.approx(31.865721e12))
+        api = FredApiSource(catalog, "k" * 32, server.url + "/fred", timeout=5)
+        assert api.fetch(catalog.series["GDP"], None)[-1][1] == pytest.approx(31.865721e12)
+
+
+def test_ratio_uses_only_the_denominator_already_published(catalog):
+    """GDP dated 2026-01-01 is public ~85 business days later (early May): reserves of
+    2026-03-04 are judged against the print dated 2025-10-01, those of June against 2026-01-01."""
+    raw = _raw({"WRESBAL": [("2026-03-04", 3.0e12), ("2026-06-03", 3.0e12)],
+                "GDP": [("2025-10-01", 30.0e12), ("2026-01-01", 31.0e12)]})
+    f = compute_metrics(catalog, raw)["reserves_to_gdp"]
+    assert f.loc["2026-03-04", "value"] == pytest.approx(10.0)
+    assert f.loc["2026-06-03", "value"] == pytest.approx(100 * 3.0 / 31.0)
+    # Known when the reserves print was (the H.4.1 Thursday), never before.
+    assert f.loc["2026-06-03", "known"] == pd.Timestamp("2026-06-04")
+
+
+def test_ratio_without_a_recent_denominator_is_absent(catalog):
+    """A bank-assets print months old is not carried forward for ever (tolerance of a weekly series)."""
+    raw = _raw({"WRESBAL": [("2026-06-03", 3.0e12)], "TLAACBW027SBOG": [("2026-01-07", 25.0e12)]})
+    frames = compute_metrics(catalog, raw)
+    assert frames["reserves_to_bank_assets"].empty
+    assert frames["reserves_to_gdp"].empty   # no GDP at all
+
+
+def test_catalog_refuses_a_ratio_of_two_units(tmp_path):
+    text = ("series:\n  A: {source: fred, unit: millions_usd, frequency: weekly, lag: 1, title: a}\n"
+            "  B: {source: fred, unit: percent, frequency: daily, lag: 1, title: b}\n"
+            "metrics:\n  a: {series: [A], unit: usd}\n  b: {series: [B], unit: percent}\n"
+            "  r: {ratio: [a, b], unit: percent}\n")
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ValueError, match="one unit"):
+        load_catalog(tmp_path / "c.yaml")
+
+
+def test_shared_history_july_2020_and_autumn_2019(catalog, shared_data):
+    """On the real history (a --data folder): July 2020's $2.9T was ~14% of bank assets, September
+    2019's $1.4T ~8% - the comparison a fixed dollar line cannot make."""
+    src = FileSource(catalog, [shared_data / "fred"])
+    assert {"TLAACBW027SBOG", "GDP"} <= {s.id for s in src.series()}
+    raw = {}
+    for sid in ("WRESBAL", "TLAACBW027SBOG", "GDP"):
+        rows = src.fetch(catalog.series[sid], None)
+        raw[sid] = pd.Series([v for _, v in rows], index=pd.DatetimeIndex([d for d, _ in rows]))
+    frames = compute_metrics(catalog, raw)
+    bank = frames["reserves_to_bank_assets"]["value"]
+    assert 13.5 < bank.asof(pd.Timestamp("2020-07-01")) < 15.0
+    assert 7.5 < bank.asof(pd.Timestamp("2019-09-18")) < 8.5
+    assert 15.0 < bank.asof(pd.Timestamp("2015-06-03")) < 17.0
+    gdp = frames["reserves_to_gdp"]["value"]
+    assert 6.0 < gdp.asof(pd.Timestamp("2019-09-18")) < 7.0
