@@ -134,7 +134,10 @@ def _ratio(m: MetricDef, frames: Frames, catalog: Catalog) -> pd.DataFrame:
 
 
 def given_frame(values: pd.Series, m: MetricDef, catalog: Catalog) -> pd.DataFrame:
-    """A metric supplied directly (rule tests), published with its first source's lag."""
+    """A metric supplied directly (rule tests), published with its first source's lag (a ratio:
+    its numerator's, as when computed)."""
+    while m.ratio:
+        m = catalog.metrics[m.ratio[0]]
     lag = catalog.series[m.series[0]].lag if m.series else 0
     s = values.sort_index().astype(float)
     return pd.DataFrame({"value": s.values, "known": known_dates(pd.DatetimeIndex(s.index), lag)},

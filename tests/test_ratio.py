@@ -3,14 +3,23 @@ GDP as catalog series, the `ratio` metrics built on them without look-ahead."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from bot.catalog import load_catalog
+from bot.cli import main
+from bot.format import render
 from bot.metrics import compute_metrics
+from bot.rules.loader import load_rules
+from bot.rules.replay import backtest
 from bot.sources.files import FileSource
 from bot.sources.fred import FredApiSource, FredCsvSource
 from bot.sources.http import make_client
+from bot.status import current_regimes, regime_bases, regime_note, render_table, snapshot
 from tests.fakes.http import FakeServer
 from tests.fakes.sources import FakeFred
 
@@ -84,3 +93,88 @@ def test_shared_history_july_2020_and_autumn_2019(catalog, shared_data):
     assert 15.0 < bank.asof(pd.Timestamp("2015-06-03")) < 17.0
     gdp = frames["reserves_to_gdp"]["value"]
     assert 6.0 < gdp.asof(pd.Timestamp("2019-09-18")) < 7.0
+
+
+# ---- the regime judged on the ratio (issue 21 §2) ------------------------------------------------
+RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+def _history(catalog, folder: Path, ids: tuple[str, ...]) -> dict[str, pd.Series]:
+    src = FileSource(catalog, [folder])
+    raw = {}
+    for sid in ids:
+        rows = src.fetch(catalog.series[sid], None)
+        raw[sid] = pd.Series([v for _, v in rows], index=pd.DatetimeIndex([d for d, _ in rows]))
+    return raw
+
+
+def _regime_on(transitions, first: str, day: str) -> str:
+    """The regime a replay holds on `day` (its first band from `first`, then each change)."""
+    held = first
+    for t in transitions:
+        if t.data_date.isoformat() <= day:
+            held = t.to_regime
+    return held
+
+
+@pytest.fixture
+def regime_rule(catalog):
+    rules = load_rules(RULES, catalog).rules
+    return next(r for r in rules if r.id == "reserves_regime")
+
+
+@pytest.mark.parametrize("ids, measure", [
+    (("WRESBAL", "TLAACBW027SBOG", "GDP"), "reserves_to_bank_assets"),
+    (("WRESBAL", "GDP"), "reserves_to_gdp")])
+def test_real_history_2015_and_july_2020_are_not_scarce_autumn_2019_is(catalog, shared_data, regime_rule, ids, measure):
+    frames = compute_metrics(catalog, _history(catalog, shared_data / "fred", ids))
+    transitions = backtest([regime_rule], frames, catalog.units)
+    assert regime_rule.kind.shown_metric == measure
+    first = transitions[0].from_regime
+    assert _regime_on(transitions, first, "2015-06-03") == "abundant"
+    assert _regime_on(transitions, first, "2020-07-01") == "abundant"   # $2.885T, below the old $3T line
+    assert _regime_on(transitions, first, "2019-09-18") == "scarce"     # the repo spike week
+    assert all("%" in render(regime_rule, t, catalog).headline for t in transitions)
+
+
+def test_without_either_series_the_regime_falls_back_to_dollar_bands_and_says_so(catalog, shared_data, regime_rule):
+    frames = compute_metrics(catalog, _history(catalog, shared_data / "fred", ("WRESBAL",)))
+    transitions = backtest([regime_rule], frames, catalog.units)
+    assert regime_rule.kind.shown_metric == "reserves"
+    first = transitions[0].from_regime
+    assert _regime_on(transitions, first, "2015-06-03") == "scarce"   # what a fixed dollar line says
+    text = render(regime_rule, transitions[-1], catalog).headline
+    assert "$" in text and "no bank-assets or GDP data" in text
+    zh = render(regime_rule, transitions[-1], catalog, "zh").headline
+    assert "无银行资产或GDP数据" in zh
+    assert regime_note(catalog, [regime_rule], frames) == \
+        "Regime judged on Bank reserves: no Reserves / bank assets data"
+    assert regime_note(catalog, [regime_rule], frames, lang="zh").startswith("状态按")
+
+
+def test_status_shows_the_ratio_regime_on_the_reserves_row(catalog, shared_data, regime_rule):
+    frames = compute_metrics(catalog, _history(catalog, shared_data / "fred", ("WRESBAL", "TLAACBW027SBOG")))
+    now = datetime(2020, 7, 20)
+    cut = {k: f[f["known"] <= pd.Timestamp(now)] for k, f in frames.items()}
+    regimes = current_regimes([regime_rule], cut, catalog.units, {}, now)
+    assert regimes["reserves"] == regimes["reserves_to_bank_assets"] == "abundant"
+    rows = snapshot(catalog, cut, now.date(), regimes, bases=regime_bases([regime_rule], cut))
+    row = next(r for r in rows if r.metric == "reserves")
+    assert row.regime_basis == "reserves_to_bank_assets"
+    assert "abundant (on reserves_to_bank_assets)" in render_table(rows)
+    assert regime_note(catalog, [regime_rule], cut) == ""   # the first measure decides: nothing to say
+
+
+def test_cli_status_and_backtest_on_a_data_folder_without_the_new_series(cli_env, shared_data, capsys):
+    """A --data folder with reserves only: the regime is judged on the dollar bands, and says so."""
+    folder = cli_env / "data"
+    folder.mkdir()
+    (folder / "WRESBAL.csv").symlink_to(shared_data / "fred" / "WRESBAL.csv")
+    assert main(["status", "--json", "--data", str(folder)]) == 0
+    reserves = json.loads(capsys.readouterr().out)["reserves"]
+    assert reserves["regime_basis"] == "reserves" and reserves["regime"] in ("scarce", "ample", "abundant")
+    assert main(["backtest", "--data", str(shared_data / "fred"), "--from", "2020-01-01", "--to", "2020-12-31",
+                 "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    regime = [(x["data_date"], x["from"], x["to"]) for x in lines if x["rule"] == "reserves_regime"]
+    assert regime == [("2020-03-25", "scarce", "ample"), ("2020-04-08", "ample", "abundant")]
