@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 
 from bot.catalog import load_catalog
+from bot.chart import ChartSpec, Period, build_figure
+from bot.chart_marks import regime_periods
 from bot.cli import main
+from bot.commands import CommandService
 from bot.format import render
 from bot.metrics import compute_metrics
 from bot.rules.loader import load_rules
@@ -178,3 +181,54 @@ def test_cli_status_and_backtest_on_a_data_folder_without_the_new_series(cli_env
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     regime = [(x["data_date"], x["from"], x["to"]) for x in lines if x["rule"] == "reserves_regime"]
     assert regime == [("2020-03-25", "scarce", "ample"), ("2020-04-08", "ample", "abundant")]
+
+
+# ---- charts shade the regime from the ratio (issue 21 §2) -----------------------------------------
+NOW = datetime(2026, 9, 1, 12)
+
+
+def _legend(fig) -> list[str]:
+    return [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+
+
+def test_reserves_chart_over_all_history_shades_2015_and_2020_abundant_and_keeps_the_3t_line(
+        history_store, catalog):
+    rules = load_rules(RULES, catalog).rules
+    svc = CommandService(history_store, catalog, lambda: rules, lambda: NOW)
+    spec, _ = svc._chart_spec("reserves", "max", "en")
+    assert spec.bands == ()                        # no dollar bands painted across 2003-2020
+    on = {p.start: p for p in spec.periods}
+
+    def regime(day: str) -> str:
+        start = max(s for s in on if s <= day)
+        return on[start].label
+
+    assert regime("2015-06-03") == regime("2020-07-01") == "abundant (Reserves / bank assets)"
+    assert regime("2019-09-18") == "scarce (Reserves / bank assets)"
+    assert "Reserves below $3T: $3.000T" in [t.label for t in spec.thresholds]
+    fig = build_figure(spec)
+    assert {"scarce (Reserves / bank assets)", "ample (Reserves / bank assets)",
+            "abundant (Reserves / bank assets)"} <= set(_legend(fig))
+    rule = next(r for r in rules if r.id == "reserves_regime")
+    zh = regime_periods(rule, history_store.frames(catalog), catalog, "zh")   # (charts need a CJK font for zh)
+    assert zh[-1].label == "充足（准备金/银行资产）"
+    # The ratio's own chart has the bands as horizontal levels (9.5% and 13%).
+    ratio, _ = svc._chart_spec("reserves_to_bank_assets", "max", "en")
+    assert [b.below for b in ratio.bands] == [9.5, 13.0, None] and ratio.periods == ()
+
+
+def test_a_period_outside_the_plotted_range_has_no_legend_entry():
+    s = pd.Series([2.9e12, 3.0e12, 3.1e12], index=pd.DatetimeIndex(["2025-01-01", "2025-06-01", "2025-12-01"]))
+    periods = (Period("2003-01-01", "2010-01-01", "scarce (x)", 0), Period("2010-01-01", None, "ample (x)", 1))
+    fig = build_figure(ChartSpec(s, "Bank reserves", "usd", "1y", "src", periods=periods))
+    assert _legend(fig) == ["ample (x)"]
+    assert not build_figure(ChartSpec(s, "Bank reserves", "usd", "1y", "src")).legends
+
+
+def test_reserves_chart_without_the_ratio_keeps_the_dollar_bands(store, catalog):
+    rows = [(f"{d:%Y-%m-%d}", 2.8e12 + (i % 60) * 1e10)
+            for i, d in enumerate(pd.date_range("2024-11-20", "2026-08-26", freq="W-WED"))]
+    store.add_observations("WRESBAL", rows, source="files", vintage="t")
+    rules = load_rules(RULES, catalog).rules
+    spec, _ = CommandService(store, catalog, lambda: rules, lambda: NOW)._chart_spec("reserves", "2y", "en")
+    assert [b.below for b in spec.bands] == [3.0e12, 3.2e12, None] and spec.periods == ()
