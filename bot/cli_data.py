@@ -55,7 +55,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sources.files import FileSource
     from bot.rules.loader import load_rules
     from bot.redact import is_personal
-    from bot.status import current_regimes, render_table, score_lines, snapshot, to_json
+    from bot.status import current_regimes, regime_bases, render_table, score_lines, snapshot, to_json
     from bot.stress import latest
 
     catalog = default_catalog()
@@ -67,7 +67,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     frames = store.frames(catalog)
     rules = load_rules(args.rules or settings.rules_dir, catalog).rules
     regimes = current_regimes(rules, frames, catalog.units, store.regimes(), utcnow())
-    rows = snapshot(catalog, frames, utcnow().date(), regimes, store.held_prints())
+    rows = snapshot(catalog, frames, utcnow().date(), regimes, store.held_prints(), regime_bases(rules, frames))
     if args.json:
         print(json.dumps(to_json(rows), indent=2))
         return 0

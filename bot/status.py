@@ -12,9 +12,10 @@ import pandas as pd
 from bot.catalog import Catalog
 from bot.metrics import Frames, asof
 from bot.rules.replay import first_run
-from bot.rules.model import Rule
+from bot.rules.kinds.regime import active_choice
+from bot.rules.model import Regime, Rule
 from bot.i18n import N_, tr
-from bot.format import fmt, magnitude
+from bot.format import fmt, magnitude, metric_label
 from bot.stress import DayScore
 from bot.stress_text import at_least, confidence_text, headline
 from bot.units import fmt_change, fmt_value
@@ -31,6 +32,7 @@ class MetricStatus:
     age_days: int
     regime: str | None = None
     held: dict[str, Any] | None = None   # a newer print refused as a probable unit change: {series, date, value, reason}
+    regime_basis: str | None = None      # the metric the regime is judged on (reserves -> reserves_to_bank_assets)
 
 
 def held_by_metric(catalog: Catalog, held: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -51,21 +53,52 @@ def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str], st
     """The band each regime rule holds its metric in, keyed by metric, as the CLI `status` and the
     chat /status both show it: the rule's own state as the last evaluation stored it (`stored`:
     the store's regimes(), with the rule's hysteresis and `for`), else the state a first
-    evaluation learns from history. A level regime wins over a change regime on the same metric."""
+    evaluation learns from history. A level regime wins over a change regime on the same metric.
+    A regime judged on a ratio with fallbacks (reserves / bank assets, / GDP, dollars) is keyed
+    under every one of its measures, so the reserves row shows it whichever decides."""
     out: dict[str, str] = {}
     for rule in sorted((r for r in rules if r.kind.banded), key=lambda r: r.kind.level_bands() is not None):
         regime = stored.get(rule.id)
         if regime is None:
             regime = first_run(rule, frames, units, now).alert.regime
         if regime is not None:
-            out[rule.condition.body.metric] = regime
+            for metric in rule.condition.metrics():
+                out[metric] = regime
     return out
 
 
+def regime_bases(rules: list[Rule], frames: Frames) -> dict[str, str]:
+    """metric -> the measure its regime is judged on now (reserves -> reserves_to_bank_assets), for
+    regimes with fallbacks; the first measure with data decides."""
+    out: dict[str, str] = {}
+    for rule in rules:
+        body = rule.condition.body
+        if isinstance(body, Regime) and body.fallback:
+            active = body.choices[active_choice(body, frames)].metric
+            out.update({m: active for m in rule.condition.metrics()})
+    return out
+
+
+def regime_note(catalog: Catalog, rules: list[Rule], frames: Frames, metric: str = "reserves",
+                lang: str = "en") -> str:
+    """One line for /status when `metric`'s regime falls back from its first measure ("Regime
+    judged on Bank reserves: no Reserves / bank assets data"); empty when the first measure decides."""
+    _ = tr(lang)
+    for rule in rules:
+        body = rule.condition.body
+        if isinstance(body, Regime) and body.fallback and metric in rule.condition.metrics():
+            active = body.choices[active_choice(body, frames)].metric
+            if active != body.metric:
+                return _("Regime judged on {measure}: no {preferred} data").format(
+                    measure=metric_label(catalog, active, lang), preferred=metric_label(catalog, body.metric, lang))
+    return ""
+
+
 def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, str] | None = None,
-             held: dict[str, dict[str, Any]] | None = None) -> list[MetricStatus]:
-    """One row per metric with data, in catalog order; `held` is the store's held prints."""
-    regimes = regimes or {}
+             held: dict[str, dict[str, Any]] | None = None, bases: dict[str, str] | None = None) -> list[MetricStatus]:
+    """One row per metric with data, in catalog order; `held` is the store's held prints, `bases`
+    regime_bases()."""
+    regimes, bases = regimes or {}, bases or {}
     held_m = held_by_metric(catalog, held or {})
     rows = []
     for name, m in catalog.metrics.items():
@@ -75,7 +108,7 @@ def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, s
         last = f.index[-1]
         rows.append(MetricStatus(name, m.label, m.unit, float(f["value"].iloc[-1]), last.date().isoformat(),
                                  change_over(f, 7, m.cadence_days), (today - last.date()).days, regimes.get(name),
-                                 held_m.get(name)))
+                                 held_m.get(name), bases.get(name) if name in regimes else None))
     return rows
 
 
@@ -85,7 +118,7 @@ def to_json(rows: list[MetricStatus]) -> dict[str, dict[str, Any]]:
     for r in rows:
         d = asdict(r)
         d.pop("metric")
-        for key in ("regime", "held"):
+        for key in ("regime", "held", "regime_basis"):
             if d[key] is None:
                 d.pop(key)
         out[r.metric] = d
@@ -97,6 +130,8 @@ def render_table(rows: list[MetricStatus], stale_after: dict[str, int] | None = 
     lines = [f"{'metric':<24} {'value':>12} {'1w change':>12} {'as of':>11} {'age':>6}  note"]
     for r in rows:
         note = r.regime or ""
+        if r.regime and r.regime_basis and r.regime_basis != r.metric:
+            note += f" (on {r.regime_basis})"
         if stale_after and r.age_days > stale_after.get(r.metric, 10**9):
             note = (note + " STALE").strip()
         if r.held:

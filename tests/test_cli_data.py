@@ -14,7 +14,7 @@ def test_fetch_then_status_json_matches_the_files(cli_env, shared_data, capsys):
     fred, tsy = str(shared_data / "fred"), str(shared_data / "treasury")
     assert main(["fetch", "--data", fred, "--data", tsy]) == 0
     out = capsys.readouterr().out
-    assert "files: 16/16 series ok" in out   # 12 + ECBASSETSW, JPNASSETS, DEXUSEU, DEXJPUS and "newest data" in out
+    assert "files: 18/18 series ok" in out   # 12 + ECBASSETSW, JPNASSETS, DEXUSEU, DEXJPUS + TLAACBW027SBOG, GDP
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     for metric in ("reserves", "rrp", "tga", "fed_assets", "net_liquidity", "sofr", "iorb",
