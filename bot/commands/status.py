@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.commands.alerts import PersonalAlerts
 from bot.commands.core import Core
 from bot.commands.reply import Reply
 from bot.i18n import DEFAULT, tr
+from bot.metrics import Frames
+from bot.stress import DayScore
 from bot.status import Row, current_regimes, rate_lines, slack_fields, table_lines, table_rows, verdict_lines
 
 
@@ -14,6 +18,7 @@ class Status:
 
     def __init__(self, core: Core, alerts: PersonalAlerts):
         self.core, self.alerts = core, alerts
+        self._score: tuple[Frames, date, DayScore | None] | None = None
 
     def regime(self) -> str | None:
         """The reserves regime as the regime rule itself holds it (with its hysteresis), as the CLI
@@ -32,12 +37,19 @@ class Status:
             return rows, _("No data yet: the bot has not fetched anything. Try again in a minute.")
         from bot.global_view import status_line  # Fed + ECB + BoJ in dollars (issue 23)
 
-        from bot.stress import latest
-
         extra = [line for line in (status_line(core.catalog, frames, lang),) if line]
-        score = latest(core.catalog, frames, core.now().date())
+        score = self.score(frames, core.now().date())
         lines = verdict_lines(rows, frames, self.regime(), lang, score, self.critical(lang))
         return rows, "\n".join(lines + extra)
+
+    def score(self, frames: Frames, today: date) -> DayScore | None:
+        """Today's stress score, computed once per evaluation's frames and day (~0.1 s), not per request."""
+        from bot.stress import latest
+
+        key = (frames, today)
+        if self._score is None or self._score[0] is not frames or self._score[1] != today:
+            self._score = (*key, latest(self.core.catalog, frames, today))
+        return self._score[2]
 
     def critical(self, lang: str) -> list[str]:
         """Titles of the shared critical alerts now firing (a chat's personal alerts are its own)."""
