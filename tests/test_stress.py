@@ -211,3 +211,30 @@ def test_a_firing_critical_alert_raises_a_calm_light_and_is_named(history_store,
         history_store._run("DELETE FROM alert_state WHERE rule_id = 'srf_usage_spike'")
     assert lines[0].startswith("🟠 Strained ") and lines[1] == "⚠️ Critical alert firing: Repo / SRF usage spike"
     assert zh[0].startswith("🟠 紧张 ") and zh[1] == "⚠️ 严重警报触发中：回购 / SRF 用量激增"
+
+
+def test_tgcr_is_measured_against_the_on_rrp_rate_of_its_day():
+    """The ON RRP rate: the policy floor + 5 bp from 2021-06-17 to 2024-12-18, the floor since."""
+    from bot.stress import tgcr_onrrp_spread
+
+    cat = default_catalog()
+    days = pd.DatetimeIndex(["2024-12-10", "2025-01-10"])
+    raw = {"NYFED_TGCR": pd.Series([4.60, 4.30], index=days), "DFEDTARL": pd.Series([4.50, 4.25], index=days)}
+    spread = tgcr_onrrp_spread(default_model(), compute_metrics(cat, raw))
+    assert spread["value"].round(6).tolist() == [5.0, 5.0]   # 4.60 - (4.50 + 0.05); 4.30 - 4.25
+    frames = compute_metrics(cat, {**_scenario(), "NYFED_TGCR": pd.Series(3.80, index=pd.bdate_range("2026-01-05", "2026-03-06")),
+                                   "DFEDTARL": pd.Series(3.50, index=pd.bdate_range("2026-01-05", "2026-03-06"))})
+    s = latest(cat, frames, date(2026, 3, 9))
+    assert s is not None and "tgcr_onrrp" not in s.missing and s.components["tgcr_onrrp"] == 100   # +30 bp
+
+
+def test_a_bad_model_file_is_refused_naming_the_component(tmp_path):
+    from bot.stress import STRESS_PATH, load_model
+
+    bad = tmp_path / "stress.yaml"
+    bad.write_text(STRESS_PATH.read_text().replace("[[-10, 0], [0, 40], [5, 60], [15, 100]]", "[[0, 40], [-10, 0]]"))
+    with pytest.raises(ValueError, match="points must rise"):
+        load_model(bad)
+    bad.write_text(STRESS_PATH.read_text().replace("peak_of: [sofr_iorb,", "peak_of: [sofr_iorbx,"))
+    with pytest.raises(ValueError, match="spread_peak peak_of sofr_iorbx"):
+        load_model(bad)
