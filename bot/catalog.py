@@ -64,6 +64,7 @@ class MetricDef:
     change: str | None = None
     window_days: int = 0
     convert: tuple[str, str] | None = None   # (foreign-currency amount, FX rate): in dollars
+    ratio: tuple[str, str] | None = None     # (numerator, denominator): 100 x a / b, in percent
     # Operation volumes: a day with no observation means nothing was taken up, i.e. zero.
     absent_is_zero: bool = False
     short: str = ""            # the label in a 40-character status table ("Reserves")
@@ -83,6 +84,8 @@ class MetricDef:
             return (self.change,)
         if self.convert:
             return self.convert
+        if self.ratio:
+            return self.ratio
         return ()
 
 
@@ -182,7 +185,19 @@ def _metric(name: str, d: dict[str, Any]) -> MetricDef:
         return MetricDef(change=d["change"], window_days=parse_window_days(d["window"]), **common)
     if "convert" in d:
         return MetricDef(convert=(d["convert"], d["at"]), **common)
-    raise ValueError(f"metric {name}: needs one of series, formula, spread, change, convert")
+    if "ratio" in d:
+        return MetricDef(ratio=_ratio(name, d), **common)
+    raise ValueError(f"metric {name}: needs one of series, formula, spread, change, convert, ratio")
+
+
+def _ratio(name: str, d: dict[str, Any]) -> tuple[str, str]:
+    """`ratio: [numerator, denominator]`, always in percent (a share of the denominator)."""
+    pair = d["ratio"]
+    if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(x, str) for x in pair):
+        raise ValueError(f"metric {name}: ratio needs [numerator, denominator], two metric names")
+    if d["unit"] != "percent":
+        raise ValueError(f"metric {name}: a ratio's unit is percent, not {d['unit']!r}")
+    return pair[0], pair[1]
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
@@ -204,6 +219,9 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
         for dep in m.inputs:
             if dep not in metrics:
                 raise ValueError(f"metric {m.name}: unknown metric {dep}")
+        if m.ratio and len({metrics[x].unit for x in m.ratio}) != 1:
+            raise ValueError(f"metric {m.name}: a ratio's two metrics need one unit, not "
+                             f"{metrics[m.ratio[0]].unit} and {metrics[m.ratio[1]].unit}")
     return Catalog(series=series, metrics=metrics)
 
 

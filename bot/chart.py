@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from matplotlib.transforms import Bbox
 
 BAND_COLOURS = ["#f4cccc", "#fff2cc", "#d9ead3", "#cfe2f3"]
+ERA_COLOUR = "#e3e3e3"   # a period whose numbers mean something else (Fed repo operations before the SRF)
 WIDTH_IN, HEIGHT_IN, DPI = 12.8, 7.2, 100          # 1280x720 px; never bbox_inches="tight" (it changes the size)
 TITLE_PT, SUBTITLE_PT, TICK_PT, LABEL_PT, LEGEND_PT, FOOTER_PT = 23, 16, 14, 14, 13, 11
 LINE_COLOUR, THRESHOLD_COLOUR, ZERO_COLOUR, GREY = "#1f4e79", "#c00000", "#404040", "#666666"
@@ -51,6 +52,17 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class Period:
+    """A stretch of time shaded behind the line: a regime judged on another measure (reserves shaded
+    by their share of bank assets), or an era whose numbers mean something else."""
+
+    start: str            # ISO date
+    end: str | None       # ISO date; None: to the end of the data
+    label: str            # legend text, already translated
+    band: int = -1        # the regime band's position (its colour); -1: an era, in grey
+
+
+@dataclass(frozen=True)
 class ChartSpec:
     series: pd.Series     # DatetimeIndex -> float in the storage unit; may be empty
     title: str            # human metric name
@@ -61,6 +73,7 @@ class ChartSpec:
     bands: tuple[Band, ...] = ()     # lowest first; the last has below=None
     last_word: str = "Last"
     ended_note: str | None = None
+    periods: tuple[Period, ...] = ()  # shaded stretches of time (regimes over time, eras)
 
 
 # --- pure helpers -------------------------------------------------------------------------------------
@@ -171,6 +184,8 @@ def build_figure(spec: ChartSpec) -> Figure:
     _setup_axes(fig, ax, renderer, y_range(list(y), marks), suffix, family)
     bands_shown = _draw_bands(ax, spec.bands, scale) if len(y) else []
     _draw_series(ax, y)
+    if len(y):
+        bands_shown += _draw_periods(ax, spec.periods)
     labels = _draw_marks(ax, spec, scale, family)
     if len(y):
         _draw_last(ax, renderer, y, f"{spec.last_word} ", suffix, family, labels)
@@ -226,6 +241,25 @@ def _draw_bands(ax: Axes, bands: Sequence[Band], scale: float) -> list[tuple[str
             ax.axhspan(a, b, color=colour, alpha=0.6, zorder=0, linewidth=0)
             shown.append((band.name, colour))
     ax.set_ylim(lo, hi)
+    return shown
+
+
+def _draw_periods(ax: Axes, periods: Sequence[Period]) -> list[tuple[str, str]]:
+    """Light vertical spans inside the x-range; returns (label, colour) of those visible, once each."""
+    from matplotlib.dates import num2date
+
+    lo, hi = (pd.Timestamp(num2date(x)).tz_localize(None) for x in ax.get_xlim())  # type: ignore[no-untyped-call]
+    shown: list[tuple[str, str]] = []
+    for p in periods:
+        a = max(pd.Timestamp(p.start), lo)
+        b = min(pd.Timestamp(p.end), hi) if p.end else hi
+        if b <= a:
+            continue
+        colour = ERA_COLOUR if p.band < 0 else BAND_COLOURS[p.band % len(BAND_COLOURS)]
+        ax.axvspan(a, b, color=colour, alpha=0.6, zorder=0, linewidth=0)
+        if (p.label, colour) not in shown:
+            shown.append((p.label, colour))
+    ax.set_xlim(lo, hi)
     return shown
 
 

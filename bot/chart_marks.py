@@ -12,11 +12,18 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import pandas as pd
+
 from bot.catalog import Catalog
-from bot.chart import Threshold
-from bot.format import fmt, rule_unit
+from bot.chart import Period, Threshold
+from bot.format import fmt, metric_label, rule_unit
 from bot.i18n import tr
-from bot.rules.model import Rule
+from bot.metrics import Frames
+from bot.rules.evaluate import signal
+from bot.rules.kinds.regime import active_choice
+from bot.rules.lifecycle import Alert
+from bot.rules.model import Band, Regime, Rule
+from bot.rules.replay import run_rule
 from bot.status import spread_metrics, threshold_metric
 
 MAX_MARKS = 10      # lines on one chart, the chat's own alerts first
@@ -90,3 +97,58 @@ def chart_thresholds(candidates: Sequence[tuple[float, Rule]], own: Sequence[Own
         value, rule = rest[i]
         chosen.append(Threshold(value, f"{rule.heading(lang)}: {fmt(value, rule_unit(rule, catalog))}"))
     return tuple(sorted(chosen, key=lambda t: t.value))
+
+
+def regime_shading(rules: Iterable[Rule], frames: Frames, catalog: Catalog, metric: str,
+                   lang: str) -> tuple[tuple[Band, ...], tuple[Period, ...]]:
+    """How a chart of `metric` shades a regime: horizontal bands when the regime is judged on
+    `metric` itself; when `metric` is only one of its measures (reserves, while the regime is judged
+    on their share of bank assets), the regime over time as the rule held it, so 2015 is not painted
+    scarce by a dollar line it was never judged on."""
+    for r in rules:
+        body = r.condition.body
+        bands = r.kind.level_bands(metric) if r.topic != "personal" and r.kind.banded else None
+        if bands is None:
+            continue
+        if not isinstance(body, Regime) or body.choices[active_choice(body, frames)].metric == metric:
+            return tuple(bands), ()
+        return (), regime_periods(r, frames, catalog, lang)
+    return (), ()
+
+
+_PERIODS: dict[tuple[object, ...], tuple[Rule, tuple[Period, ...]]] = {}
+_PERIODS_KEPT = 16
+
+
+def regime_periods(rule: Rule, frames: Frames, catalog: Catalog, lang: str) -> tuple[Period, ...]:
+    """The bands a regime rule held over its history (with its hysteresis and `for`), dated by data
+    date, each labelled with the measure it was judged on ("abundant (Reserves / bank assets)").
+    Replaying ~1,200 weekly prints takes ~70 ms: kept per rule, data and language (charts ask on the loop)."""
+    sig = signal(rule, frames, catalog.units)
+    if sig.empty:
+        return ()
+    key = (id(rule), rule.kind.shown_metric, len(sig), sig.index[-1], float(sig["value"].iloc[-1]), lang)
+    kept = _PERIODS.get(key)
+    if kept is not None and kept[0] is rule:
+        return kept[1]
+    if len(_PERIODS) >= _PERIODS_KEPT:
+        _PERIODS.pop(next(iter(_PERIODS)))
+    out = _periods(rule, sig, catalog, lang)
+    _PERIODS[key] = (rule, out)   # the rule is held, so its id cannot be reused by another
+    return out
+
+
+def _periods(rule: Rule, sig: pd.DataFrame, catalog: Catalog, lang: str) -> tuple[Period, ...]:
+    _ = tr(lang)
+    run = run_rule(rule, sig, Alert())
+    changes = [t for t in run.transitions if t.state == "regime"]
+    first = changes[0].from_regime if changes else run.alert.regime
+    starts = [(sig.index[0].date().isoformat(), first)] + [(t.data_date.isoformat(), t.to_regime) for t in changes]
+    names = [b.name for b in (rule.kind.level_bands() or [])]
+    measure = metric_label(catalog, rule.kind.shown_metric, lang)
+    out = []
+    for i, (start, name) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else None
+        label = _("{regime} ({measure})").format(regime=_(name or ""), measure=measure)
+        out.append(Period(start, end, label, names.index(name) if name in names else -1))
+    return tuple(out)

@@ -1,4 +1,4 @@
-"""`liquidity-bot` command line: fetch, status, rules check|test, backtest, run, demo, outbox.
+"""`liquidity-bot` command line: fetch, status, stress, rules check|test, backtest, run, demo, outbox.
 
 Only wiring: settings from the environment, arguments to function calls, results to stdout.
 The parser and `main` live here; the subcommands in bot/cli_data.py, cli_rules.py and cli_run.py.
@@ -14,6 +14,7 @@ from datetime import date
 from bot.cli_data import cmd_export, cmd_fetch, cmd_outbox, cmd_status, cmd_why
 from bot.cli_rules import cmd_backtest, cmd_rules_check, cmd_rules_test
 from bot.cli_run import cmd_demo, cmd_run, cmd_schedule
+from bot.cli_stress import cmd_stress
 from bot.config import ConfigError, load_settings
 from bot.logsetup import setup_logging
 from bot.sources import SourceError
@@ -64,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--to", type=_date, metavar="DATE", help="last day to replay (YYYY-MM-DD)")
     sp.add_argument("--json", action="store_true", help="one JSON object per transition per line")
     sp.set_defaults(func=cmd_backtest)
+
+    sp = sub.add_parser("stress", help="the liquidity stress score (0-100, a light, its drivers) per day")
+    sp.add_argument("--from", type=_date, metavar="DATE", help="first day (default: 2008-10-09, when IOER began)")
+    sp.add_argument("--to", type=_date, metavar="DATE", help="last day (default: the newest data)")
+    sp.add_argument("--json", action="store_true", help="one JSON object per day per line")
+    data_arg(sp)
+    sp.set_defaults(func=cmd_stress)
 
     sp = sub.add_parser("why", help="what moved a metric, factor by factor (H.4.1 factors; global: Fed, ECB, BoJ, FX)")
     sp.add_argument("metric", metavar="METRIC", help="the metric to explain: reserves, net_liquidity or global")

@@ -55,7 +55,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sources.files import FileSource
     from bot.rules.loader import load_rules
     from bot.redact import is_personal
-    from bot.status import current_regimes, render_table, snapshot, to_json
+    from bot.status import current_regimes, regime_bases, render_table, score_lines, snapshot, to_json
+    from bot.stress import latest
 
     catalog = default_catalog()
     store = _store(settings)
@@ -66,13 +67,17 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     frames = store.frames(catalog)
     rules = load_rules(args.rules or settings.rules_dir, catalog).rules
     regimes = current_regimes(rules, frames, catalog.units, store.regimes(), utcnow())
-    rows = snapshot(catalog, frames, utcnow().date(), regimes, store.held_prints())
+    rows = snapshot(catalog, frames, utcnow().date(), regimes, store.held_prints(), regime_bases(rules, frames))
     if args.json:
         print(json.dumps(to_json(rows), indent=2))
         return 0
     if not rows:
         print(f"No data in {store.describe()} yet: run `liquidity-bot fetch` (or `run`) first.")
         return 1
+    firing = store.firing_rules()
+    critical = [r.heading() for r in rules if r.id in firing and r.severity == "critical" and not is_personal(r.id)]
+    for line in score_lines(latest(catalog, frames, utcnow().date()), critical):   # the verdict first
+        print(line)
     print(render_table(rows, {m: c.cadence_days * 2 + 3 for m, c in catalog.metrics.items()}))
     fetches = store.last_fetches()
     for source, f in sorted(fetches.items()):
@@ -83,7 +88,6 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     for sid, h in store.held_prints().items():
         print(f"held print: {sid} {h['date']} = {h['value']:g} refused ({h['reason']}); "
               "still serving the older value until a good print arrives")
-    firing = store.firing_rules()
     evaluated = store.get_meta("rules_evaluated_at")
     last_fetch = max((f["last_attempt"] for f in fetches.values() if f["last_attempt"]), default=None)
     if evaluated is None:

@@ -23,7 +23,8 @@ from bot.units import UnitError
 log = logging.getLogger(__name__)
 
 # Re-ask for a little history each time so revisions are caught.
-OVERLAP_DAYS = {"daily": 10, "weekly": 35, "monthly": 100}  # monthly: the BoJ revises recent months
+OVERLAP_DAYS = {"daily": 10, "weekly": 35, "monthly": 100,  # monthly: the BoJ revises recent months
+                "quarterly": 400}  # BEA revises GDP a month and two months later, and each July
 
 
 @dataclass

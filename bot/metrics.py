@@ -110,8 +110,34 @@ def _change(m: MetricDef, frames: Frames, catalog: Catalog) -> pd.DataFrame:
                          "known": cur["known"].values}, index=cur.index).dropna()
 
 
+def _ratio(m: MetricDef, frames: Frames, catalog: Catalog) -> pd.DataFrame:
+    """100 x a / b on a's dates. Each a row takes the newest b print already public when a's row
+    was (b's `known` <= a's `known`: a quarterly GDP print carried forward from its publication,
+    never used before it), within b's tolerance; the ratio is known when a is."""
+    assert m.ratio is not None
+    a, b = frames[m.ratio[0]], frames[m.ratio[1]]
+    if a.empty or b.empty:
+        return _empty()
+    left = pd.DataFrame({"date": a.index.values.astype("datetime64[ns]"),
+                         "known": a["known"].values.astype("datetime64[ns]"), "num": a["value"].values})
+    right = pd.DataFrame({"known": b["known"].values.astype("datetime64[ns]"), "den": b["value"].values})
+    left = left.sort_values("known", kind="stable")
+    right = right.sort_values("known", kind="stable").drop_duplicates("known", keep="last")
+    tol = pd.Timedelta(days=_tolerance(catalog.metrics[m.ratio[1]]))
+    merged = pd.merge_asof(left, right, on="known", direction="backward", tolerance=tol)
+    merged = merged.set_index("date").sort_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(merged["den"] > 0, 100.0 * merged["num"] / merged["den"], np.nan)
+    out = pd.DataFrame({"value": value, "known": merged["known"].values},
+                       index=pd.DatetimeIndex(merged.index, name="date"))
+    return out.dropna()
+
+
 def given_frame(values: pd.Series, m: MetricDef, catalog: Catalog) -> pd.DataFrame:
-    """A metric supplied directly (rule tests), published with its first source's lag."""
+    """A metric supplied directly (rule tests), published with its first source's lag (a ratio:
+    its numerator's, as when computed)."""
+    while m.ratio:
+        m = catalog.metrics[m.ratio[0]]
     lag = catalog.series[m.series[0]].lag if m.series else 0
     s = values.sort_index().astype(float)
     return pd.DataFrame({"value": s.values, "known": known_dates(pd.DatetimeIndex(s.index), lag)},
@@ -147,6 +173,8 @@ def compute_metrics(catalog: Catalog, raw: dict[str, pd.Series],
 
             amount, rate = m.convert
             frames[name] = convert_frame(frames[amount], frames[rate], catalog.metrics[rate].unit)
+        elif m.ratio:
+            frames[name] = _ratio(m, frames, catalog)
         else:
             frames[name] = _change(m, frames, catalog)
     return frames

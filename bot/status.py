@@ -12,9 +12,12 @@ import pandas as pd
 from bot.catalog import Catalog
 from bot.metrics import Frames, asof
 from bot.rules.replay import first_run
-from bot.rules.model import Rule
+from bot.rules.kinds.regime import active_choice
+from bot.rules.model import Regime, Rule
 from bot.i18n import N_, tr
-from bot.format import fmt, magnitude
+from bot.format import fmt, magnitude, metric_label
+from bot.stress import DayScore
+from bot.stress_text import at_least, confidence_text, headline
 from bot.units import fmt_change, fmt_value
 
 
@@ -29,6 +32,7 @@ class MetricStatus:
     age_days: int
     regime: str | None = None
     held: dict[str, Any] | None = None   # a newer print refused as a probable unit change: {series, date, value, reason}
+    regime_basis: str | None = None      # the metric the regime is judged on (reserves -> reserves_to_bank_assets)
 
 
 def held_by_metric(catalog: Catalog, held: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -49,21 +53,52 @@ def current_regimes(rules: list[Rule], frames: Frames, units: dict[str, str], st
     """The band each regime rule holds its metric in, keyed by metric, as the CLI `status` and the
     chat /status both show it: the rule's own state as the last evaluation stored it (`stored`:
     the store's regimes(), with the rule's hysteresis and `for`), else the state a first
-    evaluation learns from history. A level regime wins over a change regime on the same metric."""
+    evaluation learns from history. A level regime wins over a change regime on the same metric.
+    A regime judged on a ratio with fallbacks (reserves / bank assets, / GDP, dollars) is keyed
+    under every one of its measures, so the reserves row shows it whichever decides."""
     out: dict[str, str] = {}
     for rule in sorted((r for r in rules if r.kind.banded), key=lambda r: r.kind.level_bands() is not None):
         regime = stored.get(rule.id)
         if regime is None:
             regime = first_run(rule, frames, units, now).alert.regime
         if regime is not None:
-            out[rule.condition.body.metric] = regime
+            for metric in rule.condition.metrics():
+                out[metric] = regime
     return out
 
 
+def regime_bases(rules: list[Rule], frames: Frames) -> dict[str, str]:
+    """metric -> the measure its regime is judged on now (reserves -> reserves_to_bank_assets), for
+    regimes with fallbacks; the first measure with data decides."""
+    out: dict[str, str] = {}
+    for rule in rules:
+        body = rule.condition.body
+        if isinstance(body, Regime) and body.fallback:
+            active = body.choices[active_choice(body, frames)].metric
+            out.update({m: active for m in rule.condition.metrics()})
+    return out
+
+
+def regime_note(catalog: Catalog, rules: list[Rule], frames: Frames, metric: str = "reserves",
+                lang: str = "en") -> str:
+    """One line for /status when `metric`'s regime falls back from its first measure ("Regime
+    judged on Bank reserves: no Reserves / bank assets data"); empty when the first measure decides."""
+    _ = tr(lang)
+    for rule in rules:
+        body = rule.condition.body
+        if isinstance(body, Regime) and body.fallback and metric in rule.condition.metrics():
+            active = body.choices[active_choice(body, frames)].metric
+            if active != body.metric:
+                return _("Regime judged on {measure}: no {preferred} data").format(
+                    measure=metric_label(catalog, active, lang), preferred=metric_label(catalog, body.metric, lang))
+    return ""
+
+
 def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, str] | None = None,
-             held: dict[str, dict[str, Any]] | None = None) -> list[MetricStatus]:
-    """One row per metric with data, in catalog order; `held` is the store's held prints."""
-    regimes = regimes or {}
+             held: dict[str, dict[str, Any]] | None = None, bases: dict[str, str] | None = None) -> list[MetricStatus]:
+    """One row per metric with data, in catalog order; `held` is the store's held prints, `bases`
+    regime_bases()."""
+    regimes, bases = regimes or {}, bases or {}
     held_m = held_by_metric(catalog, held or {})
     rows = []
     for name, m in catalog.metrics.items():
@@ -73,7 +108,7 @@ def snapshot(catalog: Catalog, frames: Frames, today: date, regimes: dict[str, s
         last = f.index[-1]
         rows.append(MetricStatus(name, m.label, m.unit, float(f["value"].iloc[-1]), last.date().isoformat(),
                                  change_over(f, 7, m.cadence_days), (today - last.date()).days, regimes.get(name),
-                                 held_m.get(name)))
+                                 held_m.get(name), bases.get(name) if name in regimes else None))
     return rows
 
 
@@ -83,7 +118,7 @@ def to_json(rows: list[MetricStatus]) -> dict[str, dict[str, Any]]:
     for r in rows:
         d = asdict(r)
         d.pop("metric")
-        for key in ("regime", "held"):
+        for key in ("regime", "held", "regime_basis"):
             if d[key] is None:
                 d.pop(key)
         out[r.metric] = d
@@ -95,6 +130,8 @@ def render_table(rows: list[MetricStatus], stale_after: dict[str, int] | None = 
     lines = [f"{'metric':<24} {'value':>12} {'1w change':>12} {'as of':>11} {'age':>6}  note"]
     for r in rows:
         note = r.regime or ""
+        if r.regime and r.regime_basis and r.regime_basis != r.metric:
+            note += f" (on {r.regime_basis})"
         if stale_after and r.age_days > stale_after.get(r.metric, 10**9):
             note = (note + " STALE").strip()
         if r.held:
@@ -211,20 +248,48 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def verdict_lines(rows: list[Row], frames: Frames, regime: str | None, lang: str = "en") -> list[str]:
-    """The answer first: how tight liquidity is (the regime rule's own state, with its
-    hysteresis) and which way it is going (the table `rows`' 4-week changes), then the three
-    facts behind it."""
+STALE_WEEKLY_DAYS = 21   # a weekly H.4.1 row older than this missed a release (as bot/stress.yaml)
+
+
+def score_lines(score: DayScore | None, critical: list[str], lang: str = "en") -> list[str]:
+    """The stress score's light, number and top drivers first; a firing critical alert raises the
+    light to at least Strained and is named, so the verdict never contradicts it; then what data
+    was left out. With no score, say so rather than imply calm."""
     _ = tr(lang)
-    four_weeks = {r.metric: r.change_4w for r in rows}
-    res4, net4 = four_weeks.get("reserves"), four_weeks.get("net_liquidity")
-    drains = [x for x in (res4, net4) if x is not None]
-    if drains and all(x < -50e9 for x in drains):
-        direction = _("tightening")
-    elif drains and all(x > 50e9 for x in drains):
-        direction = _("easing")
+    if score is None:
+        lines = [_("Stress score: too little fresh data")]
     else:
-        direction = _("little changed")
+        lines = [headline(at_least(score, "strained") if critical else score, lang)]
+    lines += ["⚠️ " + _("Critical alert firing: {title}").format(title=t) for t in critical]
+    conf = confidence_text(score, lang) if score is not None else ""
+    return lines + ([conf] if conf else [])
+
+
+def _direction(rows: list[Row], lang: str) -> str:
+    """Which way reserves and net liquidity went in 4 weeks, or how old their data is."""
+    _ = tr(lang)
+    ages = [r.age_days for r in rows if r.metric in ("reserves", "net_liquidity")]
+    if ages and max(ages) > STALE_WEEKLY_DAYS:   # old data never reads as "little changed"
+        return _("data {n} days old").format(n=max(ages))
+    four_weeks = {r.metric: r.change_4w for r in rows}
+    drains = [x for x in (four_weeks.get("reserves"), four_weeks.get("net_liquidity")) if x is not None]
+    if drains and all(x < -50e9 for x in drains):
+        return _("tightening")
+    if drains and all(x > 50e9 for x in drains):
+        return _("easing")
+    return _("little changed")
+
+
+def verdict_lines(rows: list[Row], frames: Frames, regime: str | None, lang: str = "en",
+                  score: DayScore | None = None, critical: list[str] | None = None) -> list[str]:
+    """The answer first: the stress score's light, number and drivers (`score_lines`), then how
+    tight reserves are (the regime rule's own state, with its hysteresis) and which way they are
+    going (the table `rows`' 4-week changes), then the three facts behind it. The first lines
+    (score, critical alerts, confidence) are whole sentences; the facts fit 40 columns."""
+    _ = tr(lang)
+    head = score_lines(score, critical or [], lang)
+    direction = _direction(rows, lang)
+    res4 = next((r.change_4w for r in rows if r.metric == "reserves"), None)
     if regime:
         word = _(REGIME_WORD.get(regime, regime.capitalize()))
         lines = [_("{regime} and {direction}").format(regime=word, direction=direction)]
@@ -241,7 +306,26 @@ def verdict_lines(rows: list[Row], frames: Frames, regime: str | None, lang: str
     if spread is not None and not spread.empty:
         last = spread["value"].iloc[-20:]
         lines.append("• " + _("SOFR above IORB {k} of last {n} days").format(k=int((last > 0).sum()), n=len(last)))
-    return [line[:WIDTH] for line in lines]
+    return head + [line[:WIDTH] for line in lines]
+
+
+def _last(frames: Frames, metric: str) -> float | None:
+    f = frames.get(metric)
+    return None if f is None or f.empty else float(f["value"].iloc[-1])
+
+
+def rate_lines(frames: Frames, lang: str = "en") -> list[str]:
+    """Rate levels: 'SOFR 3.92% · EFFR 3.89% · IORB 3.90%', then 'Range 3.75–4.00% · TGCR 3.88%'."""
+    _ = tr(lang)
+    levels = [(name, _last(frames, m)) for name, m in (("SOFR", "sofr"), ("EFFR", "effr"), ("IORB", "iorb"))]
+    first = " · ".join(f"{name} {fmt_value(v, 'percent')}" for name, v in levels if v is not None)
+    lo, hi, tgcr = _last(frames, "policy_lower"), _last(frames, "policy_upper"), _last(frames, "tgcr")
+    second = []
+    if lo is not None and hi is not None:
+        second.append(_("Range {low}–{high}").format(low=f"{lo:.2f}", high=fmt_value(hi, "percent")))
+    if tgcr is not None:
+        second.append(f"TGCR {fmt_value(tgcr, 'percent')}")
+    return [line[:WIDTH] for line in (first, " · ".join(second)) if line]
 
 
 def slack_fields(rows: list[Row], lang: str = "en") -> list[tuple[str, str]]:

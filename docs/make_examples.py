@@ -4,7 +4,8 @@
 
 Writes docs/status-example.txt (the Telegram /status text, verdict and table) and
 docs/reserves-chart.png (the chart /status attaches), as of the day after the newest
-print in the data, after the rules have been evaluated over all of it.
+print in the data, after the rules have been evaluated over all of it; and
+docs/status-stress-example.txt: /status on 2025-10-31 with only what was published by then.
 """
 
 from __future__ import annotations
@@ -42,8 +43,21 @@ def main(data: Path) -> None:
         (ROOT / "docs" / "status-example.txt").write_text(text + "\n")
         png = asyncio.run(service.chart_png("reserves", "3y"))  # the chart /status sends
         (ROOT / "docs" / "reserves-chart.png").write_bytes(png or b"")
+        (ROOT / "docs" / "status-stress-example.txt").write_text(stress_example(store, catalog, rules) + "\n")
         store.close()
     print(text)
+
+
+def stress_example(store: Store, catalog, rules) -> str:  # type: ignore[no-untyped-def]
+    """/status as a chat saw it on 2025-10-31 (late-2025 repo pressure): frames cut to what was known."""
+    import pandas as pd
+
+    now = datetime(2025, 10, 31, 18)
+    service = CommandService(store, catalog, lambda: rules, lambda: now)
+    cut = pd.Timestamp(now.date())
+    service.status.core.frames_cache = {k: f[f["known"] <= cut] for k, f in store.frames(catalog).items()}
+    reply = service.status_text()
+    return "\n".join([reply.text, reply.table or ""])
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ def test_fetch_then_status_json_matches_the_files(cli_env, shared_data, capsys):
     fred, tsy = str(shared_data / "fred"), str(shared_data / "treasury")
     assert main(["fetch", "--data", fred, "--data", tsy]) == 0
     out = capsys.readouterr().out
-    # 12 + ECBASSETSW, JPNASSETS, DEXUSEU, DEXJPUS + the H.4.1 factors WRBWFRBL, WSHOSHO, TREAST, WDTGAL, WLRRAL
-    assert "files: 21/21 series ok" in out and "newest data" in out
+    # 12 + ECBASSETSW, JPNASSETS, DEXUSEU, DEXJPUS + TLAACBW027SBOG, GDP + the H.4.1 factors WRBWFRBL, WSHOSHO,
+    # TREAST, WDTGAL, WLRRAL
+    assert "files: 23/23 series ok" in out and "newest data" in out
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     for metric in ("reserves", "rrp", "tga", "fed_assets", "net_liquidity", "sofr", "iorb",
@@ -97,7 +98,7 @@ def test_status_shows_the_regime_chat_shows_with_hysteresis_and_only_counts_pers
             chat = CommandService(store, catalog, lambda: rules, lambda: now).status_text().text
         finally:
             store.close()
-        return cli, chat.splitlines()[0]
+        return cli, next(line for line in chat.splitlines() if " and " in line)   # after the stress score
 
     assert both() == ("ample", "Ample and tightening")          # not evaluated yet: learnt from history
     store = Store(cli_env / "cli.db")

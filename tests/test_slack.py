@@ -73,7 +73,8 @@ async def test_signed_status_is_answered_and_the_chart_uploaded(http_mode, fake)
     resp = await post(url, body, signed(body))
     assert resp.status_code == 200
     reply = resp.json()
-    assert reply["response_type"] == "in_channel" and reply["text"].startswith("Ample and ")  # the verdict first
+    assert reply["response_type"] == "in_channel"
+    assert reply["text"].startswith("Stress score: too little fresh data\nAmple and ")  # the stress score, then the verdict
     fields = [f["text"] for b in reply["blocks"] if b["type"] == "section" for f in b.get("fields", [])]
     assert any(f.startswith("*Reserves*\n$3.014T") for f in fields)     # Block Kit fields, human labels
     assert any(f.startswith("*SOFR−IORB*") for f in fields)

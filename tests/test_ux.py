@@ -74,8 +74,12 @@ def test_status_states_the_verdict_first_in_40_character_lines(history_store, ru
     _regime(history_store, "ample")
     reply = _service(history_store, rules).status_text()
     verdict = reply.text.splitlines()
-    assert re.fullmatch(r"Ample and (tightening|easing|little changed)", verdict[0])  # the regime rule's own state
-    assert verdict[1].startswith("• Reserves ") and "in 4 weeks" in verdict[1]
+    # NOW is months after the files end: no score from stale data, and no "little changed" either
+    assert verdict[0] == "Stress score: too little fresh data"
+    assert re.fullmatch(r"Ample and data \d+ days old", verdict[1])  # the regime rule's own state
+    assert verdict[2].startswith("• Reserves ") and "in 4 weeks" in verdict[2]
+    assert re.fullmatch(r"SOFR \d+\.\d\d% · EFFR \d+\.\d\d% · IORB \d+\.\d\d%", verdict[-2])   # rate levels
+    assert re.fullmatch(r"Range \d+\.\d\d–\d+\.\d\d%", verdict[-1])
     assert any(line.startswith("• SOFR above IORB ") for line in verdict)
     lines = verdict + reply.table.splitlines() + reply.footer.splitlines()
     assert max(len(line) for line in lines) <= 40
@@ -90,7 +94,7 @@ def test_status_states_the_verdict_first_in_40_character_lines(history_store, ru
 def test_status_in_chinese(history_store, rules):
     _regime(history_store, "scarce")
     reply = _service(history_store, rules).status_text("zh")
-    assert reply.text.startswith("流动性偏紧，")
+    assert reply.text.startswith("压力评分：新鲜数据不足\n流动性偏紧，")
     assert "准备金" in reply.table and "$3.014T" in reply.table and "天前" in reply.table
 
 
@@ -162,7 +166,7 @@ async def test_telegram_status_verdict_table_and_a_phone_sized_chart(tg, fake, h
     _regime(history_store, "ample")
     replies = await ask(fake, 4201, "/status", n=2)
     text = replies[0]
-    assert text.startswith("Ample and ") and "<pre>" in text
+    assert text.split("\n")[1].startswith("Ample and ") and "<pre>" in text   # after the stress score
     table = text.split("<pre>")[1].split("</pre>")[0]
     assert all(len(line) <= 40 for line in table.splitlines()) and "Reserves" in table
     photo = fake.to(4201)[-1]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bot.chart_marks import Own, RuleMarks, chart_thresholds
+from bot.chart_marks import Own, RuleMarks, chart_thresholds, regime_shading
 from bot.chart_pool import ChartPool
 from bot.commands.alerts import PersonalAlerts
 from bot.commands.core import Core
@@ -65,18 +65,15 @@ class Charts:
             ended = _("series ended {date}").format(date=f.index[-1].date().isoformat())
             if s.empty:  # show the last stretch there is, and say so
                 s = f["value"][f.index >= f.index[-1] - pd.Timedelta(days=days)]
-        bands: tuple[Any, ...] = ()
-        for r in core.rules:
-            found = r.kind.level_bands(metric)
-            if found is not None:
-                bands = tuple(found)
+        bands, periods = regime_shading(core.rules, core.frames(), core.catalog, metric, lang)
         own = [Own(p.op, float(p.value)) for p in (self.alerts.personal(*chat) if chat else []) if p.metric == metric]
         thresholds = chart_thresholds(self._marks.candidates(core.rules, metric), own, s.to_list(), m.unit,
                                       core.catalog, lang)
         spec = ChartSpec(series=s, title=metric_label(core.catalog, metric, lang), unit=m.unit,
                          period=_(PERIOD_WORDS[period]), source=_("Source: {source}").format(
                              source=core.catalog.source_text(metric)),
-                         thresholds=thresholds, bands=bands, last_word=_("Last"), ended_note=ended)
+                         thresholds=thresholds, bands=bands, last_word=_("Last"), ended_note=ended,
+                         periods=periods)
         return spec, str(f.index[-1].date())
 
     async def chart_png(self, metric: str, period: str, lang: str = DEFAULT,
@@ -93,7 +90,7 @@ class Charts:
         spec, last = self.chart_spec(metric, period, lang, chat)
         if spec is None:
             return None
-        key = (metric, period, last, lang, spec.thresholds, spec.bands, spec.ended_note)
+        key = (metric, period, last, lang, spec.thresholds, spec.bands, spec.ended_note, spec.periods)
         png = self._charts.get(key)
         if png is not None:
             self._charts.move_to_end(key)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.commands.alerts import PersonalAlerts
 from bot.commands.core import Core
 from bot.commands.reply import Reply
 from bot.i18n import DEFAULT, tr
-from bot.status import Row, current_regimes, slack_fields, table_lines, table_rows, verdict_lines
+from bot.metrics import Frames
+from bot.stress import DayScore
+from bot.status import Row, current_regimes, rate_lines, slack_fields, table_lines, table_rows, verdict_lines
 
 
 class Status:
@@ -14,6 +18,7 @@ class Status:
 
     def __init__(self, core: Core, alerts: PersonalAlerts):
         self.core, self.alerts = core, alerts
+        self._score: tuple[Frames, date, DayScore | None] | None = None
 
     def regime(self) -> str | None:
         """The reserves regime as the regime rule itself holds it (with its hysteresis), as the CLI
@@ -33,7 +38,26 @@ class Status:
         from bot.global_view import status_line  # Fed + ECB + BoJ in dollars (issue 23)
 
         extra = [line for line in (status_line(core.catalog, frames, lang),) if line]
-        return rows, "\n".join(verdict_lines(rows, frames, self.regime(), lang) + extra)
+        score = self.score(frames, core.now().date())
+        lines = verdict_lines(rows, frames, self.regime(), lang, score, self.critical(lang))
+        return rows, "\n".join(lines + extra)
+
+    def score(self, frames: Frames, today: date) -> DayScore | None:
+        """Today's stress score, computed once per evaluation's frames and day (~0.1 s), not per request."""
+        from bot.stress import latest
+
+        key = (frames, today)
+        if self._score is None or self._score[0] is not frames or self._score[1] != today:
+            self._score = (*key, latest(self.core.catalog, frames, today))
+        return self._score[2]
+
+    def critical(self, lang: str) -> list[str]:
+        """Titles of the shared critical alerts now firing (a chat's personal alerts are its own)."""
+        from bot.redact import is_personal
+
+        firing = set(self.core.store.firing_rules())
+        return [r.heading(lang) for r in self.core.rules
+                if r.id in firing and r.severity == "critical" and not is_personal(r.id)]
 
     def status_text(self, lang: str = DEFAULT, chat: tuple[str, str] | None = None) -> Reply:
         """The verdict first, then the 40-character table, firing alerts and failing sources.
@@ -56,6 +80,7 @@ class Status:
                 tail.append(_("{source} failing; last OK {since}").format(source=source, since=since)[:40])
         for sid, h in store.held_prints().items():  # a newer print refused as a unit change
             tail.append(_("Held: {series} {date} (unit?)").format(series=sid, date=h["date"])[:40])
+        verdict += "\n" + "\n".join(rate_lines(self.core.frames(), lang))   # rate levels: /status only
         return Reply(verdict, table="\n".join(table_lines(rows, lang)), fields=tuple(slack_fields(rows, lang)),
                      footer="\n".join(tail))
 

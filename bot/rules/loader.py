@@ -24,7 +24,7 @@ MAX_FILE_BYTES = 1_000_000   # a rules file larger than this is refused unread
 MAX_NODES = 200_000          # YAML nodes after aliases are followed ("billion laughs" stops here)
 MAX_DEPTH = 64               # nesting of mappings and lists
 
-PLACEHOLDERS = {"value", "threshold", "clear", "date", "metric", "label", "rule", "from", "to",
+PLACEHOLDERS = {"value", "threshold", "clear", "date", "metric", "label", "rule", "from", "to", "basis",
                 "window", "severity", "topic", "multiple", "median", "age", "amount", "change", "previous"}
 _FIELD = re.compile(r"\{([^{}]*)\}")
 

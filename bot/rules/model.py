@@ -7,7 +7,8 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, StrictBool, StrictInt, StrictStr,
+                      field_validator, model_serializer, model_validator)
 
 if TYPE_CHECKING:
     from bot.rules.kinds import ConditionKind
@@ -95,24 +96,62 @@ class Band(Strict):
     below: Number | None = None
 
 
-class Regime(Strict):
+def _check_bands(bands: list[Band]) -> list[Band]:
+    limits = [b.below for b in bands[:-1] if b.below is not None]
+    if len(limits) != len(bands) - 1 or bands[-1].below is not None:
+        raise ValueError("every band but the last needs `below`; the last has none")
+    if limits != sorted(limits) or len(set(limits)) != len(limits):
+        raise ValueError("band limits must increase")
+    if len({b.name for b in bands}) != len(bands):
+        raise ValueError("band names must be unique")
+    return bands
+
+
+class RegimeChoice(Strict):
+    """A level regime's fallback measure: its own metric, band edges and hysteresis, used when
+    no metric before it has data (reserves / bank assets, else / GDP, else dollars)."""
+
     metric: StrictStr
     bands: list[Band] = Field(min_length=2)
     hysteresis: Number = Field(0, ge=0)
-    change: Window | None = None
-    percent: StrictBool = False
+    basis: StrictStr = Field("", max_length=120)     # what the value is measured against: {basis} in messages
+    basis_zh: StrictStr = Field("", max_length=120)
 
     @field_validator("bands")
     @classmethod
     def _ordered(cls, bands: list[Band]) -> list[Band]:
-        limits = [b.below for b in bands[:-1] if b.below is not None]
-        if len(limits) != len(bands) - 1 or bands[-1].below is not None:
-            raise ValueError("every band but the last needs `below`; the last has none")
-        if limits != sorted(limits) or len(set(limits)) != len(limits):
-            raise ValueError("band limits must increase")
-        if len({b.name for b in bands}) != len(bands):
-            raise ValueError("band names must be unique")
-        return bands
+        return _check_bands(bands)
+
+
+class Regime(Strict):
+    metric: StrictStr
+    bands: list[Band] = Field(min_length=2)
+    hysteresis: Number = Field(0, ge=0)
+    basis: StrictStr = Field("", max_length=120)
+    basis_zh: StrictStr = Field("", max_length=120)
+    change: Window | None = None
+    percent: StrictBool = False
+    fallback: list[RegimeChoice] = Field(default_factory=list, max_length=4)
+
+    @field_validator("bands")
+    @classmethod
+    def _ordered(cls, bands: list[Band]) -> list[Band]:
+        return _check_bands(bands)
+
+    @model_serializer(mode="wrap")
+    def _without_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The rule's JSON (and so its definition hash) as before fallbacks existed when it has none."""
+        out: dict[str, Any] = handler(self)
+        for key in ("fallback", "basis", "basis_zh"):
+            if not out.get(key):
+                out.pop(key, None)
+        return out
+
+    @property
+    def choices(self) -> list[RegimeChoice]:
+        """The measures in order of preference: the rule's own metric, then its fallbacks."""
+        return [RegimeChoice(metric=self.metric, bands=self.bands, hysteresis=self.hysteresis, basis=self.basis,
+                             basis_zh=self.basis_zh), *self.fallback]
 
 
 class Stale(Strict):
@@ -158,6 +197,8 @@ class Condition(Strict):
 
     def metrics(self) -> list[str]:
         b = self.body
+        if isinstance(b, Regime):
+            return [b.metric, *(alt.metric for alt in b.fallback)]
         return [b.a, b.b] if isinstance(b, Spread) else [b.metric]
 
 
