@@ -152,9 +152,10 @@ def test_without_either_series_the_regime_falls_back_to_dollar_bands_and_says_so
     assert "$" in text and "no bank-assets or GDP data" in text
     zh = render(regime_rule, transitions[-1], catalog, "zh").headline
     assert "无银行资产或GDP数据" in zh
-    assert regime_note(catalog, [regime_rule], frames) == \
-        "Regime judged on Bank reserves: no Reserves / bank assets data"
-    assert regime_note(catalog, [regime_rule], frames, lang="zh").startswith("状态按")
+    assert regime_note(catalog, [regime_rule], frames) == "Regime judged on Reserves (fallback)"
+    assert regime_note(catalog, [regime_rule], frames, lang="zh") == "状态按准备金判断（后备）"
+    gdp = compute_metrics(catalog, _history(catalog, shared_data / "fred", ("WRESBAL", "GDP")))
+    assert regime_note(catalog, [regime_rule], gdp) == "Regime judged on Reserves/GDP (fallback)"   # 40 wide
 
 
 def test_status_shows_the_ratio_regime_on_the_reserves_row(catalog, shared_data, regime_rule):
