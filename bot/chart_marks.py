@@ -152,3 +152,16 @@ def _periods(rule: Rule, sig: pd.DataFrame, catalog: Catalog, lang: str) -> tupl
         label = _("{regime} ({measure})").format(regime=_(name or ""), measure=measure)
         out.append(Period(start, end, label, names.index(name) if name in names else -1))
     return tuple(out)
+
+
+def era_periods(rules: Iterable[Rule], metric: str, lang: str) -> tuple[Period, ...]:
+    """The stretch before a rule's `record_from` on the metric it charts, labelled with what the
+    numbers were then (repo take-up before 2021-07-28: "Fed repo operations", not the SRF)."""
+    out: list[Period] = []
+    for r in rules:
+        before, start = r.before_record(lang), r.record_start
+        if r.topic == "personal" or not before or start is None or r.kind.shown_metric != metric:
+            continue
+        if all(p.label != before for p in out):
+            out.append(Period("1970-01-01", start.isoformat(), before))
+    return tuple(out)

@@ -156,12 +156,16 @@ def window_text(window: Window, lang: str = "en") -> str:
     return _("{n} business days").format(n=window.business_days)
 
 
-def record_line(history: tuple[int, date | None, date | None] | None, lang: str = "en") -> str:
-    """The rule's record before this firing: "Last fired 2025-10-02; 6 times since 2019."."""
+def record_line(history: tuple[int, date | None, date | None] | None, lang: str = "en",
+                since: date | None = None) -> str:
+    """The rule's record before this firing: "Last fired 2025-10-02; 6 times since 2019."; `since`:
+    the rule's record_from (its record counts from then)."""
     if history is None:
         return ""
     _ = tr(lang)
     n, first, last = history
+    if (n == 0 or last is None or first is None) and since is not None:
+        return _("First time this alert has fired since {date}.").format(date=since.isoformat())
     if n == 0 or last is None or first is None:
         return _("First time this alert has fired in the data on record.")
     if n == 1:
@@ -205,7 +209,8 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
     return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.text("why", lang) or "",
                         t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
                         heading=rule.heading(lang), facts=facts,
-                        context=record_line(t.history, lang) if t.state == "firing" and not kind.wall_clock else "",
+                        context=record_line(t.history, lang, rule.record_start)
+                        if t.state == "firing" and not kind.wall_clock else "",
                         chart=rule.chart and metric in catalog.metrics, lang=lang,
                         metric=metric if metric in catalog.metrics else None)
 

@@ -118,18 +118,16 @@ def _ratio(m: MetricDef, frames: Frames, catalog: Catalog) -> pd.DataFrame:
     a, b = frames[m.ratio[0]], frames[m.ratio[1]]
     if a.empty or b.empty:
         return _empty()
-    left = pd.DataFrame({"date": a.index.values.astype("datetime64[ns]"),
-                         "known": a["known"].values.astype("datetime64[ns]"), "num": a["value"].values})
-    right = pd.DataFrame({"known": b["known"].values.astype("datetime64[ns]"), "den": b["value"].values})
-    left = left.sort_values("known", kind="stable")
-    right = right.sort_values("known", kind="stable").drop_duplicates("known", keep="last")
-    tol = pd.Timedelta(days=_tolerance(catalog.metrics[m.ratio[1]]))
-    merged = pd.merge_asof(left, right, on="known", direction="backward", tolerance=tol)
-    merged = merged.set_index("date").sort_index()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.where(merged["den"] > 0, 100.0 * merged["num"] / merged["den"], np.nan)
-    out = pd.DataFrame({"value": value, "known": merged["known"].values},
-                       index=pd.DatetimeIndex(merged.index, name="date"))
+    order = np.lexsort((b.index.values, b["known"].values))   # by publication, then data date
+    b_known = b["known"].values.astype("datetime64[ns]")[order]
+    b_value = b["value"].values.astype(float)[order]
+    a_known = a["known"].values.astype("datetime64[ns]")
+    pos = np.searchsorted(b_known, a_known, side="right") - 1
+    safe = np.maximum(pos, 0)
+    ok = (pos >= 0) & (a_known - b_known[safe] <= np.timedelta64(_tolerance(catalog.metrics[m.ratio[1]]), "D"))
+    den = np.where(ok & (b_value[safe] > 0), b_value[safe], np.nan)
+    out = pd.DataFrame({"value": 100.0 * a["value"].values / den, "known": a["known"].values},
+                       index=pd.DatetimeIndex(a.index, name="date"))
     return out.dropna()
 
 

@@ -15,7 +15,7 @@ from bot.rules.replay import first_run
 from bot.rules.kinds.regime import active_choice
 from bot.rules.model import Regime, Rule
 from bot.i18n import N_, tr
-from bot.format import fmt, magnitude, metric_label
+from bot.format import fmt, magnitude
 from bot.stress import DayScore
 from bot.stress_text import at_least, confidence_text, headline
 from bot.units import fmt_change, fmt_value
@@ -81,16 +81,16 @@ def regime_bases(rules: list[Rule], frames: Frames) -> dict[str, str]:
 
 def regime_note(catalog: Catalog, rules: list[Rule], frames: Frames, metric: str = "reserves",
                 lang: str = "en") -> str:
-    """One line for /status when `metric`'s regime falls back from its first measure ("Regime
-    judged on Bank reserves: no Reserves / bank assets data"); empty when the first measure decides."""
+    """One /status line (at most 40 characters) when `metric`'s regime falls back from its first
+    measure for want of data ("Regime judged on Reserves (fallback)"); empty when the first decides."""
     _ = tr(lang)
     for rule in rules:
         body = rule.condition.body
         if isinstance(body, Regime) and body.fallback and metric in rule.condition.metrics():
             active = body.choices[active_choice(body, frames)].metric
             if active != body.metric:
-                return _("Regime judged on {measure}: no {preferred} data").format(
-                    measure=metric_label(catalog, active, lang), preferred=metric_label(catalog, body.metric, lang))
+                short = catalog.metrics[active].name_short if active in catalog.metrics else active
+                return _("Regime judged on {measure} (fallback)").format(measure=_(short))[:WIDTH]
     return ""
 
 

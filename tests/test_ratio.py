@@ -4,7 +4,8 @@ GDP as catalog series, the `ratio` metrics built on them without look-ahead."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -12,13 +13,14 @@ import pytest
 
 from bot.catalog import load_catalog
 from bot.chart import ChartSpec, Period, build_figure
-from bot.chart_marks import regime_periods
+from bot.chart_marks import era_periods, regime_periods
 from bot.cli import main
 from bot.commands import CommandService
 from bot.format import render
 from bot.metrics import compute_metrics
+from bot.personal import Personal, rule_for
 from bot.rules.loader import load_rules
-from bot.rules.replay import backtest
+from bot.rules.replay import backtest, first_run
 from bot.sources.files import FileSource
 from bot.sources.fred import FredApiSource, FredCsvSource
 from bot.sources.http import make_client
@@ -150,9 +152,10 @@ def test_without_either_series_the_regime_falls_back_to_dollar_bands_and_says_so
     assert "$" in text and "no bank-assets or GDP data" in text
     zh = render(regime_rule, transitions[-1], catalog, "zh").headline
     assert "无银行资产或GDP数据" in zh
-    assert regime_note(catalog, [regime_rule], frames) == \
-        "Regime judged on Bank reserves: no Reserves / bank assets data"
-    assert regime_note(catalog, [regime_rule], frames, lang="zh").startswith("状态按")
+    assert regime_note(catalog, [regime_rule], frames) == "Regime judged on Reserves (fallback)"
+    assert regime_note(catalog, [regime_rule], frames, lang="zh") == "状态按准备金判断（后备）"
+    gdp = compute_metrics(catalog, _history(catalog, shared_data / "fred", ("WRESBAL", "GDP")))
+    assert regime_note(catalog, [regime_rule], gdp) == "Regime judged on Reserves/GDP (fallback)"   # 40 wide
 
 
 def test_status_shows_the_ratio_regime_on_the_reserves_row(catalog, shared_data, regime_rule):
@@ -232,3 +235,66 @@ def test_reserves_chart_without_the_ratio_keeps_the_dollar_bands(store, catalog)
     rules = load_rules(RULES, catalog).rules
     spec, _ = CommandService(store, catalog, lambda: rules, lambda: NOW)._chart_spec("reserves", "2y", "en")
     assert [b.below for b in spec.bands] == [3.0e12, 3.2e12, None] and spec.periods == ()
+
+
+# ---- records count only the period a rule's meaning holds (issue 21 §4) ---------------------------
+def _repo_frames(catalog, shared_data) -> dict[str, pd.DataFrame]:
+    return compute_metrics(catalog, _history(catalog, shared_data / "fred", ("RPONTSYD",)))
+
+
+def test_srf_record_counts_from_2021_07_28_and_says_so(catalog, shared_data):
+    rules = {r.id: r for r in load_rules(RULES, catalog).rules}
+    rule = rules["srf_usage_spike"]
+    assert rule.record_start == date(2021, 7, 28)
+    firings = [t for t in backtest([rule], _repo_frames(catalog, shared_data), catalog.units) if t.state == "firing"]
+    assert any(t.data_date.year == 2019 for t in firings)             # 2019's repo operations still alert
+    after = [t for t in firings if t.data_date >= date(2021, 7, 28)]
+    assert after and after[0].history == (0, None, None)              # none of the 2008-2020 firings counted
+    text = render(rule, after[0], catalog).to_text()
+    assert "First time this alert has fired since 2021-07-28." in text and "2008" not in text
+    assert "这是自2021-07-28以来该提醒首次触发" in render(rule, after[0], catalog, "zh").to_text()
+
+
+def test_a_rule_without_record_from_counts_all_history(catalog, shared_data):
+    rule = next(r for r in load_rules(RULES, catalog).rules if r.id == "srf_usage_spike")
+    plain = rule.model_copy(update={"record_from": None})
+    firings = [t for t in backtest([plain], _repo_frames(catalog, shared_data), catalog.units) if t.state == "firing"]
+    assert firings[-1].history[0] == len(firings) - 1 > 5
+
+
+def test_record_from_must_be_a_date(tmp_path, catalog):
+    path = tmp_path / "r.yaml"
+    path.write_text("rules:\n  - id: srf_x\n    topic: srf\n    condition: {level: {metric: srf_usage, op: '>', value: 1}}\n"
+                    "    message: m\n    why: w\n    record_from: 28 July 2021\n")
+    problems = load_rules(path, catalog).problems
+    assert [(p.line, p.message) for p in problems] == [
+        (7, "rule srf_x: record_from: '28 July 2021' is not a date: write it as YYYY-MM-DD")]
+
+
+def test_repo_chart_labels_take_up_before_the_srf_fed_repo_operations(catalog):
+    rules = load_rules(RULES, catalog).rules
+    assert era_periods(rules, "srf_usage", "en") == (Period("1970-01-01", "2021-07-28", "Fed repo operations"),)
+    assert era_periods(rules, "srf_usage", "zh")[0].label == "美联储回购操作"
+    assert era_periods(rules, "reserves", "en") == ()
+    s = pd.Series([0.0, 40.85e9, 0.0, 2.6e9], index=pd.DatetimeIndex(["2019-09-16", "2019-09-17", "2021-07-29",
+                                                                       "2024-09-30"]))
+    fig = build_figure(ChartSpec(s, "Repo / SRF usage", "usd", "max", "src",
+                                 periods=era_periods(rules, "srf_usage", "en")))
+    assert _legend(fig) == ["Fed repo operations"]
+
+
+def test_a_personal_alerts_record_is_its_own_thresholds(catalog, shared_data):
+    """Two chats' alerts on reserves at different lines: each record counts its own crossings;
+    one never crossed in the data says it has none."""
+    frames = compute_metrics(catalog, _history(catalog, shared_data / "fred", ("WRESBAL",)))
+    now = datetime(2026, 9, 1)
+    low = rule_for(Personal(1, "telegram", "42", "reserves", "<", 3.2e12), catalog)
+    never = rule_for(Personal(2, "telegram", "43", "reserves", "<", 1.0e9), catalog)
+    fired = [t for t in backtest([low], frames, catalog.units) if t.state == "firing"]
+    run = first_run(low, frames, catalog.units, now)
+    assert run.alert.fired == len(fired) and run.alert.first_fired == fired[0].data_date
+    file_rule = next(r for r in load_rules(RULES, catalog).rules if r.id == "reserves_below_3t")
+    assert run.alert.fired != first_run(file_rule, frames, catalog.units, now).alert.fired
+    assert first_run(never, frames, catalog.units, now).alert.fired == 0
+    t = replace(fired[0], rule_id=never.id, history=(0, None, None))
+    assert "First time this alert has fired in the data on record." in render(never, t, catalog).to_text()

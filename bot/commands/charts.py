@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bot.chart_marks import Own, RuleMarks, chart_thresholds, regime_shading
+from bot.chart_marks import Own, RuleMarks, chart_thresholds, era_periods, regime_shading
 from bot.chart_pool import ChartPool
 from bot.commands.alerts import PersonalAlerts
 from bot.commands.core import Core
@@ -66,6 +66,7 @@ class Charts:
             if s.empty:  # show the last stretch there is, and say so
                 s = f["value"][f.index >= f.index[-1] - pd.Timedelta(days=days)]
         bands, periods = regime_shading(core.rules, core.frames(), core.catalog, metric, lang)
+        periods += era_periods(core.rules, metric, lang)
         own = [Own(p.op, float(p.value)) for p in (self.alerts.personal(*chat) if chat else []) if p.metric == metric]
         thresholds = chart_thresholds(self._marks.candidates(core.rules, metric), own, s.to_list(), m.unit,
                                       core.catalog, lang)

@@ -65,14 +65,17 @@ class Transition:
     history: tuple[int, date | None, date | None] | None = None
 
 
-def tally(alert: Alert, transitions: list[Transition]) -> tuple[Alert, list[Transition]]:
-    """Count firings into the alert's record, and give each firing the record before it."""
+def tally(alert: Alert, transitions: list[Transition], since: date | None = None) -> tuple[Alert, list[Transition]]:
+    """Count firings into the alert's record, and give each firing the record before it. Firings
+    on data before `since` (the rule's `record_from`: what it measured then was something else)
+    are not counted."""
     n, first, last = alert.fired, alert.first_fired, alert.last_fired
     out = []
     for t in transitions:
         if t.state == "firing":
             t = replace(t, history=(n, first, last))
-            n, first, last = n + 1, first or t.data_date, t.data_date
+            if since is None or t.data_date >= since:
+                n, first, last = n + 1, first or t.data_date, t.data_date
         out.append(t)
     if n == alert.fired:
         return alert, transitions

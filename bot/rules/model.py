@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, StrictBool, StrictInt, StrictStr,
@@ -222,6 +222,11 @@ class Rule(Strict):
     resolved_message_zh: StrictStr | None = None
     why_zh: StrictStr | None = None
     chart: StrictBool = False   # attach a chart of the metric to this rule's alerts
+    # The date the rule's meaning starts (the SRF from 2021-07-28): its record counts firings from
+    # then; `record_before` names what the metric was before it, for charts ("Fed repo operations").
+    record_from: StrictStr | None = None
+    record_before: StrictStr | None = Field(None, max_length=60)
+    record_before_zh: StrictStr | None = Field(None, max_length=60)
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
@@ -241,6 +246,34 @@ class Rule(Strict):
         if v is not None:
             parse_duration(v)
         return v
+
+    @field_validator("record_from")
+    @classmethod
+    def _record_from(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                date.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not a date: write it as YYYY-MM-DD") from None
+        return v
+
+    @model_serializer(mode="wrap")
+    def _without_unset_record(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The rule's JSON (and so its definition hash) as before `record_from` existed when unset."""
+        out: dict[str, Any] = handler(self)
+        for key in ("record_from", "record_before", "record_before_zh"):
+            if out.get(key) is None:
+                out.pop(key, None)
+        return out
+
+    @property
+    def record_start(self) -> date | None:
+        """`record_from` as a date (None: the record counts the whole history)."""
+        return date.fromisoformat(self.record_from) if self.record_from else None
+
+    def before_record(self, lang: str = "en") -> str | None:
+        """What the metric measured before `record_from`, in a language."""
+        return (self.record_before_zh if lang == "zh" and self.record_before_zh else None) or self.record_before
 
     @model_validator(mode="after")
     def _clear_fits(self) -> "Rule":

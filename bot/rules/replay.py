@@ -153,12 +153,13 @@ def run_rule(rule: Rule, sig: pd.DataFrame, alert: Alert) -> RuleRun:
     """Step one rule (not `stale`) over a signal's observations newer than `alert.data_date`,
     each stamped with the time it became known."""
     r = _rows(sig, alert.data_date)
-    return _counted(rule.kind.replay(rule, r, alert))
+    return _counted(rule.kind.replay(rule, r, alert), rule)
 
 
-def _counted(run: RuleRun) -> RuleRun:
-    """The run with its firings added to the alert's record (see `lifecycle.tally`)."""
-    alert, transitions = tally(run.alert, run.transitions)
+def _counted(run: RuleRun, rule: Rule) -> RuleRun:
+    """The run with its firings added to the alert's record (see `lifecycle.tally`), counted from
+    the rule's `record_from` when it has one."""
+    alert, transitions = tally(run.alert, run.transitions, rule.record_start)
     return RuleRun(alert, transitions)
 
 
@@ -168,7 +169,7 @@ def stale_run(rule: Rule, frames: Frames, alert: Alert, now: datetime) -> RuleRu
     last = date.fromisoformat(sv.last_date) if sv.last_date else now.date()
     v = Verdict(last, sv.age_days, sv.holds, not sv.holds, tick=True)
     new, t = step(alert, v, rule, now)
-    return _counted(RuleRun(new, [t] if t else []))
+    return _counted(RuleRun(new, [t] if t else []), rule)
 
 
 def tail_rows(rule: Rule, inputs: SignalInputs, after: date) -> _Rows:
@@ -218,7 +219,7 @@ def catch_up(rule: Rule, frames: Frames, units: dict[str, str], alert: Alert, no
     if quiet is not None:
         return RuleRun(quiet, [])
     # A few new rows (the live case): `step` per row beats _jump's numpy set-up on tiny arrays.
-    return _counted(_loop(rule, r, alert) if len(r) <= 4 else kind.replay(rule, r, alert))
+    return _counted(_loop(rule, r, alert) if len(r) <= 4 else kind.replay(rule, r, alert), rule)
 
 
 def backtest(rules: list[Rule], frames: Frames, units: dict[str, str], start: date | None = None,
@@ -251,7 +252,7 @@ def first_run(rule: Rule, frames: Frames, units: dict[str, str], now: datetime,
     # Straight from the shared arrays (no DataFrame per rule): 30,000 personal alerts learn
     # their state in one pass each over their input's rows.
     r = tail_rows(rule, inputs or SignalInputs(frames, units), EVER)
-    run = _counted(rule.kind.replay(rule, r, Alert()))
+    run = _counted(rule.kind.replay(rule, r, Alert()), rule)
     last = run.transitions[-1] if run.transitions else None
     if (last and last.state == "firing" and run.alert.state == AlertState.FIRING
             and timedelta(0) <= now.replace(tzinfo=None) - last.at <= recent):
@@ -261,5 +262,5 @@ def first_run(rule: Rule, frames: Frames, units: dict[str, str], now: datetime,
 
 def reference_run(rule: Rule, sig: pd.DataFrame, alert: Alert) -> RuleRun:
     """`run_rule` the slow way (one `step` per observation): the equivalence tests' yardstick."""
-    return _counted(_loop(rule, _rows(sig, alert.data_date), alert))
+    return _counted(_loop(rule, _rows(sig, alert.data_date), alert), rule)
 
