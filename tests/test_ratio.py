@@ -298,3 +298,26 @@ def test_a_personal_alerts_record_is_its_own_thresholds(catalog, shared_data):
     assert first_run(never, frames, catalog.units, now).alert.fired == 0
     t = replace(fired[0], rule_id=never.id, history=(0, None, None))
     assert "First time this alert has fired in the data on record." in render(never, t, catalog).to_text()
+
+
+@pytest.mark.parametrize("ids, note", [
+    (("WRESBAL",), "Regime judged on Reserves (fallback)"),
+    (("WRESBAL", "TLAACBW027SBOG"), None),
+])
+def test_chat_status_says_when_the_regime_falls_back(tmp_path, catalog, shared_data, ids, note):
+    """/status names the measure only when bank assets are missing (a `--data` folder without them)."""
+    import shutil
+
+    from bot.ingest import ingest_source
+    from bot.store import Store
+
+    d = tmp_path / "data"
+    d.mkdir()
+    for sid in ids:
+        shutil.copy(shared_data / "fred" / f"{sid}.csv", d)
+    store = Store(tmp_path / "bot.db")
+    ingest_source(store, FileSource(catalog, [d]), lambda: datetime(2026, 6, 10, 12))
+    rules = load_rules(RULES, catalog).rules
+    text = CommandService(store, catalog, lambda: rules, lambda: datetime(2026, 6, 10, 12)).status_text().text
+    store.close()
+    assert ("fallback" in text) == (note is not None) and (note is None or note in text), text

@@ -10,7 +10,7 @@ from bot.commands.reply import Reply
 from bot.i18n import DEFAULT, tr
 from bot.metrics import Frames
 from bot.stress import DayScore
-from bot.status import Row, current_regimes, rate_lines, slack_fields, table_lines, table_rows, verdict_lines
+from bot.status import Row, current_regimes, rate_lines, regime_note, slack_fields, table_lines, table_rows, verdict_lines
 
 
 class Status:
@@ -37,7 +37,9 @@ class Status:
             return rows, _("No data yet: the bot has not fetched anything. Try again in a minute.")
         from bot.global_view import status_line  # Fed + ECB + BoJ in dollars (issue 23)
 
-        extra = [line for line in (status_line(core.catalog, frames, lang),) if line]
+        # The fallback note says when the regime is judged on GDP or dollars for want of bank assets.
+        notes = (regime_note(core.catalog, core.rules, frames, "reserves", lang), status_line(core.catalog, frames, lang))
+        extra = [line for line in notes if line]
         score = self.score(frames, core.now().date())
         lines = verdict_lines(rows, frames, self.regime(), lang, score, self.critical(lang))
         return rows, "\n".join(lines + extra)
