@@ -89,3 +89,52 @@ def test_week_ahead_line_names_the_days_in_both_languages():
         "Week ahead: Tue 12-15 Corporate tax date; Tue 12-15 Treasury coupon settlement.")
     assert week_ahead_line(date(2026, 12, 12), "zh") == "未来一周：周二 12-15 企业缴税日；周二 12-15 国债付息结算日。"
     assert week_ahead_line(date(2026, 12, 19)).startswith("Week ahead: Thu 12-24 H.4.1")   # nothing else that week
+
+
+def _csv(path) -> dict[date, float]:
+    rows = path.read_text().splitlines()[1:]
+    return {date.fromisoformat(d): float(v) for d, v in (r.split(",") for r in rows if not r.endswith(","))}
+
+
+def test_a_quarter_end_is_compared_with_the_last_8_from_the_store(history_store, catalog, shared_data):
+    from statistics import median
+
+    from bot.surprise import surprise_line
+
+    frames = history_store.frames(catalog)
+    line = surprise_line("rrp", catalog, frames, date(2026, 6, 30))
+    # independently from the FRED file: the last 8 quarter-ends before 2026-06-30 (billions)
+    rrp = _csv(shared_data / "fred" / "RRPONTSYD.csv")
+    quarter_ends = [date(2024, 6, 28), date(2024, 9, 30), date(2024, 12, 31), date(2025, 3, 31), date(2025, 6, 30),
+                    date(2025, 9, 30), date(2025, 12, 31), date(2026, 3, 31)]
+    past = [rrp[d] for d in quarter_ends]
+    assert rrp[date(2026, 6, 30)] == 26.9 and min(past) == 15.782 and sorted(past)[1] > 26.9
+    assert line == (f"Quarter-end: ON RRP on the last 8 quarter-ends ranged $15.8B–${max(past):.1f}B, "
+                    f"median ${median(past):.1f}B — today $26.9B is the 2nd smallest.")
+    zh = surprise_line("rrp", catalog, frames, date(2026, 6, 30), "zh")
+    assert zh.startswith("季末：ON RRP 在最近 8 个季末介于 $15.8B–") and "今天 $26.9B 为第 2 小。" in zh
+
+
+def test_srf_take_up_on_the_2019_year_end_and_no_line_on_ordinary_days(history_store, catalog):
+    from bot.surprise import surprise_line
+
+    frames = history_store.frames(catalog)
+    # before the Sep 2019 repo operations there was no take-up (no print = $0); only earlier days count
+    assert surprise_line("srf_usage", catalog, frames, date(2019, 12, 31)) == (
+        "Year-end: Repo / SRF usage on the last 8 quarter-ends ranged $0–$49.8B, median $0 — "
+        "today $15.2B is the 2nd largest.")
+    assert surprise_line("rrp", catalog, frames, date(2026, 6, 24)) is None       # no event that day
+    assert surprise_line("rrp", catalog, frames, date(2003, 3, 31)) is None       # too little history before it
+
+
+def test_a_weekly_digest_ends_with_the_week_ahead(store):
+    from bot.digest import queue_due_digests
+
+    service = CommandService(store, default_catalog(), lambda: [], lambda: datetime(2026, 12, 11, 8))
+    store.ensure_chat("telegram", "9", "private", None, "t")
+    ctx = Ctx("telegram", "9", lang="zh")
+    asyncio.run(service.dispatch(ctx, "lang", ["zh"]))
+    assert "17:00" in asyncio.run(service.dispatch(ctx, "digest", ["weekly", "17:00", "UTC"]))[0].text
+    assert queue_due_digests(service, {"telegram"}, datetime(2026, 12, 11, 17, 0)) == 1   # Friday
+    text = store._rows("SELECT text FROM alert_events WHERE rule_id = 'digest'")[0][0]
+    assert text.endswith("\n\n未来一周：周二 12-15 企业缴税日；周二 12-15 国债付息结算日。")

@@ -49,3 +49,11 @@ def _eastern(naive_utc: datetime) -> date:
     from bot.release import ET
 
     return naive_utc.replace(tzinfo=timezone.utc).astimezone(ET).date()
+
+
+def week_ahead(store: object, after: date, lang: str = "en") -> str:
+    """The weekly digest's "Week ahead" line: the 7 days from `after`, with stored auction settlements."""
+    from bot.liquidity_calendar import week_ahead_line
+    from bot.store.auctions import stored_auctions
+
+    return week_ahead_line(after, lang, stored_auctions(store, after, after + timedelta(days=7)))
