@@ -188,6 +188,11 @@ class Engine:
         self._personal, self.owners, self._personal_version = rules, owners, version
         self.rules = self.file_rules + rules
 
+    def _analog_frames(self, rule: Rule) -> Frames | None:
+        """The history analogs are drawn from: shared rules only (thousands of personal alerts can
+        fire on one print; each analog search replays the rule's history)."""
+        return None if rule.topic == "personal" else self.frames
+
     def _texts(self, rule: Rule, t: Transition, inputs: SignalInputs) -> tuple[str, str]:
         """The event's English text and every language's payload. Rules that differ only in id
         and "why" (personal alerts on one threshold: a print can fire thousands) render and
@@ -196,7 +201,7 @@ class Engine:
         whys = {lang: rule.text("why", lang) or "" for lang in LANGUAGES}
         if not all(whys.values()) or "{rule}" in "".join(
                 filter(None, (rule.message, rule.message_zh, rule.resolved_message, rule.resolved_message_zh))):
-            messages = render_all(rule, t, self.catalog, previous)
+            messages = render_all(rule, t, self.catalog, previous, self._analog_frames(rule))
             return messages["en"].to_text(), payload(messages)
         key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), tuple(rule.heading(lang) for lang in whys),
                t.state, t.data_date, t.value,
@@ -204,7 +209,7 @@ class Engine:
         shared = self._rendered.get(key)
         if shared is None:
             blank = {lang: replace(m, rule_id=_RULE_ID, why=_WHY[lang])
-                     for lang, m in render_all(rule, t, self.catalog, previous).items()}
+                     for lang, m in render_all(rule, t, self.catalog, previous, self._analog_frames(rule)).items()}
             shared = self._rendered[key] = (blank["en"].to_text(), payload(blank))
         text, body = shared
         text = text.replace(_RULE_ID, rule.id).replace(_WHY["en"], whys["en"])

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from bot.catalog import Catalog
 from bot.rules.lifecycle import Transition
 from bot.rules.model import Rule, Window
 from bot.i18n import LANGUAGES, N_, tr
 from bot.units import fmt_bp, fmt_change, fmt_value
+
+if TYPE_CHECKING:
+    from bot.metrics import Frames
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
@@ -44,6 +48,7 @@ class AlertMessage:
     lang: str = "en"
     metric: str | None = None     # the rule's metric (the "Chart" button)
     event_id: int | None = None   # set at delivery (the "Mute" buttons name the event)
+    analogs: tuple[str, ...] = ()  # a firing's most similar past episodes (bot/analogs.py)
 
     @property
     def title(self) -> str:
@@ -86,6 +91,8 @@ class AlertMessage:
             lines.append(self.context)
         if self.note:
             lines.append(_("Note: {note}").format(note=self.note))
+        if self.analogs:
+            lines += [_("Last times it looked like this:"), *self.analogs]
         lines.append(_("Source: {source}; data as of {date}.").format(source=self.source, date=self.data_date))
         return "\n".join(lines)
 
@@ -206,9 +213,16 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
                         metric=metric if metric in catalog.metrics else None)
 
 
-def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None) -> dict[str, AlertMessage]:
-    """The message in every language the bot speaks."""
-    return {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
+def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,
+               frames: Frames | None = None) -> dict[str, AlertMessage]:
+    """The message in every language the bot speaks; given the frames, a firing carries its analogs."""
+    out = {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
+    if frames is not None and t.state == "firing" and not rule.kind.wall_clock:
+        from bot.analogs import analogs  # wCalendar: issue 22 §3
+
+        out = {lang: replace(m, analogs=tuple(analogs(rule, catalog, frames, t.at.date(), lang)))
+               for lang, m in out.items()}
+    return out
 
 
 def _facts(values: dict[str, str], threshold: float | None, change: float | None, lang: str) -> str:
