@@ -215,12 +215,15 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
 
 def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,
                frames: Frames | None = None) -> dict[str, AlertMessage]:
-    """The message in every language the bot speaks; given the frames, a firing carries its analogs."""
+    """The message in every language the bot speaks; given the frames, a firing carries its analogs
+    and, on a calendar day, the value against that event's past days (in place of the plain note)."""
     out = {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
     if frames is not None and t.state == "firing" and not rule.kind.wall_clock:
-        from bot.analogs import analogs  # wCalendar: issue 22 §3
+        from bot.analogs import analogs  # wCalendar: issue 22 §2-3
+        from bot.surprise import surprise_line
 
-        out = {lang: replace(m, analogs=tuple(analogs(rule, catalog, frames, t.at.date(), lang)))
+        out = {lang: replace(m, analogs=tuple(analogs(rule, catalog, frames, t.at.date(), lang)),
+                             note=surprise_line(rule.kind.shown_metric, catalog, frames, t.data_date, lang) or m.note)
                for lang, m in out.items()}
     return out
 
