@@ -77,6 +77,10 @@ def test_a_firing_alert_prints_its_analogs_and_a_resolution_does_not(history_sto
     text = msgs["en"].to_text()
     assert "\nLast times it looked like this:\n2019-09-18: Bank reserves $1.394T" in text
     assert "历史上相似的情形：\n2019-09-18：银行准备金" in msgs["zh"].to_text()
+    from bot.chat.slack import blocks_for
+
+    assert any("*Last times it looked like this:*\n2019-09-18: Bank reserves $1.394T" in b.get("text", {}).get("text", "")
+               for b in blocks_for(msgs["en"]))                         # Slack's blocks carry them too
     stored = AlertMessage.from_stored(payload(msgs), "", rule.id,
                                       rule.topic, "firing", "zh")
     assert "历史上相似的情形" in stored.to_text()                   # survives the outbox
