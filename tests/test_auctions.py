@@ -72,3 +72,24 @@ def test_cli_refresh_fetches_once_then_reads_the_store(server, cli_env, monkeypa
     assert "• 2026-06-15 Mon · Treasury auction settlement (29-Year 11-Month Bond)" in out
     assert main(["calendar", "--refresh", "--from", "2026-06-15", "--days", "1"]) == 0
     assert "not again" in capsys.readouterr().err and len(server.hits(PATH)) == 1
+
+
+async def test_the_running_bot_refreshes_the_auctions_hourly_at_most_every_6_hours(server, tmp_path):
+    import io
+
+    from bot.config import Settings
+    from bot.runtime import build
+
+    FakeUpcomingAuctions(server, fixture_rows())
+    app = build(Settings(database_path=str(tmp_path / "db.db"), health_port=0, fred_csv_url="http://127.0.0.1:9",
+                         nyfed_api_url="http://127.0.0.1:9", fiscaldata_api_url=server.url, http_timeout=2),
+                out=io.StringIO())
+    app.clock = lambda: datetime(2026, 6, 1, 12)
+    try:
+        await app.auctions()
+        await app.auctions()                                   # the same hour: not again
+        assert len(server.hits(PATH)) == 1
+        got = await app.in_engine(app.engine.store.auctions_settling, date(2026, 6, 1), date(2026, 6, 30))
+        assert [(a.security_term, a.issue_date) for a in got] == [("29-Year 11-Month", date(2026, 6, 15))]
+    finally:
+        await app.shutdown()

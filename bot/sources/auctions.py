@@ -54,13 +54,23 @@ def fetch_upcoming(client: httpx.Client, root_url: str, today: date) -> list[tup
     return parse_auctions(data)
 
 
+def due(store: Any, now: datetime) -> bool:
+    """Whether the last fetch (meta `auctions_fetched_at`) is older than REFRESH (now: naive UTC)."""
+    last = store.get_meta(META_KEY)
+    return not last or now - datetime.fromisoformat(last) >= REFRESH
+
+
+def save(store: Any, auctions: list[tuple[str, Auction]], now: datetime) -> int:
+    """Store a fetched answer and when it was fetched."""
+    stamp = now.isoformat(timespec="seconds")
+    n: int = store.save_auctions(auctions, stamp)
+    store.set_meta(META_KEY, stamp)
+    return n
+
+
 def refresh_auctions(store: Any, client: httpx.Client, root_url: str, now: datetime) -> int | None:
     """Fetch and store the upcoming auctions unless the last fetch is younger than REFRESH (now: naive
     UTC); the number stored, or None when it was not time yet. Raises SourceError on failure."""
-    last = store.get_meta(META_KEY)
-    if last and now - datetime.fromisoformat(last) < REFRESH:
+    if not due(store, now):
         return None
-    stamp = now.isoformat(timespec="seconds")
-    n: int = store.save_auctions(fetch_upcoming(client, root_url, now.date() - timedelta(days=1)), stamp)
-    store.set_meta(META_KEY, stamp)
-    return n
+    return save(store, fetch_upcoming(client, root_url, now.date() - timedelta(days=1)), now)
