@@ -170,17 +170,24 @@ def _line(catalog: Catalog, frames: Frames, metric: str, day: date, lang: str) -
     return _("{head}; to {end}: {after}.").format(head=head, end=end.isoformat(), after=sep.join(parts))
 
 
-def analogs(rule: Rule, catalog: Catalog, frames: Frames, when: date, lang: str = "en") -> list[str]:
-    """Up to 3 past days most like `when` (the day the alert is sent) on which the same rule fired, each with what followed
-    within 4 weeks and, for a well-known episode, its curated line; [] without history."""
+def analog_days(rule: Rule, catalog: Catalog, frames: Frames, when: date) -> list[date]:
+    """The up to 3 past days most like `when` (the day the alert is sent) on which the same rule fired."""
     metric = rule.kind.shown_metric
     if metric not in catalog.metrics or metric not in frames or frames[metric].empty:
         return []
     known = frames[metric]
     values = known["value"][known["known"] <= pd.Timestamp(when)] if "known" in known else known["value"]
+    return similar_days(values, firing_days(rule, catalog, frames, when), when)
+
+
+def analogs(rule: Rule, catalog: Catalog, frames: Frames, when: date, lang: str = "en",
+            days: list[date] | None = None) -> list[str]:
+    """Up to 3 past days most like `when` on which the same rule fired, each with what followed
+    within 4 weeks and, for a well-known episode, its curated line; [] without history.
+    `days` (from analog_days) saves the search when rendering several languages."""
     out = []
-    for day in similar_days(values, firing_days(rule, catalog, frames, when), when):
-        line = _line(catalog, frames, metric, day, lang)
+    for day in analog_days(rule, catalog, frames, when) if days is None else days:
+        line = _line(catalog, frames, rule.kind.shown_metric, day, lang)
         curated = curated_line(day, lang)
         out.append(f"{line}\n  {curated}" if curated else line)
     return out

@@ -219,10 +219,11 @@ def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | No
     and, on a calendar day, the value against that event's past days (in place of the plain note)."""
     out = {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
     if frames is not None and t.state == "firing" and not rule.kind.wall_clock:
-        from bot.analogs import analogs  # wCalendar: issue 22 §2-3
+        from bot.analogs import analog_days, analogs  # wCalendar: issue 22 §2-3
         from bot.surprise import surprise_line
 
-        out = {lang: replace(m, analogs=tuple(analogs(rule, catalog, frames, t.at.date(), lang)),
+        days = analog_days(rule, catalog, frames, t.at.date())
+        out = {lang: replace(m, analogs=tuple(analogs(rule, catalog, frames, t.at.date(), lang, days)),
                              note=surprise_line(rule.kind.shown_metric, catalog, frames, t.data_date, lang) or m.note)
                for lang, m in out.items()}
     return out
