@@ -100,3 +100,36 @@ def test_a_firing_on_a_quarter_end_says_how_it_compares_with_the_last_8(history_
     assert "\nNote: Quarter-end: ON RRP on the last 8 quarter-ends ranged $15.8B–" in msgs["en"].to_text()
     assert "today $26.9B is the 2nd smallest." in msgs["en"].to_text()
     assert "注意：季末：ON RRP 在最近 8 个季末介于" in msgs["zh"].to_text()
+
+
+def test_the_engine_sends_analogs_end_to_end_in_both_languages(tmp_path, shared_data, catalog):
+    import shutil
+    from datetime import datetime
+
+    from bot.engine import Engine
+    from bot.ingest import ingest_source
+    from bot.sources.files import FileSource
+    from bot.store import Store
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("WRESBAL", "SOFR", "IORB", "IOER", "RPONTSYD"):
+        shutil.copy(shared_data / "fred" / f"{name}.csv", data)
+    store = Store(tmp_path / "bot.db")
+    now = datetime(2026, 9, 1, 12)
+    ingest_source(store, FileSource(catalog, [data]), lambda: now)
+    rules = [r for r in load_rules("rules/reserves.yaml", catalog).rules]
+    engine = Engine(store, catalog, rules, [("console", "stdout")], {"console"})
+    assert engine.evaluate(now) == []                                   # history is learnt silently
+    with open(data / "WRESBAL.csv", "a") as f:
+        f.write("2026-06-10,2950000\n")
+    ingest_source(store, FileSource(catalog, [data]), lambda: now)
+    assert engine.evaluate(datetime(2026, 6, 12, 17))
+    text, body = store._rows("SELECT text, payload FROM alert_events WHERE rule_id = 'reserves_below_3t'")[0]
+    lines = text.splitlines()
+    past = lines[lines.index("Last times it looked like this:") + 1:-1]
+    assert 1 <= len([x for x in past if not x.startswith("  ")]) <= 3
+    assert all(x[:10] < "2026-05-01" and " over 4 weeks; to " in x for x in past if not x.startswith("  "))
+    zh = AlertMessage.from_stored(body, text, "reserves_below_3t", "reserves", "firing", "zh").to_text()
+    assert "历史上相似的情形：" in zh and "4 周变化" in zh
+    store.close()
