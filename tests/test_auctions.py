@@ -93,3 +93,18 @@ async def test_the_running_bot_refreshes_the_auctions_hourly_at_most_every_6_hou
         assert [(a.security_term, a.issue_date) for a in got] == [("29-Year 11-Month", date(2026, 6, 15))]
     finally:
         await app.shutdown()
+
+
+def test_postgres_keeps_auctions_too(pg_url):
+    from bot.store.postgres import PostgresStore
+
+    store = PostgresStore(pg_url)
+    try:
+        rows = parse_auctions(fixture_rows())
+        assert store.save_auctions(rows, "2024-03-11T12:00:00") == 2
+        assert store.save_auctions(rows, "2024-03-11T18:00:00") == 2                 # upserted, not doubled
+        got = store.auctions_settling(date(2024, 3, 1), date(2026, 12, 31))
+        assert [a.offering_amount for a in got] == [90e9, None]
+        assert store.auctions_fetched_at() == "2024-03-11T18:00:00"
+    finally:
+        store.close()
