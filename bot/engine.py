@@ -208,7 +208,7 @@ class Engine:
         whys = {lang: rule.text("why", lang) or "" for lang in LANGUAGES}
         if not all(whys.values()) or "{rule}" in "".join(
                 filter(None, (rule.message, rule.message_zh, rule.resolved_message, rule.resolved_message_zh))):
-            messages = render_all(rule, t, self.catalog, previous, self._analog_frames(rule, t))
+            messages = render_all(rule, t, self.catalog, previous, frames=self._analog_frames(rule, t))
             return messages["en"].to_text(), payload(messages)
         key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), tuple(rule.heading(lang) for lang in whys),
                t.state, t.data_date, t.value,
@@ -216,7 +216,7 @@ class Engine:
         shared = self._rendered.get(key)
         if shared is None:
             blank = {lang: replace(m, rule_id=_RULE_ID, why=_WHY[lang])
-                     for lang, m in render_all(rule, t, self.catalog, previous, self._analog_frames(rule, t)).items()}
+                     for lang, m in render_all(rule, t, self.catalog, previous, frames=self._analog_frames(rule, t)).items()}
             shared = self._rendered[key] = (blank["en"].to_text(), payload(blank))
         text, body = shared
         text = text.replace(_RULE_ID, rule.id).replace(_WHY["en"], whys["en"])

@@ -213,7 +213,7 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
                         metric=metric if metric in catalog.metrics else None)
 
 
-def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,
+def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None, *,
                frames: Frames | None = None) -> dict[str, AlertMessage]:
     """The message in every language the bot speaks; given the frames, a firing carries its analogs
     and, on a calendar day, the value against that event's past days (in place of the plain note)."""

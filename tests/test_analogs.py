@@ -73,7 +73,7 @@ def test_a_firing_alert_prints_its_analogs_and_a_resolution_does_not(history_sto
     frames = _sep_2019_now(history_store.frames(catalog))
     rule = rules["reserves_below_3t"]
     fire = Transition(rule.id, "firing", date(2026, 12, 2), datetime(2026, 12, 3, 21), 1.40e12)
-    msgs = render_all(rule, fire, catalog, None, frames)
+    msgs = render_all(rule, fire, catalog, None, frames=frames)
     text = msgs["en"].to_text()
     assert "\nLast times it looked like this:\n2019-09-18: Bank reserves $1.394T" in text
     assert "历史上相似的情形：\n2019-09-18：银行准备金" in msgs["zh"].to_text()
@@ -85,7 +85,7 @@ def test_a_firing_alert_prints_its_analogs_and_a_resolution_does_not(history_sto
                                       rule.topic, "firing", "zh")
     assert "历史上相似的情形" in stored.to_text()                   # survives the outbox
     resolved = Transition(rule.id, "resolved", date(2026, 12, 2), datetime(2026, 12, 3, 21), 3.1e12)
-    assert "Last times" not in render_all(rule, resolved, catalog, None, frames)["en"].to_text()
+    assert "Last times" not in render_all(rule, resolved, catalog, None, frames=frames)["en"].to_text()
 
 
 def test_a_firing_on_a_quarter_end_says_how_it_compares_with_the_last_8(history_store, catalog, rules):
@@ -96,7 +96,7 @@ def test_a_firing_on_a_quarter_end_says_how_it_compares_with_the_last_8(history_
     frames = history_store.frames(catalog)
     rule = rules["rrp_nearly_empty"]
     fire = Transition(rule.id, "firing", date(2026, 6, 30), datetime(2026, 7, 1, 14), 26.9e9)
-    msgs = render_all(rule, fire, catalog, None, frames)
+    msgs = render_all(rule, fire, catalog, None, frames=frames)
     assert "\nNote: Quarter-end: ON RRP on the last 8 quarter-ends ranged $15.8B–" in msgs["en"].to_text()
     assert "today $26.9B is the 2nd smallest." in msgs["en"].to_text()
     assert "注意：季末：ON RRP 在最近 8 个季末介于" in msgs["zh"].to_text()
