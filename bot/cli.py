@@ -104,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="one JSON object per poll per line")
     sp.set_defaults(func=cmd_schedule)
 
+    from bot.cli_calendar import add_parser as add_calendar
+
+    add_calendar(sub, _date)
+
     sp = sub.add_parser("outbox", help="delivery queue: pending / failed counts")
     sp.add_argument("--retry", action="store_true", help="re-queue failed deliveries")
     sp.set_defaults(func=cmd_outbox)

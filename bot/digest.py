@@ -4,9 +4,10 @@ and what the chat was sent since its last digest, queued in the outbox like an a
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.commands import CommandService
+from bot.commands.calendar import week_ahead
 from bot.format import AlertMessage, payload
 from bot.i18n import LANGUAGES
 from bot.localtime import SpecError, digest_due
@@ -30,6 +31,8 @@ def queue_due_digests(commands: CommandService, platforms: set[str], now: dateti
         if slot is None:
             continue
         text = commands.digest_message(platform, chat_id, spec.split(" ")[0], last or stamp, lang or "en")
+        if spec.split(" ")[0] == "weekly":  # the liquidity calendar's next 7 days (bot/commands/calendar.py)
+            text += "\n\n" + week_ahead(store, slot.date() + timedelta(days=1), lang or "en")
         m = AlertMessage("digest", "digest", "info", "digest", "", "", slot.date().isoformat(), "", raw_text=text,
                          lang=lang or "en")
         store.enqueue_digest(platform, chat_id, text, payload({code: m for code in LANGUAGES}), stamp, stamp)

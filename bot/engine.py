@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 WEEKLY_MAX_AGE = 14  # days: no message, ever, about older data (unless a user asks)
 DAILY_MAX_AGE = 7
+ANALOG_BUDGET = 20  # firings per evaluation that get analogs (bot/analogs.py: a replay each, 10-60 ms)
 
 
 # Stand-ins for a rule's id and "why" in a shared rendering (private-use characters: they pass
@@ -92,6 +93,7 @@ class Engine:
         # Who is told: a fresh router (and store snapshot) for each evaluation.
         self._router = Router(Snapshot(self.store, ""))
         self._rendered: dict[tuple[Any, ...], tuple[str, str]] = {}  # this evaluation's shared texts
+        self._analogs_left = ANALOG_BUDGET
         self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
 
     # ---- in-memory data ------------------------------------------------------------------
@@ -167,6 +169,7 @@ class Engine:
         from bot.personal import Personal, rule_for
 
         self._rendered.clear()
+        self._analogs_left = ANALOG_BUDGET
         version = self.store.get_meta("personal_version")
         if version == self._personal_version:
             return
@@ -196,6 +199,14 @@ class Engine:
         if t.state != "firing" or rule.kind.wall_clock or not any(metric.startswith(k) for k in PARTS):
             return None
         return lambda lang: drivers_line(self.catalog, frames, metric, lang, to=t.data_date, exact=True)
+    def _analog_frames(self, rule: Rule, t: Transition) -> Frames | None:
+        """The history a firing's analogs are drawn from: shared rules only, at most ANALOG_BUDGET
+        per evaluation (each search replays the rule's history, 10-60 ms; personal alerts can fire
+        by the thousand on one print)."""
+        if rule.topic == "personal" or t.state != "firing" or self._analogs_left <= 0:
+            return None
+        self._analogs_left -= 1
+        return self.frames
 
     def _texts(self, rule: Rule, t: Transition, inputs: SignalInputs) -> tuple[str, str]:
         """The event's English text and every language's payload. Rules that differ only in id
@@ -206,7 +217,7 @@ class Engine:
         whys = {lang: rule.text("why", lang) or "" for lang in LANGUAGES}
         if not all(whys.values()) or "{rule}" in "".join(
                 filter(None, (rule.message, rule.message_zh, rule.resolved_message, rule.resolved_message_zh))):
-            messages = render_all(rule, t, self.catalog, previous, drivers)
+            messages = render_all(rule, t, self.catalog, previous, drivers, frames=self._analog_frames(rule, t))
             return messages["en"].to_text(), payload(messages)
         key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), tuple(rule.heading(lang) for lang in whys),
                t.state, t.data_date, t.value,
@@ -214,7 +225,8 @@ class Engine:
         shared = self._rendered.get(key)
         if shared is None:
             blank = {lang: replace(m, rule_id=_RULE_ID, why=_WHY[lang])
-                     for lang, m in render_all(rule, t, self.catalog, previous, drivers).items()}
+                     for lang, m in render_all(rule, t, self.catalog, previous, drivers,
+                                               frames=self._analog_frames(rule, t)).items()}
             shared = self._rendered[key] = (blank["en"].to_text(), payload(blank))
         text, body = shared
         text = text.replace(_RULE_ID, rule.id).replace(_WHY["en"], whys["en"])

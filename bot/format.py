@@ -11,12 +11,16 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from bot.catalog import Catalog
 from bot.rules.lifecycle import Transition
 from bot.rules.model import Rule, Window
 from bot.i18n import LANGUAGES, N_, tr
 from bot.units import fmt_bp, fmt_change, fmt_value
+
+if TYPE_CHECKING:
+    from bot.metrics import Frames
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
@@ -46,6 +50,7 @@ class AlertMessage:
     metric: str | None = None     # the rule's metric (the "Chart" button)
     event_id: int | None = None   # set at delivery (the "Mute" buttons name the event)
     drivers: str = ""             # the change's top three H.4.1 drivers, one line (bot/why_h41.py)
+    analogs: tuple[str, ...] = ()  # a firing's most similar past episodes (bot/analogs.py)
 
     @property
     def title(self) -> str:
@@ -90,6 +95,8 @@ class AlertMessage:
             lines.append(self.drivers)
         if self.note:
             lines.append(_("Note: {note}").format(note=self.note))
+        if self.analogs:
+            lines += [_("Last times it looked like this:"), *self.analogs]
         lines.append(_("Source: {source}; data as of {date}.").format(source=self.source, date=self.data_date))
         return "\n".join(lines)
 
@@ -216,10 +223,23 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
 
 
 def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,
-               drivers: Callable[[str], str | None] | None = None) -> dict[str, AlertMessage]:
-    """The message in every language the bot speaks; `drivers(lang)` adds the drivers line."""
+               drivers: Callable[[str], str | None] | None = None, *,
+               frames: Frames | None = None) -> dict[str, AlertMessage]:
+    """The message in every language the bot speaks; `drivers(lang)` adds the drivers line; given the
+    frames, a firing carries its analogs and, on a calendar day, the value against that event's past
+    days (in place of the plain note)."""
     out = {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
-    return {lang: replace(m, drivers=drivers(lang) or "") for lang, m in out.items()} if drivers else out
+    if drivers:
+        out = {lang: replace(m, drivers=drivers(lang) or "") for lang, m in out.items()}
+    if frames is not None and t.state == "firing" and not rule.kind.wall_clock:
+        from bot.analogs import analog_days, analogs  # wCalendar: issue 22 §2-3
+        from bot.surprise import surprise_line
+
+        days = analog_days(rule, catalog, frames, t.at.date())
+        out = {lang: replace(m, analogs=tuple(analogs(rule, catalog, frames, t.at.date(), lang, days)),
+                             note=surprise_line(rule.kind.shown_metric, catalog, frames, t.data_date, lang) or m.note)
+               for lang, m in out.items()}
+    return out
 
 
 def _facts(values: dict[str, str], threshold: float | None, change: float | None, lang: str) -> str:

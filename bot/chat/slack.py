@@ -50,6 +50,9 @@ def blocks_for(m: AlertMessage) -> list[dict[str, Any]]:
     if m.why and m.state != "resolved":
         why = "*" + m.label("Why it matters:") + "* " + escape(m.why)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": why[:TEXT_LIMIT]}})
+    if m.analogs:  # issue 22 §3: the last times it looked like this
+        past = "*" + m.label("Last times it looked like this:") + "*\n" + "\n".join(escape(a) for a in m.analogs)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": past[:TEXT_LIMIT]}})
     context = [m.label("Source: {source}").format(source=m.source),
                m.label("data as of {date}").format(date=m.data_date)]
     if m.context:

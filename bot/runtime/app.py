@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import timedelta, timezone
 from typing import Any
 
 from bot.commands import CHART_POOL
@@ -45,6 +46,8 @@ class App(Jobs):
         self.scheduler.add_job(self.check_store, "interval", seconds=30, id="check-store", coalesce=True,
                                max_instances=1)
         self.scheduler.add_job(self.digests, "interval", seconds=60, id="digests", coalesce=True, max_instances=1)
+        self.scheduler.add_job(self.auctions, "interval", hours=1, id="auctions", coalesce=True, max_instances=1,
+                               next_run_time=self.clock().replace(tzinfo=timezone.utc) + timedelta(minutes=1))  # calendar
         self.scheduler.start()
         await self._start_health()
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))

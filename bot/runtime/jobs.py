@@ -151,6 +151,27 @@ class Jobs(Checks):
             log.info("digests: %d queued", n)
             self.deliverer.wake.set()
 
+    async def auctions(self) -> None:
+        """Hourly (leader, network sources only): FiscalData's upcoming auctions into the store for
+        /calendar, at most every 6 hours; the fetch runs off the loop and off the engine thread."""
+        from bot.sources.auctions import due, fetch_upcoming, save
+        from bot.sources.http import make_client
+
+        if not self.leader.is_leader or not any(s.name == "fiscaldata" for s in self.sources):
+            return  # offline (--data): the calendar shows its rule-based events only
+        now = self.clock()
+        try:
+            if not await self.in_engine(due, self.engine.store, now):
+                return
+            client = make_client(self.settings.http_timeout)   # the process's shared budget and pace
+            rows = await asyncio.to_thread(fetch_upcoming, client, self.settings.fiscaldata_api_url,
+                                           now.date() - timedelta(days=1))
+            n = await self.in_engine(save, self.engine.store, rows, now)
+        except Exception as exc:  # the calendar keeps the stored auctions; the next hour retries
+            log.warning("upcoming auctions: not refreshed (%s: %s)", type(exc).__name__, str(exc)[:200])
+            return
+        log.info("upcoming auctions: %d stored", n)
+
     async def prune(self) -> None:
         """Daily: delete sent outbox rows, alert events and fetch log rows past RETENTION_DAYS."""
         if not self.leader.is_leader:

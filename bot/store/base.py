@@ -7,6 +7,7 @@ all written on the connection and dialect layer in bot/store/connection.py.
 from __future__ import annotations
 
 from bot.store.alerts import AlertsRepo
+from bot.store.auctions import AuctionsRepo
 from bot.store.chats import ChatsRepo
 from bot.store.connection import SQLBase
 from bot.store.observations import ObservationsRepo
@@ -17,5 +18,5 @@ from bot.store.records import FetchRecord, OutboxRow, PersonalAdded
 __all__ = ["FetchRecord", "OutboxRow", "PersonalAdded", "SQLBase", "SQLStore"]
 
 
-class SQLStore(ObservationsRepo, AlertsRepo, OutboxRepo, ChatsRepo, PersonalRepo):
+class SQLStore(ObservationsRepo, AlertsRepo, OutboxRepo, ChatsRepo, PersonalRepo, AuctionsRepo):
     """The bot's whole state; subclasses give the connection (see bot/store/connection.py)."""

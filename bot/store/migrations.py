@@ -179,6 +179,14 @@ MIGRATIONS: list[Migration] = [
         CREATE UNIQUE INDEX personal_rules_number ON personal_rules (platform, chat_id, number);
         UPDATE alert_state SET rule_hash = NULL WHERE substr(rule_id, 1, 9) = 'personal_'
     """),
+    # wCalendar: Treasury auctions announced on FiscalData (upcoming_auctions), fetched a few times a
+    # day so /calendar never hits the network; amounts in dollars, NULL until announced.
+    Migration("mCAL01_upcoming_auctions", """
+        CREATE TABLE upcoming_auctions (
+            cusip TEXT NOT NULL, auction_date TEXT NOT NULL, issue_date TEXT NOT NULL,
+            security_type TEXT NOT NULL, security_term TEXT NOT NULL, offering_amount REAL,
+            fetched_at TEXT NOT NULL, PRIMARY KEY (cusip, auction_date))
+    """),
 ]
 
 
