@@ -12,7 +12,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -33,9 +32,9 @@ def pg_bin() -> Path | None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from tests.proc import free_port  # outside the ephemeral range, apart per xdist worker
+
+    return free_port()
 
 
 def _os_user() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import re
@@ -14,10 +15,24 @@ import time
 from pathlib import Path
 
 
+_PORTS = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port for a process to listen on later: below the kernel's ephemeral range (32768+), where
+    every outgoing connection takes its local port and could take this one first, and in a block of
+    its own per pytest-xdist worker, so parallel workers never pick the same one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    base = 20000 + 500 * (int(worker[2:]) if worker[2:].isdigit() else 0)
+    for _ in range(500):
+        port = base + next(_PORTS) % 500
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {base}-{base + 499}")
 
 
 class BotProcess:
