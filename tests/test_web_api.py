@@ -44,13 +44,11 @@ def _event(topic: str, state: str, value: float, text: str) -> dict[str, object]
     return {"topic": topic, "severity": "warning", "state": state, "data_date": "2026-08-26", "value": value, "text": text}
 
 
-@pytest.fixture(scope="module")
-def web_store(tmp_path_factory, shared_data) -> Store:
-    """All of ../shared/data, one shared alert firing (with a hostile title), one chat's personal alert firing."""
+def seed(path: Path, shared_data: Path) -> Store:
+    """All of ../shared/data, one shared alert firing, one chat's personal alert firing."""
     from bot.ingest import ingest_source
     from bot.sources.files import FileSource
 
-    path = tmp_path_factory.mktemp("web") / "web.db"
     s = Store(path)
     report = ingest_source(s, FileSource(default_catalog(), [shared_data / "fred", shared_data / "treasury"]),
                            lambda: datetime(2026, 11, 1, 12))
@@ -63,6 +61,14 @@ def web_store(tmp_path_factory, shared_data) -> Store:
     s.record(f"personal_{added.id}", Alert(state=AlertState.FIRING, count=1, value=2.95e12),
              [(_event("personal", "firing", 2.95e12, "Reserves < $2.9537T: my secret threshold"),
                [("telegram", CHAT, "owner")])], now)
+    return s
+
+
+@pytest.fixture(scope="module")
+def web_store(tmp_path_factory, shared_data) -> Store:
+    """The seeded store (the shared alert's rule gets a hostile title in `deps`)."""
+    path = tmp_path_factory.mktemp("web") / "web.db"
+    s = seed(path, shared_data)
     s.path_for_tests = path  # type: ignore[attr-defined]
     yield s
     s.close()

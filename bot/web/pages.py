@@ -66,6 +66,7 @@ def layout(title: str, body: str, lang: str, path: str, query: dict[str, str] | 
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             '<meta name="color-scheme" content="light dark">'
             f'<title>{e(title)} · Liquidity Bot</title>'
+            '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
             '<link rel="stylesheet" href="/static/vendor/uPlot.min.css"><link rel="stylesheet" href="/static/app.css">'
             '<script src="/static/vendor/uPlot.iife.min.js" defer></script><script src="/static/app.js" defer></script>'
             f'</head><body><header><a class="brand" href="{href("/", lang)}">Liquidity Bot</a>'
@@ -127,10 +128,9 @@ def metric_page(series: dict[str, Any], period: str, lang: str, start: str | Non
     periods = "".join(f'<a href="{href("/metric/" + m, lang, period=p)}"{current(p == period)}>'
                       f"{e(p.upper() if p != 'all' else every)}</a>" for p in PERIODS)
     query = f"?from={start}" if start else ""
-    regimes = json.dumps({k: _(v) for k, v in REGIME_WORD.items()}, ensure_ascii=False)
     aria = e(_("Chart of {metric}").format(metric=label))
     chart = (f'<div id="chart" class="chart" data-src="{e(f"/api/series/{m}{query}")}" data-unit="{e(unit)}"'
-             f' data-label="{e(label)}" data-regimes="{e(regimes)}" role="img" aria-label="{aria}"></div>')
+             f' data-label="{e(label)}" role="img" aria-label="{aria}"></div>')
     none = e(_("none"))
     lines = "".join(f"<li>{e(fmt(t, unit))}</li>" for t in series["thresholds"]) or f"<li>{none}</li>"
     src = ", ".join(f'{s["source"]} {s["series"]} ({s["title"]})' for s in series["sources"])
@@ -142,11 +142,13 @@ def metric_page(series: dict[str, Any], period: str, lang: str, start: str | Non
         latest = f'<p class="latest"><span class="value">{e(fmt_value(values[-1], unit))}</span> {asof}</p>'
     else:
         latest = f"<p>{e(_('No data yet.'))}</p>"
-    value_w, threshold_w, regime_w = e(_("value")), e(_("threshold")), e(_("regime"))
+    value_w, threshold_w = e(_("value")), e(_("threshold"))
+    seen = dict.fromkeys(s["regime"] for s in series["regimes"])
+    bands = "".join(f' <span class="sw {e(r)}"></span>{e(_(REGIME_WORD.get(r, r.capitalize())))}' for r in seen)
     thresholds_h, source_h, csv_w = e(_("Thresholds")), e(_("Source")), e(_("Download CSV"))
     return (f'<h1>{e(label)}</h1>{latest}<nav class="periods">{periods}</nav>{chart}'
             f'<p class="legend"><span class="sw line"></span>{value_w} <span class="sw thr"></span>{threshold_w}'
-            f' <span class="sw band"></span>{regime_w}</p>'
+            f'{bands}</p>'
             f'<h2>{thresholds_h}</h2><ul>{lines}</ul><h2>{source_h}</h2><p>{e(src)}</p>'
             f'<p><a class="button" download href="{e(f"/api/series/{m}.csv{query}")}">{csv_w}</a></p>')
 
