@@ -44,8 +44,8 @@ def _event(topic: str, state: str, value: float, text: str) -> dict[str, object]
     return {"topic": topic, "severity": "warning", "state": state, "data_date": "2026-08-26", "value": value, "text": text}
 
 
-def seed(path: Path, shared_data: Path) -> Store:
-    """All of ../shared/data, one shared alert firing, one chat's personal alert firing."""
+def seed(path: Path, shared_data: Path, alerts: bool = True) -> Store:
+    """All of ../shared/data and (with `alerts`) one shared alert firing, one chat's personal alert firing."""
     from bot.ingest import ingest_source
     from bot.sources.files import FileSource
 
@@ -53,6 +53,8 @@ def seed(path: Path, shared_data: Path) -> Store:
     report = ingest_source(s, FileSource(default_catalog(), [shared_data / "fred", shared_data / "treasury"]),
                            lambda: datetime(2026, 11, 1, 12))
     assert not report.errors
+    if not alerts:
+        return s
     now = "2026-09-01T20:00:00"
     s.record("reserves_below_3t", Alert(state=AlertState.FIRING, count=1, value=2.95e12),
              [(_event("reserves", "firing", 2.95e12, "Reserves below $3T"), [])], now)

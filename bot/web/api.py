@@ -18,7 +18,7 @@ from bot.metrics import Frames
 from bot.redact import is_personal
 from bot.rules.model import Rule
 from bot.rules.replay import backtest
-from bot.status import MetricStatus, current_regimes, rule_marks, snapshot, to_json
+from bot.status import MetricStatus, current_regimes, snapshot, to_json
 from bot.store import Storage
 
 PERIODS = {"1m": 31, "3m": 92, "1y": 366, "5y": 5 * 366, "all": None}
@@ -104,16 +104,16 @@ def regime_spans(rules: list[Rule], frames: Frames, units: dict[str, str], metri
     return spans
 
 
-def series_json(catalog: Catalog, frames: Frames, rules: list[Rule], metric: str, start: date | None,
-                end: date | None) -> dict[str, Any]:
-    """/api/series/<metric>: dates and values in the catalog unit, thresholds, regime spans, sources."""
+def series_json(catalog: Catalog, frames: Frames, metric: str, start: date | None, end: date | None,
+                thresholds: list[float], regimes: list[dict[str, str]]) -> dict[str, Any]:
+    """/api/series/<metric>: dates and values in the catalog unit, thresholds (bot.status.rule_marks),
+    regime spans (`regime_spans`), sources."""
     m = catalog.metrics[metric]
     dates, values = points(frames, metric, start, end)
     sources = [{"series": sid, "source": catalog.series[sid].source, "title": catalog.series[sid].title}
                for sid in m.series if sid in catalog.series]
     return {"metric": metric, "label": m.label, "unit": m.unit, "dates": dates, "values": values,
-            "thresholds": sorted(set(rule_marks(rules, catalog).get(metric, []))),
-            "regimes": regime_spans(rules, frames, catalog.units, metric), "sources": sources,
+            "thresholds": sorted(set(thresholds)), "regimes": regimes, "sources": sources,
             "inputs": list(m.inputs)}
 
 

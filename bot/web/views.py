@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.metrics import Frames
 from bot.rules.model import Rule
-from bot.status import table_rows, verdict_lines
+from bot.status import rule_marks, table_rows, verdict_lines
 from bot.web import api, pages
 from bot.web.app import WebDeps
 from bot.web.lang import pick
@@ -79,6 +79,13 @@ class Views:
             return out
         return dict(self._memo("sparks", make))
 
+    def _series(self, name: str, start: date | None, end: date | None) -> dict[str, Any]:
+        """A metric's series JSON; its thresholds and regime spans are computed once per data version."""
+        frames, rules = self._state()
+        marks = self._memo("marks", lambda: rule_marks(rules, self.deps.catalog))
+        spans = self._memo(("spans", name), lambda: api.regime_spans(rules, frames, self.deps.catalog.units, name))
+        return api.series_json(self.deps.catalog, frames, name, start, end, marks.get(name, []), spans)
+
     async def _records(self, rules: list[Rule]) -> dict[str, dict[str, Any]]:
         """Backtest records of some rules, replayed off the event loop, cached per data version."""
         frames, _ = self._state()
@@ -115,7 +122,7 @@ class Views:
     async def metric(self, request: web.Request) -> web.Response:
         """One metric: interactive chart over a period, thresholds, regimes, source, CSV."""
         lang, name = self._lang(request), request.match_info["metric"]
-        frames, rules = self._state()
+        frames, _ = self._state()
         if name not in self.deps.catalog.metrics:
             return self._html(request, "404", pages.not_found(lang), lang, 404)
         period = request.query.get("period", api.DEFAULT_PERIOD)
@@ -123,7 +130,7 @@ class Views:
         f = frames.get(name)
         last = f.index[-1].date() if f is not None and not f.empty else self.deps.now().date()
         start = api.period_start(period, last)
-        series = api.series_json(self.deps.catalog, frames, rules, name, start, None)
+        series = self._series(name, start, None)
         body = pages.metric_page(series, period, lang, start.isoformat() if start else None)
         return self._html(request, self.deps.catalog.metrics[name].label, body, lang, query={"period": period})
 
@@ -172,12 +179,12 @@ class Views:
             start, end = api.parse_day(request.query.get("from")), api.parse_day(request.query.get("to"))
         except ValueError:
             return self._json({"error": "from and to are dates: YYYY-MM-DD"}, 400)
-        frames, rules = self._state()
+        frames, _ = self._state()
         if csv:
             text = api.series_csv(frames, name, start, end)
             return web.Response(text=text, content_type="text/csv", headers={
                 **PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{name}.csv"'})
-        return self._json(api.series_json(self.deps.catalog, frames, rules, name, start, end))
+        return self._json(self._series(name, start, end))
 
     async def api_alerts(self, request: web.Request) -> web.Response:
         """The shared rules' recent alert events, newest first."""
