@@ -176,7 +176,8 @@ async def test_every_page_has_the_csp_and_no_inline_script_or_style(base):
         if headers["Content-Type"].startswith("text/html"):
             assert not re.search(r"<script(?![^>]*\bsrc=)", body), path   # every script is a file
             assert not re.search(r"<style|<[^>]*\s(?:style|on\w+)=", body), path
-            assert "//" not in re.sub(r"https?://|//\s", "", "".join(re.findall(r'(?:src|href)="([^"]*)"', body)))
+            assets = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]*)"', body)   # nothing from a CDN
+            assert assets and all(u.startswith("/static/") for u in assets), (path, assets)
 
 
 async def test_values_are_escaped(base):
@@ -281,3 +282,27 @@ async def test_run_serves_the_dashboard_on_its_own_port(tmp_path):
     assert on_web[0] == 200 and "Liquidity Bot" in on_web[2]
     assert on_health[0] == 404 and healthz[0] == 200
     assert f"web dashboard on http://127.0.0.1:{web}/" in out.getvalue()
+
+
+async def test_another_surface_hangs_its_routes_on_the_same_server(deps):
+    """The hook the Telegram Mini App uses: an installer beside the dashboard's; its own CSP is
+    kept (and no X-Frame-Options added, so its frame-ancestors decides), the rate limit applies."""
+    from aiohttp import web
+
+    async def framed(request: web.Request) -> web.Response:
+        body = await request.read()
+        return web.Response(text=f"{len(body)}", headers={"Content-Security-Policy": "frame-ancestors https://web.telegram.org"})
+
+    def extra(app: web.Application) -> None:
+        app.router.add_post("/extra", framed)
+
+    srv = HealthServer(0, lambda: {}, lambda: "", "127.0.0.1", [*route_installers(deps), extra], max_body=4096)
+    port = await srv.start()
+    try:
+        async with aiohttp.ClientSession() as c, c.post(f"http://127.0.0.1:{port}/extra", data=b"x" * 3000) as r:
+            status, headers, text = r.status, r.headers, await r.text()
+    finally:
+        await srv.stop()
+    assert (status, text) == (200, "3000")
+    assert headers["Content-Security-Policy"] == "frame-ancestors https://web.telegram.org"
+    assert "X-Frame-Options" not in headers and headers["X-Content-Type-Options"] == "nosniff"

@@ -37,7 +37,8 @@ def _matches(header: str | None, tag: str) -> bool:
 
 def make_guard(throttle: Throttle | None = None) -> Middleware:
     """The middleware: refuse a client over its rate (429), add the headers, answer 304 for an
-    unchanged body. Routes may set their own CSP or frame policy (setdefault keeps theirs)."""
+    unchanged body. A route may set its own CSP (kept, and then no X-Frame-Options is added, so
+    its `frame-ancestors` decides who may frame it) or any other of these headers."""
     limiter = throttle or Throttle(burst=BURST, every=EVERY, notice_every=0.0)
 
     @web.middleware
@@ -45,7 +46,10 @@ def make_guard(throttle: Throttle | None = None) -> Middleware:
         if request.path in UNGUARDED:
             return await handler(request)
         started = time.perf_counter()
-        if request.body_exists and (request.content_length is None or request.content_length > MAX_BODY):
+        # GET carries no body worth reading; other methods (routes of other surfaces) are capped by
+        # the application's client_max_size when they read theirs.
+        if request.method in ("GET", "HEAD") and request.body_exists and (
+                request.content_length is None or request.content_length > MAX_BODY):
             resp: web.StreamResponse = web.Response(status=413, text="Request body too large.\n")
         elif limiter.check(request.remote or "?") != "ok":
             resp = web.Response(status=429, text="Too many requests: slow down.\n",
@@ -55,8 +59,10 @@ def make_guard(throttle: Throttle | None = None) -> Middleware:
                 resp = await handler(request)
             except web.HTTPException as exc:  # 404 / 405 from the router get the same headers
                 resp = web.Response(status=exc.status, text=f"{exc.status}: {exc.reason}\n")
+        own_policy = "Content-Security-Policy" in resp.headers   # e.g. a page meant to be framed
         for k, v in HEADERS.items():
-            resp.headers.setdefault(k, v)
+            if not (own_policy and k == "X-Frame-Options"):
+                resp.headers.setdefault(k, v)
         resp.headers.setdefault("Cache-Control", "no-store")
         if isinstance(resp, web.Response) and resp.status == 200 and resp.body is not None:
             resp = _revalidate(request, resp)
