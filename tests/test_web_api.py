@@ -306,3 +306,11 @@ async def test_another_surface_hangs_its_routes_on_the_same_server(deps):
     assert (status, text) == (200, "3000")
     assert headers["Content-Security-Policy"] == "frame-ancestors https://web.telegram.org"
     assert "X-Frame-Options" not in headers and headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_the_overview_says_what_moved_with_why(base):
+    _, _, en = await _get(base + "/?lang=en")
+    _, _, zh = await _get(base + "/?lang=zh")
+    why = en.split('<section id="why">')[1].split("</section>")[0]
+    assert "What moved in the last 4 weeks" in why and "Residual" in why and "$" in why   # bot/why.py's global breakdown
+    assert "过去 4 周的变化来源" in zh and "残差" in zh

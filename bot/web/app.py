@@ -18,11 +18,10 @@ from bot.metrics import Frames
 from bot.rules.model import Rule
 from bot.store import Storage
 from bot.web.guard import etag_of, make_guard
+from bot.web.sections import SECTIONS, Section
 
 STATIC = Path(__file__).parent / "static"
 Installer = Callable[[web.Application], None]
-# An overview section of a feature (stress score, /why, calendar): (frames, lang) -> HTML or None.
-Section = Callable[[Frames, str], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class WebDeps:
     frames: Callable[[], Frames]
     rules: Callable[[], list[Rule]]
     now: Callable[[], datetime]
-    sections: tuple[Section, ...] = ()
+    sections: tuple[Section, ...] = SECTIONS   # bot/web/sections.py: stress score, /why, calendar
 
 
 def install(app: web.Application, deps: WebDeps) -> None:

@@ -111,7 +111,7 @@ class Views:
         snap = self._snapshot()
 
         def make() -> str:
-            sections = [s for s in (f(frames, lang) for f in self.deps.sections) if s]
+            sections = [s for s in (f(self.deps.catalog, frames, lang) for f in self.deps.sections) if s]
             return pages.overview(snap, self._verdict(lang), self._sparks(),
                                   {r.id: r for r in rules}, sections, lang)
         body = self._memo(("overview", lang), make)
