@@ -244,6 +244,8 @@ async def test_language_from_query_or_accept_language(base):
     _, _, zh = await _get(base + "/", {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
     _, _, en = await _get(base + "/?lang=en", {"Accept-Language": "zh-CN"})
     assert "概览" in zh and '<html lang="zh-Hans"' in zh and "银行准备金" in zh
+    _, headers, api_zh = await _get(base + "/api/status?lang=zh")
+    assert json.loads(api_zh)["verdict"][0] in zh and headers["Cache-Control"] == "no-cache"
     assert "Overview" in en and "概览" not in en.split("</nav>")[0]
     assert accept_language("fr-FR,en;q=0.5,zh;q=0.9") == "zh" and accept_language("de") is None
     assert pick("zh", "en") == "zh" and pick("klingon", None) == "en"

@@ -169,3 +169,16 @@ def test_a_360px_phone_never_scrolls_sideways(browser, site, path):
     d = _open(browser, site + path, width=360)
     width, inner = d.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert inner <= 360 and width <= 360, (path, width)
+    assert _errors(d) == []
+
+
+def test_dark_mode_follows_the_system(browser, site):
+    background = "return getComputedStyle(document.body).backgroundColor"
+    try:
+        for scheme, colour in (("light", "rgb(255, 255, 255)"), ("dark", "rgb(13, 17, 23)")):
+            browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                                    {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+            d = _open(browser, site + "/metric/reserves", ready="!!document.querySelector('#chart[data-rendered]')")
+            assert d.execute_script(background) == colour, scheme
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})

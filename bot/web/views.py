@@ -18,10 +18,12 @@ from bot.rules.model import Rule
 from bot.status import rule_marks, table_rows, verdict_lines
 from bot.web import api, pages
 from bot.web.app import WebDeps
+from bot.i18n import DEFAULT, normalise
 from bot.web.lang import pick
 
 RULES_PER_PAGE = 100
 PAGE_HEADERS = {"Cache-Control": "no-cache"}   # revalidate every time: a 304 when nothing changed
+HTML_HEADERS = {**PAGE_HEADERS, "Vary": "Accept-Language"}   # the language may come from the browser
 
 
 class Views:
@@ -98,7 +100,7 @@ class Views:
     def _html(self, request: web.Request, title: str, body: str, lang: str, status: int = 200,
               query: dict[str, str] | None = None) -> web.Response:
         text = pages.layout(title, body, lang, request.path, query)
-        return web.Response(text=text, content_type="text/html", status=status, headers=PAGE_HEADERS)
+        return web.Response(text=text, content_type="text/html", status=status, headers=HTML_HEADERS)
 
     @staticmethod
     def _lang(request: web.Request) -> str:
@@ -164,9 +166,10 @@ class Views:
                             content_type="application/json", headers=PAGE_HEADERS)
 
     async def api_status(self, request: web.Request) -> web.Response:
-        """`metrics` as `status --json`, the English verdict, firing rules, failing sources."""
+        """`metrics` as `status --json`, the verdict (English, or `?lang=zh`), firing rules, failing sources."""
         self._state()
-        return self._json(self._memo("api_status", lambda: api.status_json(self._snapshot(), self._verdict("en"))))
+        lang = normalise(request.query.get("lang")) or DEFAULT
+        return self._json(self._memo(("api_status", lang), lambda: api.status_json(self._snapshot(), self._verdict(lang))))
 
     async def api_series(self, request: web.Request) -> web.Response:
         """/api/series/<metric>?from=&to= as JSON, or /api/series/<metric>.csv as `export` writes it."""
