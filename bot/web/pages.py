@@ -102,10 +102,10 @@ def overview(snap: Snapshot, verdict: list[str], sparks: dict[str, tuple[list[st
     head, facts = (verdict[0], verdict[1:]) if verdict else ("", [])
     out = [f'<section class="verdict"><h1 id="verdict">{e(head)}</h1><ul>'
            + "".join(f"<li>{e(f.removeprefix('• '))}</li>" for f in facts) + "</ul></section>"]
-    out += sections
     cards = "".join(_card(r, sparks.get(r.metric, ([], [])), lang) for r in snap.rows)
     metrics, firing_h, failing_h, nothing = e(_("Metrics")), e(_("Firing alerts")), e(_("Failing sources")), e(_("nothing"))
     out.append(f'<section><h2>{metrics}</h2><div class="cards" id="metrics">{cards}</div></section>')
+    out += sections
     titles = [rules[r].heading(lang) for r in snap.firing if r in rules]
     items = "".join(f"<li>{e(t)}</li>" for t in titles) or f'<li class="none">{nothing}</li>'
     out.append(f'<section><h2>{firing_h}</h2><ul id="firing">{items}</ul></section>')

@@ -28,9 +28,11 @@ def why_section(catalog: Catalog, frames: Frames, lang: str) -> str | None:
             text = render(attribute(metric, catalog, frames, WHY_WEEKS, None, lang), catalog, lang)
         except WhyError:
             continue
-        head, *rest = [line for line in text.split("\n") if line]
+        facts, _gap, notes = text.partition("\n\n")   # bot.why.render: the answer, factors; then notes
+        head, *rest = [line for line in facts.split("\n") if line]
         items = "".join(f"<li>{e(line.removeprefix('• '))}</li>" for line in rest)
-        blocks.append(f'<p class="why-head">{e(head)}</p><ul>{items}</ul>')
+        small = " ".join(line for line in notes.split("\n") if line)
+        blocks.append(f'<p class="why-head">{e(head)}</p><ul>{items}</ul><p class="note"><small>{e(small)}</small></p>')
     if not blocks:
         return None
     title = e(_("What moved in the last 4 weeks"))
