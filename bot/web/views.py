@@ -41,8 +41,11 @@ class Views:
         d = self.deps
         frames, rules = d.frames(), d.rules()
         st = d.store
-        key = (id(frames), id(rules), len(rules), tuple(st.firing_rules()), repr(st.last_fetches()),
-               repr(st.held_prints()), repr(st.regimes()), st.get_meta("rules_evaluated_at"), d.now().date())
+        # Sources matter only while failing: a successful poll that brought nothing new changes nothing shown.
+        failing = tuple((s, f["last_success"], f["last_error"]) for s, f in sorted(st.last_fetches().items())
+                        if f["last_error"])
+        key = (id(frames), id(rules), len(rules), tuple(st.firing_rules()), failing, repr(st.held_prints()),
+               repr(st.regimes()), st.get_meta("rules_evaluated_at"), d.now().date())
         if key != self._key:
             self._key, self._cache, self._refs = key, {"rules": api.public_rules(rules)}, (frames, rules)
         return frames, self._cache["rules"]
@@ -91,10 +94,10 @@ class Views:
     async def _records(self, rules: list[Rule]) -> dict[str, dict[str, Any]]:
         """Backtest records of some rules, replayed off the event loop, cached per data version."""
         frames, _ = self._state()
-        key = ("records", tuple(r.id for r in rules))
-        if key not in self._cache:
-            self._cache[key] = await asyncio.to_thread(api.rule_records, rules, frames, self.deps.catalog.units)
-        return dict(self._cache[key])
+        key, cache = ("records", tuple(r.id for r in rules)), self._cache   # this version's cache, even if
+        if key not in cache:                                                 # the data moves on meanwhile
+            cache[key] = await asyncio.to_thread(api.rule_records, rules, frames, self.deps.catalog.units)
+        return dict(cache[key])
 
     # --- pages ---
     def _html(self, request: web.Request, title: str, body: str, lang: str, status: int = 200,
