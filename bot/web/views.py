@@ -50,19 +50,25 @@ class Views:
             self._key, self._cache, self._refs = key, {"rules": api.public_rules(rules)}, (frames, rules)
         return frames, self._cache["rules"]
 
+    def _current(self) -> tuple[Frames, list[Rule]]:
+        """The frames and public rules of the version the request's handler checked (`_state`, once)."""
+        if self._refs is None:
+            return self._state()
+        return self._refs[0], self._cache["rules"]
+
     def _memo(self, name: Any, make: Any) -> Any:
         if name not in self._cache:
             self._cache[name] = make()
         return self._cache[name]
 
     def _snapshot(self) -> api.Snapshot:
-        frames, rules = self._state()
+        frames, rules = self._current()
         snap: api.Snapshot = self._memo("snap", lambda: api.take_snapshot(self.deps.store, self.deps.catalog, frames, rules,
                                                             self.deps.now()))
         return snap
 
     def _verdict(self, lang: str) -> list[str]:
-        frames, rules = self._state()
+        frames, rules = self._current()
 
         def make() -> list[str]:
             from bot.global_view import status_line
@@ -74,7 +80,7 @@ class Views:
         return list(self._memo(("verdict", lang), make))
 
     def _sparks(self) -> dict[str, tuple[list[str], list[float]]]:
-        frames, _ = self._state()
+        frames, _ = self._current()
 
         def make() -> dict[str, tuple[list[str], list[float]]]:
             out = {}
@@ -86,14 +92,14 @@ class Views:
 
     def _series(self, name: str, start: date | None, end: date | None) -> dict[str, Any]:
         """A metric's series JSON; its thresholds and regime spans are computed once per data version."""
-        frames, rules = self._state()
+        frames, rules = self._current()
         marks = self._memo("marks", lambda: rule_marks(rules, self.deps.catalog))
         spans = self._memo(("spans", name), lambda: api.regime_spans(rules, frames, self.deps.catalog.units, name))
         return api.series_json(self.deps.catalog, frames, name, start, end, marks.get(name, []), spans)
 
     async def _records(self, rules: list[Rule]) -> dict[str, dict[str, Any]]:
         """Backtest records of some rules, replayed off the event loop, cached per data version."""
-        frames, _ = self._state()
+        frames, _ = self._current()
         key, cache = ("records", tuple(r.id for r in rules)), self._cache   # this version's cache, even if
         if key not in cache:                                                 # the data moves on meanwhile
             cache[key] = await asyncio.to_thread(api.rule_records, rules, frames, self.deps.catalog.units)
@@ -156,7 +162,7 @@ class Views:
         return self._html(request, "Rules", body, lang, query={"page": str(page)})
 
     def _page(self, request: web.Request) -> tuple[int, int, list[Rule]]:
-        _, rules = self._state()
+        _, rules = self._state()   # the first look of the rules handlers
         pages_n = max(1, math.ceil(len(rules) / RULES_PER_PAGE))
         raw = request.query.get("page", "1")
         page = min(max(1, int(raw)), pages_n) if raw.isdigit() and len(raw) < 7 else 1
