@@ -26,6 +26,7 @@ from bot.health import HealthServer
 from bot.rules.lifecycle import Alert, AlertState
 from bot.rules.loader import load_rules
 from bot.store import Store
+from bot.store.records import FetchRecord
 from bot.web.app import WebDeps, route_installers
 from bot.web.guard import CSP
 from bot.web.lang import accept_language, pick
@@ -34,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # What must never leave the store through the public surface: a chat's id, its personal alert's
 # id and its threshold (as typed and as stored), and the text of its alert.
 CHAT = "8675309001"
-PRIVATE = [CHAT, "personal_", "2.9537", "2953700000000", "my secret threshold"]
+KEY, TOKEN = "abcdef0123456789abcdef0123456789", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+PRIVATE = [CHAT, "personal_", "2.9537", "2953700000000", "my secret threshold", KEY, TOKEN]
 PAGES = ["/", "/?lang=zh", "/metric/reserves", "/metric/sofr_iorb_spread?period=5y", "/alerts", "/alerts?lang=zh",
          "/rules", "/api/status", "/api/series/reserves", "/api/series/reserves.csv", "/api/alerts", "/api/rules"]
 NASTY = '<img src=x onerror="alert(1)">'
@@ -56,6 +58,8 @@ def seed(path: Path, shared_data: Path, alerts: bool = True) -> Store:
     if not alerts:
         return s
     now = "2026-09-01T20:00:00"
+    # A failing source whose error text carries a key and a token (as a proxy echoing the URL would).
+    s.log_fetch(FetchRecord("fred", now, now, 0, None, f"HTTP 502 from /fred/series?api_key={KEY} bot{TOKEN}"))
     s.record("reserves_below_3t", Alert(state=AlertState.FIRING, count=1, value=2.95e12),
              [(_event("reserves", "firing", 2.95e12, "Reserves below $3T"), [])], now)
     added = s.add_personal("telegram", CHAT, "reserves", "<", 2.9537e12, 1, now, 20)
@@ -193,6 +197,7 @@ async def test_a_chats_personal_alert_never_appears(base):
             assert secret not in body, (path, secret)
     assert "Reserves below $3T" in json.dumps(json.loads(bodies["/api/alerts"])) or json.loads(bodies["/api/alerts"])["alerts"]
     assert [a["rule"] for a in json.loads(bodies["/api/alerts"])["alerts"]] == ["reserves_below_3t"]
+    assert "fred failing" in bodies["/"] and "HTTP 502" in bodies["/"]   # the failure itself is shown
 
 
 async def test_rules_api_lists_shared_rules_with_their_backtest_record(base):

@@ -15,7 +15,7 @@ import pandas as pd
 from bot.catalog import Catalog
 from bot.export import write_csv
 from bot.metrics import Frames
-from bot.redact import is_personal
+from bot.redact import is_personal, redact
 from bot.rules.model import Rule
 from bot.rules.replay import backtest
 from bot.status import MetricStatus, current_regimes, snapshot, to_json
@@ -48,7 +48,8 @@ def take_snapshot(store: Storage, catalog: Catalog, frames: Frames, rules: list[
     rows = snapshot(catalog, frames, now.date(), regimes, store.held_prints())
     shared = {r.id for r in rules}
     firing = [r for r in store.firing_rules() if r in shared and not is_personal(r)]
-    failing = [{"source": s, "last_success": f["last_success"], "error": (f["last_error"] or "")[:160]}
+    # Error texts are redacted when stored; redacting again (token shapes) costs nothing on a public page.
+    failing = [{"source": s, "last_success": f["last_success"], "error": redact(f["last_error"] or "")[:160]}
                for s, f in sorted(store.last_fetches().items()) if f["last_error"]]
     return Snapshot(rows, firing, failing, store.get_meta("rules_evaluated_at"))
 
