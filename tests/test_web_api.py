@@ -321,3 +321,31 @@ async def test_the_overview_says_what_moved_with_why(base):
     why = en.split('<section id="why">')[1].split("</section>")[0]
     assert "What moved in the last 4 weeks" in why and "Residual" in why and "$" in why   # bot/why.py's global breakdown
     assert "过去 4 周的变化来源" in zh and "残差" in zh
+
+
+async def test_the_metric_page_names_its_source_or_its_inputs(base):
+    _, _, reserves = await _get(base + "/metric/reserves")
+    _, _, net = await _get(base + "/metric/net_liquidity?lang=zh")
+    assert 'FRED <a href="https://fred.stlouisfed.org/series/WRESBAL"' in reserves
+    assert "由 " in net and 'href="/metric/fed_assets?lang=zh"' in net   # a formula links to what it is made of
+
+
+async def test_web_port_0_turns_the_dashboard_off(tmp_path):
+    import io
+
+    from bot.config import Settings
+    from bot.runtime import build
+    from tests.proc import free_port
+
+    health = free_port()
+    (tmp_path / "data").mkdir()
+    settings = Settings(database_path=str(tmp_path / "o.db"), rules_dir=str(ROOT / "rules"), health_port=health,
+                        web_port=0, poll_seconds=3600)
+    out = io.StringIO()
+    app = build(settings, data_dirs=[str(tmp_path / "data")], out=out)
+    await app.start()
+    try:
+        page, healthz = await _get(f"http://127.0.0.1:{health}/"), await _get(f"http://127.0.0.1:{health}/healthz")
+    finally:
+        await app.shutdown()
+    assert page[0] == 404 and healthz[0] == 200 and "web dashboard off" in out.getvalue()

@@ -21,6 +21,7 @@ from bot.units import fmt_value
 from bot.web.api import PERIODS, Snapshot
 
 ET = ZoneInfo("America/New_York")
+SOURCE_NAMES = {"fred": "FRED", "nyfed": "New York Fed", "fiscaldata": "Treasury FiscalData"}
 STATES = {"firing": N_("firing"), "resolved": N_("resolved"), "regime": N_("regime change")}
 
 
@@ -133,9 +134,11 @@ def metric_page(series: dict[str, Any], period: str, lang: str, start: str | Non
              f' data-label="{e(label)}" role="img" aria-label="{aria}"></div>')
     none = e(_("none"))
     lines = "".join(f"<li>{e(fmt(t, unit))}</li>" for t in series["thresholds"]) or f"<li>{none}</li>"
-    src = ", ".join(f'{s["source"]} {s["series"]} ({s["title"]})' for s in series["sources"])
+    src = "".join(f"<li>{_source(s)}</li>" for s in series["sources"])
     if not src and series["inputs"]:
-        src = _("computed from {metrics}").format(metrics=", ".join(series["inputs"]))
+        inputs = ", ".join(f'<a href="{href("/metric/" + i, lang)}">{e(i)}</a>' for i in series["inputs"])
+        template = e(_("computed from {metrics}"))   # escaped first: the links go in as HTML
+        src = "<li>" + template.format(metrics=inputs) + "</li>"
     values = series["values"]
     if values:
         asof = e(_("as of {date}").format(date=series["dates"][-1]))
@@ -149,8 +152,16 @@ def metric_page(series: dict[str, Any], period: str, lang: str, start: str | Non
     return (f'<h1>{e(label)}</h1>{latest}<nav class="periods">{periods}</nav>{chart}'
             f'<p class="legend"><span class="sw line"></span>{value_w} <span class="sw thr"></span>{threshold_w}'
             f'{bands}</p>'
-            f'<h2>{thresholds_h}</h2><ul>{lines}</ul><h2>{source_h}</h2><p>{e(src)}</p>'
+            f'<h2>{thresholds_h}</h2><ul>{lines}</ul><h2>{source_h}</h2><ul>{src}</ul>'
             f'<p><a class="button" download href="{e(f"/api/series/{m}.csv{query}")}">{csv_w}</a></p>')
+
+
+def _source(s: dict[str, str]) -> str:
+    """'FRED WRESBAL: Reserve balances ...', the FRED id linked to its page there."""
+    name, sid = SOURCE_NAMES.get(s["source"], s["source"]), e(s["series"])
+    if s["source"] == "fred":
+        sid = f'<a href="https://fred.stlouisfed.org/series/{sid}" rel="noopener noreferrer">{sid}</a>'
+    return f'{e(name)} {sid}: {e(s["title"])}'
 
 
 def alerts_page(alerts: list[dict[str, Any]], rules: dict[str, Rule], catalog: Catalog, lang: str) -> str:
