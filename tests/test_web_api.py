@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +22,8 @@ from bot.catalog import default_catalog
 from bot.cli import main as cli
 from bot.clock import utcnow
 from bot.config import ConfigError, load_settings
+from bot.metrics import Frames
+from bot.rules.model import Rule
 from bot.health import HealthServer
 from bot.rules.lifecycle import Alert, AlertState
 from bot.rules.loader import load_rules
@@ -80,6 +82,15 @@ def web_store(tmp_path_factory, shared_data) -> Store:
     s.close()
 
 
+def web_deps(store: Store, frames: Callable[[], Frames], rules: list[Rule]) -> WebDeps:
+    """The dashboard's inputs as the runtime wires them (the verdict from chat /status's service)."""
+    from bot.commands import CommandService
+
+    svc = CommandService(store, default_catalog(), lambda: rules, utcnow)
+    svc.core.frames_cache = frames()
+    return WebDeps(default_catalog(), store, frames, lambda: rules, utcnow, lambda lang: svc.status.verdict(lang)[1])
+
+
 @pytest.fixture(scope="module")
 def deps(web_store) -> WebDeps:
     catalog = default_catalog()
@@ -87,7 +98,7 @@ def deps(web_store) -> WebDeps:
     by_id = {r.id: r for r in rules}
     by_id["reserves_below_3t"] = by_id["reserves_below_3t"].model_copy(update={"title": NASTY})
     frames, shared = web_store.frames(catalog), list(by_id.values())
-    return WebDeps(catalog, web_store, lambda: frames, lambda: shared, utcnow)
+    return web_deps(web_store, lambda: frames, shared)
 
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")   # one server (and its caches) for the module
@@ -160,7 +171,7 @@ async def test_new_data_changes_the_etag(web_store):
     catalog = default_catalog()
     rules = load_rules(ROOT / "rules", catalog).rules
     current = {"frames": web_store.frames(catalog)}
-    deps = WebDeps(catalog, web_store, lambda: current["frames"], lambda: rules, utcnow)
+    deps = web_deps(web_store, lambda: current["frames"], rules)
     async with serve(deps) as base:
         _, headers, body = await _get(base + "/api/status")
         frames = dict(current["frames"])   # what an evaluation does: a new frames object

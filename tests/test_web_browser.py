@@ -18,13 +18,12 @@ import pytest
 
 from bot.catalog import default_catalog
 from bot.cli import main as cli
-from bot.clock import utcnow
 from bot.health import HealthServer
 from bot.rules.loader import load_rules
 from bot.store import Store
 from bot.units import fmt_value
-from bot.web.app import WebDeps, route_installers
-from tests.test_web_api import seed
+from bot.web.app import route_installers
+from tests.test_web_api import seed, web_deps
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -56,7 +55,7 @@ class Server:
         catalog = default_catalog()
         store = Store(self.db)
         rules, frames = load_rules(ROOT / "rules", catalog).rules, store.frames(catalog)
-        deps = WebDeps(catalog, store, lambda: frames, lambda: rules, utcnow)
+        deps = web_deps(store, lambda: frames, rules)
         srv = HealthServer(0, lambda: {"status": "ok"}, lambda: "", "127.0.0.1", route_installers(deps))
         self.port = await srv.start()
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()

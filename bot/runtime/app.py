@@ -83,7 +83,8 @@ class App(Jobs):
 
     def web_routes(self) -> list[HealthRoute]:
         """The dashboard (bot/web) and whatever else hangs on the web server (route_installers)."""
-        deps = WebDeps(self.catalog, self.store, self.commands.core.frames, lambda: self.engine.file_rules, self.clock)
+        deps = WebDeps(self.catalog, self.store, self.commands.core.frames, lambda: self.engine.file_rules, self.clock,
+                       lambda lang: self.commands.status.verdict(lang)[1])
         return route_installers(deps)
 
     async def _start_health(self) -> None:

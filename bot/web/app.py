@@ -27,13 +27,15 @@ Installer = Callable[[web.Application], None]
 @dataclass(frozen=True)
 class WebDeps:
     """What the web surface reads: the store (the event loop's connection), the engine's frames,
-    the shared rules and the clock. It holds no logic of its own."""
+    the shared rules, the clock, and chat /status's verdict (so the page says what chat says,
+    stress score included). It holds no logic of its own."""
 
     catalog: Catalog
     store: Storage
     frames: Callable[[], Frames]
     rules: Callable[[], list[Rule]]
     now: Callable[[], datetime]
+    verdict: Callable[[str], str]              # lang -> CommandService.status.verdict(lang)[1]
     sections: tuple[Section, ...] = SECTIONS   # bot/web/sections.py: stress score, /why, calendar
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.metrics import Frames
 from bot.rules.model import Rule
-from bot.status import rule_marks, table_rows, verdict_lines
+from bot.status import rule_marks
 from bot.web import api, pages
 from bot.web.app import WebDeps
 from bot.i18n import DEFAULT, normalise
@@ -68,16 +68,9 @@ class Views:
         return snap
 
     def _verdict(self, lang: str) -> list[str]:
-        frames, rules = self._current()
-
-        def make() -> list[str]:
-            from bot.global_view import status_line
-
-            rows = table_rows(self.deps.catalog, frames, self.deps.now().date(), rules)
-            regime = next((r.regime for r in self._snapshot().rows if r.metric == "reserves"), None)
-            extra = [line for line in (status_line(self.deps.catalog, frames, lang),) if line]
-            return verdict_lines(rows, frames, regime, lang) + extra if rows else []
-        return list(self._memo(("verdict", lang), make))
+        """Chat /status's verdict lines (the same function), once per data version and language."""
+        self._current()
+        return list(self._memo(("verdict", lang), lambda: [x for x in self.deps.verdict(lang).split("\n") if x]))
 
     def _sparks(self) -> dict[str, tuple[list[str], list[float]]]:
         frames, _ = self._current()
