@@ -101,7 +101,8 @@ def deps(web_store) -> WebDeps:
     return web_deps(web_store, lambda: frames, shared)
 
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")   # one server (and its caches) for the module
+# One server (and its caches) for the module; under xdist `--dist loadgroup`, one worker for it.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("web_api")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

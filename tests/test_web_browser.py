@@ -27,6 +27,7 @@ from tests.test_web_api import seed, web_deps
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+pytestmark = pytest.mark.xdist_group("web_browser")   # one Chromium: under xdist `--dist loadgroup`, one worker
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 
