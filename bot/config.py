@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     poll_seconds: float | None = Field(None, gt=0, le=86400, allow_inf_nan=False)
     health_port: Port = Field(8080, ge=0, le=65535)
     health_host: str = "127.0.0.1"
+    # --- web dashboard (bot/web): unset WEB_PORT (or = HEALTH_PORT) shares the health listener ---
+    web_host: str | None = None
+    web_port: Port | None = Field(None, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     telegram_bot_token: SecretStr | None = None
@@ -120,6 +123,20 @@ class Settings(BaseSettings):
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
             raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET: updates without it would be unverified")
         return self
+
+    @model_validator(mode="after")
+    def _web_listener(self) -> Settings:
+        shared = self.web_port is None or self.web_port == self.health_port
+        if shared and self.web_host not in (None, self.health_host):
+            raise ValueError("WEB_HOST differs from HEALTH_HOST: set WEB_PORT to another port than HEALTH_PORT")
+        return self
+
+    def web_listener(self) -> tuple[str, int] | None:
+        """(host, port) of a separate dashboard listener; None when the page shares the health
+        server (WEB_PORT unset or equal to HEALTH_PORT) or is off (WEB_PORT=0)."""
+        if self.web_port is None or self.web_port == self.health_port or self.web_port == 0:
+            return None
+        return (self.web_host or "127.0.0.1", self.web_port)
 
     def secret(self, name: str) -> str | None:
         """The plain value of a secret setting (None when unset)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -68,20 +68,29 @@ class Telemetry:
         return generate_latest(self.registry).decode()
 
 
+RouteInstaller = Callable[[web.Application], None]
+
+
 class HealthServer:
-    """Serves GET /healthz and GET /metrics; anything else is 404."""
+    """Serves GET /healthz and GET /metrics, plus whatever `routes` add (the web dashboard,
+    bot/web: each installer is called once on the application before it starts); anything else
+    is 404. Request bodies are capped at `max_body` bytes (a 413 beyond)."""
 
     HEADER_TIMEOUT = 5.0
 
-    def __init__(self, port: int, health: Callable[[], dict[str, Any]], metrics: Callable[[], str], host: str = "127.0.0.1"):
+    def __init__(self, port: int, health: Callable[[], dict[str, Any]], metrics: Callable[[], str], host: str = "127.0.0.1",
+                 routes: Sequence[RouteInstaller] = (), max_body: int = 1024):
         self.port, self.host = port, host
         self._health, self._metrics = health, metrics
+        self._routes, self._max_body = tuple(routes), max_body
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> int:
-        app = web.Application(client_max_size=1024)
+        app = web.Application(client_max_size=self._max_body)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._prometheus)
+        for install in self._routes:
+            install(app)
         # Slow or oversized requests: aiohttp's parser limits the request line and headers
         # (8 KB); keep-alive and header waits are bounded.
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.HEADER_TIMEOUT,

@@ -4,6 +4,7 @@ leadership on replicas; print the start-up summary; shut down in bounded time.""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import timedelta, timezone
@@ -11,17 +12,22 @@ from typing import Any
 
 from bot.commands import CHART_POOL
 from bot.health import HealthServer
+from bot.health import RouteInstaller as HealthRoute
 from bot.runtime.jobs import Jobs
 from bot.runtime.parts import StartupError
 from bot.release import RELEASES
 from bot.schedule import BACKGROUND, FOLLOW_BACKGROUND, poll_trigger, release_poller
 from bot.sources import Source
+from bot.web.app import WebDeps, route_installers
+from bot.web.server import WebServer
 
 log = logging.getLogger("bot.runtime")
 
 
 class App(Jobs):
     """The running bot's parts (made by `build`) and the jobs that drive them."""
+
+    websrv: WebServer | None = None   # the dashboard's own listener (WEB_PORT other than HEALTH_PORT)
 
     async def start(self) -> None:
         """Claim the database, start the chat adapters, schedule the jobs, fetch at once."""
@@ -80,16 +86,34 @@ class App(Jobs):
             self._tasks += [asyncio.create_task(self.poll(src), name=f"leader-fetch-{src.name}")
                             for src in self.sources]
 
+    def web_routes(self) -> list[HealthRoute]:
+        """The dashboard (bot/web) and the Telegram Mini App (bot/miniapp) on the web server."""
+        from bot.miniapp.routes import MiniAppDeps
+        from bot.miniapp.routes import install as install_miniapp
+
+        deps = WebDeps(self.catalog, self.store, self.commands.core.frames, lambda: self.engine.file_rules, self.clock,
+                       lambda lang: self.commands.status.verdict(lang)[1])
+        miniapp = MiniAppDeps.from_settings(self.settings, self.commands, self.clock)
+        return [*route_installers(deps), functools.partial(install_miniapp, deps=miniapp)]
+
     async def _start_health(self) -> None:
         s = self.settings
-        if not s.health_port:
-            return
-        self.healthsrv = HealthServer(s.health_port, self.healthz, self.prometheus, s.health_host)
-        try:
-            await self.healthsrv.start()
-        except OSError as exc:
-            log.error("health endpoint: cannot listen on port %s (%s); continuing without it", s.health_port, exc)
-            self.healthsrv = None
+        separate = s.web_listener()
+        shared_routes = [] if separate or s.web_port == 0 else self.web_routes()
+        if s.health_port:
+            self.healthsrv = HealthServer(s.health_port, self.healthz, self.prometheus, s.health_host, shared_routes)
+            try:
+                await self.healthsrv.start()
+            except OSError as exc:
+                log.error("health endpoint: cannot listen on port %s (%s); continuing without it", s.health_port, exc)
+                self.healthsrv = None
+        if separate:
+            self.websrv = WebServer(*separate, self.web_routes())
+            try:
+                await self.websrv.start()
+            except OSError as exc:
+                log.error("web dashboard: cannot listen on port %s (%s); continuing without it", separate[1], exc)
+                self.websrv = None
 
     async def _local_snapshot(self, first_fetches: Sequence[asyncio.Task[Any]]) -> None:
         """Console mode: once the first fetches are done, show what the bot now knows."""
@@ -136,6 +160,9 @@ class App(Jobs):
         port = self.healthsrv.port if self.healthsrv else None
         self.say(f"liquidity-bot: health on http://{self.settings.health_host}:{port}/healthz" if port
                  else "liquidity-bot: health endpoint off")
+        web = (self.websrv.host, self.websrv.port) if self.websrv else (
+            (self.settings.health_host, port) if port and self.settings.web_port != 0 else None)
+        self.say(f"liquidity-bot: web dashboard on http://{web[0]}:{web[1]}/" if web else "liquidity-bot: web dashboard off")
         if self.adapters and any(r.chart for r in self.engine.file_rules):  # alert charts: no start-up wait
             CHART_POOL.start()
         self.say("liquidity-bot: ready")
@@ -162,6 +189,8 @@ class App(Jobs):
                 t.cancel()
         if self.healthsrv:
             await self.healthsrv.stop()
+        if self.websrv:
+            await self.websrv.stop()
         # An evaluation in progress stops at its next rule (its finished rules are saved).
         self.engine.stop_requested = True
         self.engine_thread.submit(self.engine.store.close)
