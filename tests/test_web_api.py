@@ -303,6 +303,35 @@ async def test_run_serves_the_dashboard_on_its_own_port(tmp_path):
     assert f"web dashboard on http://127.0.0.1:{web}/" in out.getvalue()
 
 
+async def test_run_mounts_the_mini_app_beside_the_dashboard(tmp_path):
+    """`liquidity-bot run` serves the Mini App's page on the dashboard's listener; its API answers 401 to
+    a request without Telegram's signed initData (the runtime wiring, not only the routes in isolation)."""
+    import io
+
+    from bot.config import Settings
+    from bot.runtime import build
+    from tests.proc import free_port
+
+    health = free_port()
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = Settings(database_path=str(tmp_path / "m.db"), rules_dir=str(ROOT / "rules"), health_port=health,
+                        poll_seconds=3600)
+    app = build(settings, data_dirs=[str(data)], out=io.StringIO())
+    await app.start()
+    try:
+        page = await _get(f"http://127.0.0.1:{health}/app/")
+        anonymous = await _get(f"http://127.0.0.1:{health}/app/api/state")
+        forged = await _get(f"http://127.0.0.1:{health}/app/api/state",
+                            {"Authorization": "tma user=%7B%22id%22%3A1%7D&auth_date=1&hash=00"})
+        overview = await _get(f"http://127.0.0.1:{health}/")
+    finally:
+        await app.shutdown()
+    assert page[0] == 200 and "script-src 'self'" in page[1]["Content-Security-Policy"]
+    assert anonymous[0] == 401 and forged[0] == 401
+    assert overview[0] == 200
+
+
 async def test_another_surface_hangs_its_routes_on_the_same_server(deps):
     """The hook the Telegram Mini App uses: an installer beside the dashboard's; its own CSP is
     kept (and no X-Frame-Options added, so its frame-ancestors decides), the rate limit applies."""
