@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bot.catalog import Catalog
+from bot.episode import AlertContext, episode, level
 from bot.format import payload, render_all
 from bot.i18n import LANGUAGES
 from bot.metrics import Frames, compute_metrics, needed_series
@@ -193,18 +194,19 @@ class Engine:
         and "why" (personal alerts on one threshold: a print can fire thousands) render and
         serialise once per evaluation; each then gets its own id and "why" put in."""
         previous = previous_print(rule, t, inputs)
+        context = self._context(rule, t, inputs)
         whys = {lang: rule.text("why", lang) or "" for lang in LANGUAGES}
         if not all(whys.values()) or "{rule}" in "".join(
                 filter(None, (rule.message, rule.message_zh, rule.resolved_message, rule.resolved_message_zh))):
-            messages = render_all(rule, t, self.catalog, previous)
+            messages = render_all(rule, t, self.catalog, previous, context)
             return messages["en"].to_text(), payload(messages)
         key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), tuple(rule.heading(lang) for lang in whys),
                t.state, t.data_date, t.value,
-               t.from_regime, t.to_regime, t.extra, t.history, previous)
+               t.from_regime, t.to_regime, t.extra, t.history, previous, context)
         shared = self._rendered.get(key)
         if shared is None:
             blank = {lang: replace(m, rule_id=_RULE_ID, why=_WHY[lang])
-                     for lang, m in render_all(rule, t, self.catalog, previous).items()}
+                     for lang, m in render_all(rule, t, self.catalog, previous, context).items()}
             shared = self._rendered[key] = (blank["en"].to_text(), payload(blank))
         text, body = shared
         text = text.replace(_RULE_ID, rule.id).replace(_WHY["en"], whys["en"])
@@ -212,6 +214,19 @@ class Engine:
         for lang, why in whys.items():
             body = body.replace(_WHY[lang], _json_str(why))
         return text, body
+
+    def _context(self, rule: Rule, t: Transition, inputs: SignalInputs) -> AlertContext | None:
+        """Since when and how far (firings), and a change or spread rule's metric level."""
+        kind = rule.kind
+        if kind.wall_clock or kind.banded:
+            return None
+        metric = kind.shown_metric
+        ep = None
+        if t.state == "firing":
+            cadence = max(self.catalog.metrics[m].cadence_days for m in rule.condition.metrics())
+            ep = episode(rule, t.data_date, inputs, cadence)
+        lv = level(self.frames.get(metric), metric, t.data_date) if kind.name in ("change", "spread") else None
+        return AlertContext(ep, lv) if ep or lv else None
 
     def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict[str, Any]:
         text, body = self._texts(rule, t, inputs)
