@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 
 from bot.catalog import Catalog
@@ -266,9 +266,48 @@ def magnitude(x: float | None, unit: str) -> str:
     return fmt(abs(x), unit)
 
 
+def group(messages: list[AlertMessage]) -> AlertMessage:
+    """Alerts one evaluation decided for one chat as one message (Alertmanager's grouping):
+    most severe first (critical, warning, info), resolved last; one rule's transitions keep
+    their order. The lead alert carries the buttons and chart; the others follow as text."""
+    if len(messages) == 1:
+        return messages[0]
+    blocks: dict[str, list[AlertMessage]] = {}
+    for m in messages:
+        blocks.setdefault(m.rule_id, []).append(m)
+
+    def rank(block: list[AlertMessage]) -> tuple[int, int]:
+        return min((m.state == "resolved", SEVERITY_RANK.get(m.severity, 3)) for m in block)
+    ordered = [m for block in sorted(blocks.values(), key=rank) for m in block]
+    lead, rest = ordered[0], ordered[1:]
+    return replace(lead, also="\n\n".join(m.own_text() for m in rest))
+
+
 def split_message(text: str, limit: int) -> list[str]:
-    """Split on line boundaries into chunks of at most `limit` characters; a single longer
-    line is cut hard. Every chunk is non-empty."""
+    """Split into chunks of at most `limit` characters, between paragraphs (a grouped message's
+    alerts) where possible, else on line boundaries; a single longer line is cut hard. Every
+    chunk is non-empty."""
+    chunks: list[str] = []
+    cur = ""
+    for para in text.split("\n\n"):
+        candidate = f"{cur}\n\n{para}" if cur else para
+        if len(candidate) <= limit:
+            cur = candidate
+            continue
+        if cur:
+            chunks.append(cur)
+        if len(para) <= limit:
+            cur = para
+            continue
+        *done, cur = _split_lines(para, limit)
+        chunks += done
+    if cur or not chunks:
+        chunks.append(cur or " ")
+    return chunks
+
+
+def _split_lines(text: str, limit: int) -> list[str]:
+    """`split_message` within one paragraph: on line boundaries, a longer line cut hard."""
     chunks: list[str] = []
     cur = ""
     for line in text.split("\n"):

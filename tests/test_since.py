@@ -22,9 +22,9 @@ def shipped(catalog, *ids):
 
 
 def spread_store(store, sofr=SOFR):
-    days = ("2026-11-27", "2026-11-30", "2026-12-02", "2026-12-04")
+    days = ("2026-11-27", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04")
     store.add_observations("IORB", [(d, IORB) for d in days], source="t", vintage="v")
-    store.add_observations("SOFR", [("2026-11-30", 3.87)], source="t", vintage="v")
+    store.add_observations("SOFR", [("2026-11-27", 3.86), ("2026-11-30", 3.87)], source="t", vintage="v")
     return store
 
 
