@@ -21,17 +21,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bot.catalog import Catalog
-from bot.episode import AlertContext, episode, level
+from bot.episode import AlertContext, episode, holds_now, level, previous_print
 from bot.format import payload, render_all
 from bot.i18n import LANGUAGES
+from bot.inhibit import Held, dumps, inhibited_metrics, loads, release
 from bot.metrics import Frames, compute_metrics, needed_series
 from bot.redact import detail_level, log_name
 from bot.rules.evaluate import SignalInputs
-from bot.rules.lifecycle import Alert, Transition
+from bot.rules.lifecycle import Alert, AlertState, Transition
 from bot.rules.model import Rule
 from bot.rules.replay import catch_up, first_run
 from bot.routing import Destination, Router, Snapshot
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 WEEKLY_MAX_AGE = 14  # days: no message, ever, about older data (unless a user asks)
 DAILY_MAX_AGE = 7
+HELD_KEY = "inhibited_events"  # meta: alerts held back by a firing stale-data alert (bot/inhibit.py)
 
 
 # Stand-ins for a rule's id and "why" in a shared rendering (private-use characters: they pass
@@ -94,6 +95,8 @@ class Engine:
         self._router = Router(Snapshot(self.store, ""))
         self._rendered: dict[tuple[Any, ...], tuple[str, str]] = {}  # this evaluation's shared texts
         self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
+        self._held: list[Held] | None = None  # alerts held back by stale data (None: read the store)
+        self._released = False                # this evaluation queued held-back alerts
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -261,7 +264,7 @@ class Engine:
         """Drop what is held in memory (series, frames, alert states); the next evaluation reads
         the store again and steps every rule from its stored state. Replicas call it on every
         change of leader: meanwhile another replica may have recorded newer states."""
-        self._raw, self._forgotten = None, True
+        self._raw, self._forgotten, self._held = None, True, None
 
     def _evaluate(self, now: datetime, changed: dict[str, str] | None) -> list[int]:
         self._sync_personal(now)
@@ -315,15 +318,60 @@ class Engine:
             records.append((rule.id, run.alert, events, h))
             for t in notify:
                 log.log(detail_level(rule.id), "alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)
-        if records:  # every rule's new state, events and outbox rows in one transaction
-            ids = self.store.record_many(records, stamp)
+        inhibited, self._released = self._inhibited_rules(), False
+        if self._holding() or records:  # read what is held first: _record may release it
+            ids = self._record(records, inhibited, now)
         if states:
             self.store.save_states(states, stamp)
         self.store.set_meta("rules_evaluated_at", stamp)
         self.last_evaluated = now
-        if ids or states:
+        if ids or states or self._released:
             for fn in self.after_evaluation:
                 fn()
+        return ids
+
+    def _inhibited_rules(self) -> set[str]:
+        """Rules held back now: on a metric whose staleness rule fires, or built from one."""
+        stale = {r.kind.body.metric for r in self.file_rules
+                 if r.kind.wall_clock and (a := self._alerts.get(r.id)) is not None and a.state == AlertState.FIRING}
+        if not stale:
+            return set()
+        metrics = inhibited_metrics(stale, self.catalog)
+        return {r.id for r in self.rules if not r.kind.wall_clock and self._meta(r)[2] & metrics}
+
+    def _holding(self) -> bool:
+        if self._held is None:
+            self._held = loads(self.store.get_meta(HELD_KEY))
+        return bool(self._held)
+
+    def _record(self, records: list[tuple[str, Alert, list[tuple[dict[str, Any], list[Destination]]], str | None]],
+                inhibited: set[str], now: datetime) -> list[int]:
+        """Record the evaluation's events: an inhibited rule's without outbox rows, remembered as
+        held; held alerts whose data is fresh again are queued (still true) or dropped."""
+        stamp = now.isoformat(timespec="seconds")
+        records = [(r, a, [(ev, [] if r in inhibited else d) for ev, d in evs], h) for r, a, evs, h in records]
+        with self.store.transaction():
+            ids = self.store.record_many(records, stamp) if records else []
+            events = [(r, ev) for r, _a, evs, _h in records for ev, _d in evs]
+            new = [Held(i, r, ev["state"], ev["data_date"], ev.get("to_regime"))
+                   for i, (r, ev) in zip(ids, events, strict=True) if r in inhibited]
+            send, drop, keep = release(self._held or [], inhibited, self._alerts)
+            rules = {r.id: r for r in self.rules} if send else {}
+            inputs = SignalInputs(self.frames, self.catalog.units)
+            for h in send:  # gone, too old by now, or (a firing) not true on the fresh data: dropped
+                rule = rules.get(h.rule_id)
+                if rule is None or (now.date() - date.fromisoformat(h.data_date)).days > self._max_age(rule) \
+                        or (h.state == "firing" and not holds_now(rule, inputs)):
+                    drop.append(h)
+                    continue
+                self.store.enqueue(h.event_id, self._destinations(rule), stamp)
+            for h in (*new, *drop):
+                log.log(detail_level(h.rule_id), "alert %s %s (data %s): %s", h.rule_id, h.state, h.data_date,
+                        "held back: its data is stale" if h in new else "dropped: no longer true after stale data")
+            if new or send or drop:  # changed: written with the events it names
+                self.store.set_meta(HELD_KEY, dumps([*keep, *new]))
+        self._released = bool(send)
+        self._held = [*keep, *new]
         return ids
 
     def _meta(self, rule: Rule) -> tuple[str, bool, frozenset[str]]:
@@ -341,13 +389,3 @@ class Engine:
         self.file_rules = list(rules)
         self.rules = self.file_rules + self._personal
 
-
-def previous_print(rule: Rule, t: Transition, inputs: SignalInputs) -> float | None:
-    """The rule's signal at the observation before the one a transition is about."""
-    if rule.kind.wall_clock:
-        return None
-    o = inputs.ordered(rule)
-    at = np.flatnonzero(o.dates == np.datetime64(t.data_date, "D"))
-    if not len(at) or np.isnan(o.prev[at[-1]]):
-        return None
-    return float(o.prev[at[-1]])

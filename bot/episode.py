@@ -19,6 +19,7 @@ from bot.i18n import N_, tr
 
 if TYPE_CHECKING:
     from bot.rules.evaluate import SignalInputs
+    from bot.rules.lifecycle import Transition
     from bot.rules.model import Rule
 
 _LINE = {"day": N_("{nth} day in a row (since {since}), peak {peak}"),
@@ -94,6 +95,19 @@ def episode(rule: Rule, day: date, inputs: SignalInputs, cadence_days: int) -> E
     return Episode(start, len(run), peak, cadence_days)
 
 
+def holds_now(rule: Rule, inputs: SignalInputs) -> bool:
+    """Does the rule's condition hold on its newest observation as the data stands now (revised
+    or filled in since it was judged)? Kinds without a per-observation signal: False."""
+    kind = rule.kind
+    if kind.wall_clock or kind.banded:
+        return False
+    o = inputs.ordered(rule)
+    idx = np.flatnonzero(o.newer)[-1:]
+    if not len(idx):
+        return False
+    return bool(_holding(rule, o.value[idx], o.prev[idx], o.median[idx] if o.median is not None else None)[0])
+
+
 def level(frame: pd.DataFrame | None, metric: str, day: date) -> Level | None:
     """`metric`'s value on `day` and at the observation before it (None: no value that day)."""
     if frame is None or frame.empty:
@@ -130,3 +144,14 @@ def since_line(ep: Episode, day: date, peak: str, lang: str) -> str:
         return tr(lang)(_FIRST).format(since=since)
     unit = "day" if ep.cadence_days < 7 else "week" if ep.cadence_days == 7 else "print"
     return tr(lang)(_LINE[unit]).format(nth=ordinal(ep.count, lang), since=since, peak=peak)
+
+
+def previous_print(rule: Rule, t: Transition, inputs: SignalInputs) -> float | None:
+    """The rule's signal at the observation before the one a transition is about."""
+    if rule.kind.wall_clock:
+        return None
+    o = inputs.ordered(rule)
+    at = np.flatnonzero(o.dates == np.datetime64(t.data_date, "D"))
+    if not len(at) or np.isnan(o.prev[at[-1]]):
+        return None
+    return float(o.prev[at[-1]])

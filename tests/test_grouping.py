@@ -119,3 +119,85 @@ def test_a_long_group_splits_between_alerts_under_telegrams_limit():
     assert len(chunks) > 1 and all(len(c) <= 4089 for c in chunks)
     assert all(c.startswith("⚠️ FIRING: r") for c in chunks)  # each chunk starts at an alert
     assert "".join(chunks).count("FIRING") == 12
+
+
+# ---- inhibition: a firing stale-data alert holds back alerts on the metrics built from it ----
+
+def net_liquidity_rule():
+    from bot.rules.model import Rule
+
+    return Rule.model_validate({"id": "net_liq_low", "title": "Net liquidity low", "topic": "net_liquidity",
+                                "severity": "warning", "clear": 5.66e12, "why": "Less cash in the system.",
+                                "condition": {"level": {"metric": "net_liquidity", "op": "<", "value": 5.65e12}},
+                                "message": "Net liquidity is {value}"})
+
+
+def rrp_goes_stale_then_assets_fall(store, catalog):
+    """ON RRP stops after Nov 25; the Dec 2 H.4.1 print drops Fed assets by $100B, so net
+    liquidity (assets - TGA - RRP) falls to $5.6T on RRP data a week old."""
+    store.ensure_chat("telegram", "42", "private", None, "t")
+    store.subscribe("telegram", "42", "all", "t")
+    store.add_observations("WALCL", [("2026-11-18", 6.6e12), ("2026-11-25", 6.6e12)], source="t", vintage="v")
+    store.add_observations("WTREGEN", [("2026-11-18", 0.8e12), ("2026-11-25", 0.8e12)], source="t", vintage="v")
+    store.add_observations("RRPONTSYD", [(f"2026-11-{d}", 0.1e12) for d in (18, 19, 20, 23, 24, 25)],
+                           source="t", vintage="v")
+    engine = Engine(store, catalog, [*shipped(catalog, "stale_rrp"), net_liquidity_rule()], [], {"telegram"})
+    engine.evaluate(datetime(2026, 11, 27, 18))
+    store.add_observations("WALCL", [("2026-12-02", 6.5e12)], source="t", vintage="v2")
+    store.add_observations("WTREGEN", [("2026-12-02", 0.8e12)], source="t", vintage="v2")
+    assert len(engine.evaluate(datetime(2026, 12, 3, 18))) == 2  # both recorded
+    return engine
+
+
+def rrp_returns(store, engine, value):
+    days = ("11-26", "11-27", "11-30", "12-01", "12-02", "12-03")
+    store.add_observations("RRPONTSYD", [(f"2026-{d}", value) for d in days], source="t", vintage="v3")
+    engine.evaluate(datetime(2026, 12, 3, 19))
+
+
+async def test_a_stale_data_alert_holds_back_a_derived_alert_until_the_data_returns(telegram, fake, store, catalog):
+    engine = rrp_goes_stale_then_assets_fall(store, catalog)
+    clock = {"t": datetime(2026, 12, 3, 18, 0, 1)}
+    deliverer = Deliverer(store, [telegram], lambda: clock["t"])
+    await deliverer.drain_once()
+    assert [t.split("\n")[0] for t in texts(fake, 42)] == ["<b>⚠️ FIRING: ON RRP data is late</b>"]
+    assert "Net liquidity" not in texts(fake, 42)[0]
+    rrp_returns(store, engine, 0.1e12)  # still $5.6T with the fresh RRP: sent, with the resolution
+    clock["t"] = datetime(2026, 12, 3, 19, 0, 1)
+    await deliverer.drain_once()
+    sent = texts(fake, 42)
+    assert len(sent) == 2
+    assert sent[1].startswith("<b>⚠️ FIRING: Net liquidity low</b>")
+    assert "✅ RESOLVED: ON RRP data is late" in sent[1]
+    assert store.get_meta("inhibited_events") == "[]"
+
+
+async def test_a_held_back_alert_no_longer_true_is_dropped(telegram, fake, store, catalog):
+    engine = rrp_goes_stale_then_assets_fall(store, catalog)
+    deliverer = Deliverer(store, [telegram], lambda: datetime(2026, 12, 3, 19, 0, 1))
+    rrp_returns(store, engine, 0.0)  # ON RRP drained to zero: net liquidity $5.7T, never below
+    await deliverer.drain_once()
+    sent = texts(fake, 42)
+    assert len(sent) == 2 and not any("Net liquidity low" in t for t in sent)
+    assert sent[1].startswith("<b>✅ RESOLVED: ON RRP data is late</b>")
+    assert store.outbox_counts() == {"pending": 0, "sent": 2, "failed": 0}
+
+
+def test_held_back_alerts_survive_a_restart(store, catalog):
+    rrp_goes_stale_then_assets_fall(store, catalog)
+    engine = Engine(store, catalog, [*shipped(catalog, "stale_rrp"), net_liquidity_rule()], [], {"telegram"})
+    rrp_returns(store, engine, 0.1e12)
+    assert [r.rule_id for r in store.due_outbox("telegram", "2026-12-09") if r.state == "firing"] == \
+        ["stale_rrp", "net_liq_low"]
+
+
+def test_release_sends_the_newest_still_true_and_drops_a_resolution_nobody_heard_fire():
+    from bot.inhibit import Held, release
+    from bot.rules.lifecycle import Alert, AlertState
+
+    held = [Held(1, "a", "firing", "2026-12-01"), Held(2, "b", "firing", "2026-12-01"),
+            Held(3, "b", "resolved", "2026-12-02"), Held(4, "c", "firing", "2026-12-02")]
+    current = {"a": Alert(AlertState.FIRING), "b": Alert(AlertState.RESOLVED), "c": Alert(AlertState.FIRING)}
+    send, drop, keep = release(held, {"c"}, current)
+    assert [h.event_id for h in send] == [1] and [h.event_id for h in drop] == [2, 3]
+    assert [h.event_id for h in keep] == [4]

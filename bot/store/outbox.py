@@ -78,6 +78,11 @@ class OutboxRepo(SQLBase):
         self._run("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL"
                   " WHERE id = ?", [now, row_id])
 
+    def enqueue(self, event_id: int, destinations: Sequence[tuple[str, str, str]], now: str) -> None:
+        """Outbox rows for an event recorded earlier (an alert held back by stale data, now due)."""
+        self._many("INSERT INTO outbox (event_id, platform, chat_id, reason, created_at) VALUES (?, ?, ?, ?, ?)"
+                   " ON CONFLICT DO NOTHING", [(event_id, p, c, reason, now) for p, c, reason in destinations])
+
     def mark_sent_many(self, row_ids: Sequence[int], now: str) -> None:
         """A grouped message's rows, sent together: recorded together, so none is sent twice."""
         with self.transaction():
