@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 
 from bot.catalog import Catalog
+from bot.chart_alert import alert_chart_metric
 from bot.episode import AlertContext, since_line
 from bot.rules.lifecycle import Transition
 from bot.rules.model import Rule, Window
@@ -224,12 +225,12 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
     facts = "" if kind.wall_clock else _facts(values, threshold, change, lang)
     episode = context.episode if context and t.state == "firing" else None
     since = since_line(episode, t.data_date, fmt(episode.peak, unit), lang) if episode else ""
+    shown = alert_chart_metric(rule, catalog)  # the chart shows what the rule compares
     return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.text("why", lang) or "",
                         t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
                         heading=rule.heading(lang), facts=facts,
                         context=record_line(t.history, lang) if t.state == "firing" and not kind.wall_clock else "",
-                        chart=rule.chart and metric in catalog.metrics, lang=lang,
-                        metric=metric if metric in catalog.metrics else None, since=since)
+                        chart=rule.chart and shown is not None, lang=lang, metric=shown, since=since)
 
 
 def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,
@@ -269,7 +270,8 @@ def magnitude(x: float | None, unit: str) -> str:
 def group(messages: list[AlertMessage]) -> AlertMessage:
     """Alerts one evaluation decided for one chat as one message (Alertmanager's grouping):
     most severe first (critical, warning, info), resolved last; one rule's transitions keep
-    their order. The lead alert carries the buttons and chart; the others follow as text."""
+    their order. The lead alert carries the buttons and one chart (its own, else the next one's);
+    the others follow as text."""
     if len(messages) == 1:
         return messages[0]
     blocks: dict[str, list[AlertMessage]] = {}
@@ -280,7 +282,9 @@ def group(messages: list[AlertMessage]) -> AlertMessage:
         return min((m.state == "resolved", SEVERITY_RANK.get(m.severity, 3)) for m in block)
     ordered = [m for block in sorted(blocks.values(), key=rank) for m in block]
     lead, rest = ordered[0], ordered[1:]
-    return replace(lead, also="\n\n".join(m.own_text() for m in rest))
+    charted = next((m for m in ordered if m.chart and m.metric), None)  # the most severe alert with a chart
+    grouped = replace(lead, also="\n\n".join(m.own_text() for m in rest))
+    return replace(grouped, chart=True, metric=charted.metric) if charted and not lead.chart else grouped
 
 
 def split_message(text: str, limit: int) -> list[str]:

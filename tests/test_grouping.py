@@ -60,6 +60,10 @@ async def test_two_rules_firing_on_one_release_are_one_message_most_severe_first
     assert store.outbox_counts() == {"pending": 0, "sent": 2, "failed": 0}
     await deliverer.drain_once()
     assert len(texts(fake, 42)) == 1 and not fake.violations  # recorded: never sent again
+    # One chart, of what the rules compare: the SOFR - IORB spread in bp (not SOFR alone in percent).
+    await asyncio.to_thread(fake.wait_for, lambda s: any(x.method == "sendPhoto" for x in s), 60)
+    photos = [x for x in fake.to(42) if x.method == "sendPhoto"]
+    assert len(photos) == 1 and photos[0].text.startswith("SOFR - IORB") and photos[0].photo
 
 
 async def test_a_429_retries_the_whole_group_as_one_message(telegram, fake, store, catalog):
