@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from bot.catalog import Catalog
-from bot.episode import AlertContext, episode, holds_now, level, previous_print
+from bot.episode import AlertContext, alert_context, holds_now, previous_print
 from bot.format import payload, render_all
 from bot.i18n import LANGUAGES
 from bot.inhibit import Held, dumps, inhibited_metrics, loads, release
@@ -97,6 +97,7 @@ class Engine:
         self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
         self._held: list[Held] | None = None  # alerts held back by stale data (None: read the store)
         self._released = False                # this evaluation queued held-back alerts
+        self._contexts: dict[tuple[Any, ...], AlertContext | None] = {}  # this evaluation's, by condition
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -171,6 +172,7 @@ class Engine:
         from bot.personal import Personal, rule_for
 
         self._rendered.clear()
+        self._contexts.clear()
         version = self.store.get_meta("personal_version")
         if version == self._personal_version:
             return
@@ -219,17 +221,15 @@ class Engine:
         return text, body
 
     def _context(self, rule: Rule, t: Transition, inputs: SignalInputs) -> AlertContext | None:
-        """Since when and how far (firings), and a change or spread rule's metric level."""
+        """Since when and how far (firings), and a change or spread rule's metric level; once per
+        evaluation for rules alike in condition (thousands of personal alerts on one print)."""
         kind = rule.kind
         if kind.wall_clock or kind.banded:
             return None
-        metric = kind.shown_metric
-        ep = None
-        if t.state == "firing":
-            cadence = max(self.catalog.metrics[m].cadence_days for m in rule.condition.metrics())
-            ep = episode(rule, t.data_date, inputs, cadence)
-        lv = level(self.frames.get(metric), metric, t.data_date) if kind.name in ("change", "spread") else None
-        return AlertContext(ep, lv) if ep or lv else None
+        key = (kind.input_key, repr(kind.body), t.state, t.data_date)
+        if key not in self._contexts:
+            self._contexts[key] = alert_context(rule, t, inputs, self.catalog)
+        return self._contexts[key]
 
     def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict[str, Any]:
         text, body = self._texts(rule, t, inputs)

@@ -18,6 +18,7 @@ import pandas as pd
 from bot.i18n import N_, tr
 
 if TYPE_CHECKING:
+    from bot.catalog import Catalog
     from bot.rules.evaluate import SignalInputs
     from bot.rules.lifecycle import Transition
     from bot.rules.model import Rule
@@ -93,6 +94,19 @@ def episode(rule: Rule, day: date, inputs: SignalInputs, cadence_days: int) -> E
     peak = float(np.nanmin(run) if _lower_is_worse(rule) else np.nanmax(run))
     start = pd.Timestamp(o.dates[idx[first]]).date()
     return Episode(start, len(run), peak, cadence_days)
+
+
+def alert_context(rule: Rule, t: Transition, inputs: SignalInputs, catalog: Catalog) -> AlertContext | None:
+    """Since when and how far (a firing), and a change or spread rule's metric level."""
+    kind = rule.kind
+    if kind.wall_clock or kind.banded:
+        return None
+    metric = kind.shown_metric
+    ep = None
+    if t.state == "firing":
+        ep = episode(rule, t.data_date, inputs, max(catalog.metrics[m].cadence_days for m in rule.condition.metrics()))
+    lv = level(inputs.frames.get(metric), metric, t.data_date) if kind.name in ("change", "spread") else None
+    return AlertContext(ep, lv) if ep or lv else None
 
 
 def holds_now(rule: Rule, inputs: SignalInputs) -> bool:
