@@ -23,9 +23,15 @@ if TYPE_CHECKING:
     from bot.rules.lifecycle import Transition
     from bot.rules.model import Rule
 
-_LINE = {"day": N_("{nth} day in a row (since {since}), peak {peak}"),
-         "week": N_("{nth} week in a row (since {since}), peak {peak}"),
-         "print": N_("{nth} print in a row (since {since}), peak {peak}")}
+_LINE = {("day", ""): N_("{nth} day in a row (since {since}), peak {peak}"),
+         ("week", ""): N_("{nth} week in a row (since {since}), peak {peak}"),
+         ("print", ""): N_("{nth} print in a row (since {since}), peak {peak}"),
+         ("day", "above"): N_("{nth} day above {line} (since {since}), peak {peak}"),
+         ("week", "above"): N_("{nth} week above {line} (since {since}), peak {peak}"),
+         ("print", "above"): N_("{nth} print above {line} (since {since}), peak {peak}"),
+         ("day", "below"): N_("{nth} day below {line} (since {since}), peak {peak}"),
+         ("week", "below"): N_("{nth} week below {line} (since {since}), peak {peak}"),
+         ("print", "below"): N_("{nth} print below {line} (since {since}), peak {peak}")}
 _FIRST = N_("First print of this run ({since})")  # one print: its peak is its value, said above
 
 
@@ -56,7 +62,8 @@ class AlertContext:
     level: Level | None = None
 
 
-def _lower_is_worse(rule: Rule) -> bool:
+def lower_is_worse(rule: Rule) -> bool:
+    """The rule fires below its line (`<`, `<=`, a crossing below): its peak is the lowest value."""
     body = rule.kind.body
     op = getattr(body, "op", None)
     return op in ("<", "<=") or getattr(body, "direction", None) == "below"
@@ -69,7 +76,7 @@ def _holding(rule: Rule, value: np.ndarray, prev: np.ndarray, median: np.ndarray
     if kind.name == "crossing":
         line = rule.kind.body.value
         with np.errstate(invalid="ignore"):
-            return np.asarray(value < line if _lower_is_worse(rule) else value > line, dtype=bool)
+            return np.asarray(value < line if lower_is_worse(rule) else value > line, dtype=bool)
     holds, _ = kind.thresholds(value, prev, median)
     return np.asarray(holds, dtype=bool)
 
@@ -91,7 +98,7 @@ def episode(rule: Rule, day: date, inputs: SignalInputs, cadence_days: int) -> E
     breaks = np.flatnonzero(~holds)
     first = int(breaks[-1]) + 1 if len(breaks) else 0
     run = o.value[idx[first:]]
-    peak = float(np.nanmin(run) if _lower_is_worse(rule) else np.nanmax(run))
+    peak = float(np.nanmin(run) if lower_is_worse(rule) else np.nanmax(run))
     start = pd.Timestamp(o.dates[idx[first]]).date()
     return Episode(start, len(run), peak, cadence_days)
 
@@ -151,13 +158,15 @@ def short_date(d: date, today: date, lang: str) -> str:
     return text if d.year == today.year else f"{text}, {d.year}"
 
 
-def since_line(ep: Episode, day: date, peak: str, lang: str) -> str:
-    """ "3rd day in a row (since Dec 3), peak +38 bp" in the reader's language."""
+def since_line(ep: Episode, day: date, peak: str, lang: str, side: tuple[str, str] | None = None) -> str:
+    """ "3rd day above IORB (since Dec 3), peak +38 bp" in the reader's language; `side` is
+    ("above" | "below", the line's text), or None for "in a row" (a spike's multiple)."""
     since = short_date(ep.start, day, lang)
     if ep.count == 1:
         return tr(lang)(_FIRST).format(since=since)
     unit = "day" if ep.cadence_days < 7 else "week" if ep.cadence_days == 7 else "print"
-    return tr(lang)(_LINE[unit]).format(nth=ordinal(ep.count, lang), since=since, peak=peak)
+    where, line = side or ("", "")
+    return tr(lang)(_LINE[unit, where]).format(nth=ordinal(ep.count, lang), since=since, peak=peak, line=line)
 
 
 def previous_print(rule: Rule, t: Transition, inputs: SignalInputs) -> float | None:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from bot.catalog import Catalog
 from bot.chart_alert import alert_chart_metric
-from bot.episode import AlertContext, since_line
+from bot.episode import AlertContext, lower_is_worse, since_line
 from bot.rules.lifecycle import Transition
 from bot.rules.model import Rule, Window
 from bot.i18n import LANGUAGES, N_, tr
@@ -224,13 +224,28 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
         values["level"] = f"{metric_label(catalog, level.metric, lang)} {fmt(level.value, catalog.metrics[level.metric].unit)}"
     facts = "" if kind.wall_clock else _facts(values, threshold, change, lang)
     episode = context.episode if context and t.state == "firing" else None
-    since = since_line(episode, t.data_date, fmt(episode.peak, unit), lang) if episode else ""
+    since = since_line(episode, t.data_date, fmt(episode.peak, unit), lang, _side(rule, catalog, unit, lang)) \
+        if episode else ""
     shown = alert_chart_metric(rule, catalog)  # the chart shows what the rule compares
     return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.text("why", lang) or "",
                         t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
                         heading=rule.heading(lang), facts=facts,
                         context=record_line(t.history, lang) if t.state == "firing" and not kind.wall_clock else "",
                         chart=rule.chart and shown is not None, lang=lang, metric=shown, since=since)
+
+
+def _side(rule: Rule, catalog: Catalog, unit: str, lang: str) -> tuple[str, str] | None:
+    """Which side of which line a firing run stays on: ("above", "IORB") for SOFR - IORB > 0,
+    ("below", "$3.000T") for reserves < $3T; None for kinds without one line (spikes)."""
+    kind = rule.kind
+    if kind.name not in ("level", "change", "spread", "crossing"):
+        return None
+    body = kind.body
+    line = fmt(body.value, unit)
+    if kind.name == "spread" and body.value == 0:  # "above IORB", not "above +0 bp"
+        other = catalog.metrics.get(body.b)
+        line = tr(lang)(other.short or other.label) if other else body.b
+    return ("below" if lower_is_worse(rule) else "above", line)
 
 
 def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,

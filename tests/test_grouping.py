@@ -55,7 +55,7 @@ async def test_two_rules_firing_on_one_release_are_one_message_most_severe_first
     text = sent[0]
     assert text.startswith("<b>🔴 FIRING: Repo rate spike</b>")
     assert text.index("🔴 FIRING: Repo rate spike") < text.index("<b>⚠️ FIRING: SOFR above IORB</b>")
-    assert "3rd day in a row (since Dec 2), peak +38 bp" in text
+    assert "3rd day above IORB (since Dec 2), peak +38 bp" in text
     assert "SOFR 4.03%" in text  # the spread rule states the level of SOFR
     assert store.outbox_counts() == {"pending": 0, "sent": 2, "failed": 0}
     await deliverer.drain_once()

@@ -34,7 +34,7 @@ def test_a_spread_alert_says_since_when_its_peak_and_the_level_of_sofr(store, ca
     store.add_observations("SOFR", SOFR, source="t", vintage="v2")
     assert engine.evaluate(datetime(2026, 12, 7, 18))
     text = store.recent_events()[0]["text"]
-    assert "3rd day in a row (since Dec 2), peak +38 bp" in text  # 4.28% - 3.90%
+    assert "3rd day above IORB (since Dec 2), peak +38 bp" in text  # 4.28% - 3.90%
     assert "Value +13 bp · SOFR 4.03% · threshold +0 bp · -25 bp since the previous print" in text
 
 
@@ -46,7 +46,7 @@ def test_the_same_in_chinese(store, catalog):
     store.add_observations("SOFR", SOFR, source="t", vintage="v2")
     engine.evaluate(datetime(2026, 12, 7, 18))
     zh = json.loads(store.recent_events()[0]["payload"])["zh"]
-    assert zh["since"] == "连续第3天（自12月2日起），峰值+38 bp"
+    assert zh["since"] == "连续第3天高于IORB（自12月2日起），峰值+38 bp"
     assert "SOFR 4.03%" in zh["facts"]
 
 
@@ -77,7 +77,7 @@ def test_a_level_alert_counts_weeks_and_its_peak_is_the_lowest_value(store, cata
     engine = Engine(store, catalog, [rule])
     assert engine.evaluate(datetime(2026, 11, 27, 18))
     text = store.recent_events()[0]["text"]
-    assert "week in a row (since Nov 11), peak $2.910T" in text
+    assert "3rd week below $3.000T (since Nov 11), peak $2.910T" in text
 
 
 @pytest.mark.parametrize("n,text", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"),
