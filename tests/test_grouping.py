@@ -205,3 +205,35 @@ def test_release_sends_the_newest_still_true_and_drops_a_resolution_nobody_heard
     send, drop, keep = release(held, {"c"}, current)
     assert [h.event_id for h in send] == [1] and [h.event_id for h in drop] == [2, 3]
     assert [h.event_id for h in keep] == [4]
+
+
+async def test_a_group_the_store_cannot_record_is_never_sent_again(telegram, fake, store, catalog):
+    """Delivered, then the disk is full: the group's rows are held as sent (one message, not
+    one per drain) and recorded together once the store accepts writes."""
+    import sqlite3
+
+    two_alerts_on_one_release(store, catalog)
+    deliverer = Deliverer(store, [telegram], lambda: T0)
+    real = store.mark_sent
+
+    def full(row_id, at):
+        raise sqlite3.OperationalError("database or disk is full")
+    store.mark_sent = full  # mark_sent_many records through it, in one transaction
+    for _ in range(3):
+        await deliverer.drain_once()
+    assert len(texts(fake, 42)) == 1 and deliverer.degraded
+    assert store.outbox_counts()["pending"] == 2  # the transaction wrote nothing
+    store.mark_sent = real
+    await deliverer.drain_once()
+    assert len(texts(fake, 42)) == 1 and store.outbox_counts() == {"pending": 0, "sent": 2, "failed": 0}
+
+
+def test_slack_shows_the_since_line_and_the_groups_other_alerts(store, catalog):
+    from bot.chat.slack import blocks_for
+
+    two_alerts_on_one_release(store, catalog)
+    rows = store.due_outbox("telegram", "2026-12-08")
+    g = group([AlertMessage.from_stored(r.payload, r.text, r.rule_id, r.topic, r.state) for r in rows])
+    text = str(blocks_for(g))
+    assert "Repo rate spike" in text and "SOFR above IORB" in text
+    assert "3rd day above IORB (since Dec 2), peak +38 bp" in text
