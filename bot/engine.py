@@ -25,13 +25,14 @@ import pandas as pd
 
 from bot.catalog import Catalog
 from bot.episode import AlertContext, alert_context, holds_now, previous_print
+from bot.held import HeldAlerts
 from bot.format import payload, render_all
 from bot.i18n import LANGUAGES
-from bot.inhibit import Held, dumps, inhibited_metrics, loads, release
+from bot.inhibit import Held, inhibited_rules
 from bot.metrics import Frames, compute_metrics, needed_series
 from bot.redact import detail_level, log_name
 from bot.rules.evaluate import SignalInputs
-from bot.rules.lifecycle import Alert, AlertState, Transition
+from bot.rules.lifecycle import Alert, Transition
 from bot.rules.model import Rule
 from bot.rules.replay import catch_up, first_run
 from bot.routing import Destination, Router, Snapshot
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 
 WEEKLY_MAX_AGE = 14  # days: no message, ever, about older data (unless a user asks)
 DAILY_MAX_AGE = 7
-HELD_KEY = "inhibited_events"  # meta: alerts held back by a firing stale-data alert (bot/inhibit.py)
 
 
 # Stand-ins for a rule's id and "why" in a shared rendering (private-use characters: they pass
@@ -95,7 +95,7 @@ class Engine:
         self._router = Router(Snapshot(self.store, ""))
         self._rendered: dict[tuple[Any, ...], tuple[str, str]] = {}  # this evaluation's shared texts
         self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
-        self._held: list[Held] | None = None  # alerts held back by stale data (None: read the store)
+        self._held = HeldAlerts(self.store)   # alerts held back by stale data
         self._released = False                # this evaluation queued held-back alerts
         self._contexts: dict[tuple[Any, ...], AlertContext | None] = {}  # this evaluation's, by condition
 
@@ -199,11 +199,11 @@ class Engine:
         and "why" (personal alerts on one threshold: a print can fire thousands) render and
         serialise once per evaluation; each then gets its own id and "why" put in."""
         previous = previous_print(rule, t, inputs)
-        context = self._context(rule, t, inputs)
+        context = alert_context(rule, t, inputs, self.catalog, self._contexts)
         whys = {lang: rule.text("why", lang) or "" for lang in LANGUAGES}
         if not all(whys.values()) or "{rule}" in "".join(
                 filter(None, (rule.message, rule.message_zh, rule.resolved_message, rule.resolved_message_zh))):
-            messages = render_all(rule, t, self.catalog, previous, context)
+            messages = render_all(rule, t, self.catalog, previous, context=context)
             return messages["en"].to_text(), payload(messages)
         key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), tuple(rule.heading(lang) for lang in whys),
                t.state, t.data_date, t.value,
@@ -211,7 +211,7 @@ class Engine:
         shared = self._rendered.get(key)
         if shared is None:
             blank = {lang: replace(m, rule_id=_RULE_ID, why=_WHY[lang])
-                     for lang, m in render_all(rule, t, self.catalog, previous, context).items()}
+                     for lang, m in render_all(rule, t, self.catalog, previous, context=context).items()}
             shared = self._rendered[key] = (blank["en"].to_text(), payload(blank))
         text, body = shared
         text = text.replace(_RULE_ID, rule.id).replace(_WHY["en"], whys["en"])
@@ -219,17 +219,6 @@ class Engine:
         for lang, why in whys.items():
             body = body.replace(_WHY[lang], _json_str(why))
         return text, body
-
-    def _context(self, rule: Rule, t: Transition, inputs: SignalInputs) -> AlertContext | None:
-        """Since when and how far (firings), and a change or spread rule's metric level; once per
-        evaluation for rules alike in condition (thousands of personal alerts on one print)."""
-        kind = rule.kind
-        if kind.wall_clock or kind.banded:
-            return None
-        key = (kind.input_key, repr(kind.body), t.state, t.data_date)
-        if key not in self._contexts:
-            self._contexts[key] = alert_context(rule, t, inputs, self.catalog)
-        return self._contexts[key]
 
     def _event(self, rule: Rule, t: Transition, inputs: SignalInputs) -> dict[str, Any]:
         text, body = self._texts(rule, t, inputs)
@@ -264,7 +253,8 @@ class Engine:
         """Drop what is held in memory (series, frames, alert states); the next evaluation reads
         the store again and steps every rule from its stored state. Replicas call it on every
         change of leader: meanwhile another replica may have recorded newer states."""
-        self._raw, self._forgotten, self._held = None, True, None
+        self._raw, self._forgotten = None, True
+        self._held.forget()
 
     def _evaluate(self, now: datetime, changed: dict[str, str] | None) -> list[int]:
         self._sync_personal(now)
@@ -318,8 +308,9 @@ class Engine:
             records.append((rule.id, run.alert, events, h))
             for t in notify:
                 log.log(detail_level(rule.id), "alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)
-        inhibited, self._released = self._inhibited_rules(), False
-        if self._holding() or records:  # read what is held first: _record may release it
+        inhibited, self._released = inhibited_rules(self.file_rules, self.rules, self._alerts, self.catalog,
+                                                    lambda r: self._meta(r)[2]), False
+        if self._held.any() or records:
             ids = self._record(records, inhibited, now)
         if states:
             self.store.save_states(states, stamp)
@@ -330,49 +321,31 @@ class Engine:
                 fn()
         return ids
 
-    def _inhibited_rules(self) -> set[str]:
-        """Rules held back now: on a metric whose staleness rule fires, or built from one."""
-        stale = {r.kind.body.metric for r in self.file_rules
-                 if r.kind.wall_clock and (a := self._alerts.get(r.id)) is not None and a.state == AlertState.FIRING}
-        if not stale:
-            return set()
-        metrics = inhibited_metrics(stale, self.catalog)
-        return {r.id for r in self.rules if not r.kind.wall_clock and self._meta(r)[2] & metrics}
-
-    def _holding(self) -> bool:
-        if self._held is None:
-            self._held = loads(self.store.get_meta(HELD_KEY))
-        return bool(self._held)
-
     def _record(self, records: list[tuple[str, Alert, list[tuple[dict[str, Any], list[Destination]]], str | None]],
                 inhibited: set[str], now: datetime) -> list[int]:
-        """Record the evaluation's events: an inhibited rule's without outbox rows, remembered as
-        held; held alerts whose data is fresh again are queued (still true) or dropped."""
+        """Record the evaluation's events: an inhibited rule's without outbox rows (held back);
+        held alerts the data no longer holds back are queued or dropped (bot/held.py)."""
         stamp = now.isoformat(timespec="seconds")
         records = [(r, a, [(ev, [] if r in inhibited else d) for ev, d in evs], h) for r, a, evs, h in records]
+        rules = {r.id: r for r in self.rules} if self._held.any() else {}
         with self.store.transaction():
             ids = self.store.record_many(records, stamp) if records else []
             events = [(r, ev) for r, _a, evs, _h in records for ev, _d in evs]
             new = [Held(i, r, ev["state"], ev["data_date"], ev.get("to_regime"))
                    for i, (r, ev) in zip(ids, events, strict=True) if r in inhibited]
-            send, drop, keep = release(self._held or [], inhibited, self._alerts)
-            rules = {r.id: r for r in self.rules} if send else {}
-            inputs = SignalInputs(self.frames, self.catalog.units)
-            for h in send:  # gone, too old by now, or (a firing) not true on the fresh data: dropped
-                rule = rules.get(h.rule_id)
-                if rule is None or (now.date() - date.fromisoformat(h.data_date)).days > self._max_age(rule) \
-                        or (h.state == "firing" and not holds_now(rule, inputs)):
-                    drop.append(h)
-                    continue
-                self.store.enqueue(h.event_id, self._destinations(rule), stamp)
-            for h in (*new, *drop):
-                log.log(detail_level(h.rule_id), "alert %s %s (data %s): %s", h.rule_id, h.state, h.data_date,
-                        "held back: its data is stale" if h in new else "dropped: no longer true after stale data")
-            if new or send or drop:  # changed: written with the events it names
-                self.store.set_meta(HELD_KEY, dumps([*keep, *new]))
-        self._released = bool(send)
-        self._held = [*keep, *new]
+            self._released, held = self._held.settle(new, inhibited, self._alerts,
+                                                     lambda h: self._queue(rules.get(h.rule_id), h, now))
+        self._held.keep(held)
         return ids
+
+    def _queue(self, rule: Rule | None, h: Held, now: datetime) -> bool:
+        """Queue a held alert for its chats now, unless its rule is gone, its data too old by now,
+        or (a firing) its condition no longer holds on the fresh data."""
+        if rule is None or (now.date() - date.fromisoformat(h.data_date)).days > self._max_age(rule) \
+                or (h.state == "firing" and not holds_now(rule, SignalInputs(self.frames, self.catalog.units))):
+            return False
+        self.store.enqueue(h.event_id, self._destinations(rule), now.isoformat(timespec="seconds"))
+        return True
 
     def _meta(self, rule: Rule) -> tuple[str, bool, frozenset[str]]:
         """(definition hash, judged on the wall clock (stale), metrics) of a rule, computed once per rule object:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -103,11 +103,24 @@ def episode(rule: Rule, day: date, inputs: SignalInputs, cadence_days: int) -> E
     return Episode(start, len(run), peak, cadence_days)
 
 
-def alert_context(rule: Rule, t: Transition, inputs: SignalInputs, catalog: Catalog) -> AlertContext | None:
-    """Since when and how far (a firing), and a change or spread rule's metric level."""
+def alert_context(rule: Rule, t: Transition, inputs: SignalInputs, catalog: Catalog,
+                  memo: dict[tuple[Any, ...], AlertContext | None] | None = None) -> AlertContext | None:
+    """Since when and how far (a firing), and a change or spread rule's metric level; `memo` (one
+    evaluation's) shares it between rules alike in condition (thousands of personal alerts)."""
     kind = rule.kind
     if kind.wall_clock or kind.banded:
         return None
+    key = (kind.input_key, repr(kind.body), t.state, t.data_date)
+    if memo is not None and key in memo:
+        return memo[key]
+    found = _context(rule, t, inputs, catalog)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _context(rule: Rule, t: Transition, inputs: SignalInputs, catalog: Catalog) -> AlertContext | None:
+    kind = rule.kind
     metric = kind.shown_metric
     ep = None
     if t.state == "firing":

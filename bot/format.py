@@ -181,7 +181,7 @@ def record_line(history: tuple[int, date | None, date | None] | None, lang: str 
 
 
 def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
-           previous: float | None = None, context: AlertContext | None = None) -> AlertMessage:
+           previous: float | None = None, *, context: AlertContext | None = None) -> AlertMessage:
     """The message for one transition of one rule, in one language. `previous` is the value
     of the rule's signal at the print before this one; `context` the firing's episode and, for
     change and spread rules, the metric's own level (a change rule's "since the previous print"
@@ -248,10 +248,10 @@ def _side(rule: Rule, catalog: Catalog, unit: str, lang: str) -> tuple[str, str]
     return ("below" if lower_is_worse(rule) else "above", line)
 
 
-def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,
+def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None, *,
                context: AlertContext | None = None) -> dict[str, AlertMessage]:
-    """The message in every language the bot speaks."""
-    return {lang: render(rule, t, catalog, lang, previous, context) for lang in LANGUAGES}
+    """The message in every language the bot speaks; `context`: since when, and the level."""
+    return {lang: render(rule, t, catalog, lang, previous, context=context) for lang in LANGUAGES}
 
 
 def _facts(values: dict[str, str], threshold: float | None, change: float | None, lang: str) -> str:

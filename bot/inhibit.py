@@ -9,11 +9,12 @@ alert is sent if it is still true, or dropped.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from bot.catalog import Catalog
 from bot.rules.lifecycle import Alert, AlertState
+from bot.rules.model import Rule
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,17 @@ def inhibited_metrics(stale: Collection[str], catalog: Catalog) -> set[str]:
         if name in stale or set(catalog.metrics[name].inputs) & out:
             out.add(name)
     return out
+
+
+def inhibited_rules(stale_rules: Iterable[Rule], rules: Sequence[Rule], alerts: Mapping[str, Alert],
+                    catalog: Catalog, metrics_of: Callable[[Rule], Collection[str]]) -> set[str]:
+    """The ids of `rules` held back now: on a metric whose staleness rule fires, or built from one."""
+    stale = {r.kind.body.metric for r in stale_rules
+             if r.kind.wall_clock and (a := alerts.get(r.id)) is not None and a.state == AlertState.FIRING}
+    if not stale:
+        return set()
+    metrics = inhibited_metrics(stale, catalog)
+    return {r.id for r in rules if not r.kind.wall_clock and set(metrics_of(r)) & metrics}
 
 
 def _still_true(h: Held, alert: Alert | None) -> bool:
