@@ -222,7 +222,10 @@ def _draw_series(ax: Axes, y: pd.Series) -> None:
     locator = AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    ax.plot(y.index, y.to_numpy(), color=LINE_COLOUR, linewidth=2.2, zorder=3)
+    from bot.chart_alert import break_gaps
+
+    line = break_gaps(y)  # missing days are a gap in the line, not a straight move
+    ax.plot(line.index, line.to_numpy(), color=LINE_COLOUR, linewidth=2.2, zorder=3)
     first, last = y.index[0], y.index[-1]
     margin = max((last - first) * 0.02, pd.Timedelta(days=1))
     ax.set_xlim(first - (margin if first == last else pd.Timedelta(0)), last + margin)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from bot.format import AlertMessage
+from bot.format import AlertMessage, group
 from bot.routing import quiet_hold
 from bot.store import OutboxRow, Storage
 
@@ -123,6 +123,20 @@ class RateLimiter:
             self._chat_locks = {k: v for k, v in self._chat_locks.items() if v.locked() or k in self._chat_next}
 
 
+def batches(rows: list[OutboxRow]) -> list[list[OutboxRow]]:
+    """A chat's due rows (in order) as messages: the consecutive alert rows queued by one
+    evaluation make one message; digests and anything else go alone."""
+    out: list[list[OutboxRow]] = []
+    for r in rows:
+        last = out[-1][-1] if out else None
+        if last is not None and r.batch and r.batch == last.batch and r.rule_id != "digest" \
+                and last.rule_id != "digest":
+            out[-1].append(r)
+        else:
+            out.append([r])
+    return out
+
+
 def backoff(attempts: int) -> float:
     """Exponential backoff with jitter: ~2, 4, 8 ... s, capped at 10 minutes."""
     return min(600.0, 2.0 ** max(1, attempts)) * random.uniform(0.5, 1.5)
@@ -224,13 +238,16 @@ class Deliverer:
         return True
 
     async def _chat_worker(self, adapter: ChatAdapter, sem: asyncio.Semaphore, chat_rows: list[OutboxRow]) -> None:
-        """One chat's due rows, in order; stops at the first that must wait for a retry."""
+        """One chat's due rows, in order, each evaluation's alerts as one message; stops at the
+        first that must wait for a retry."""
         async with sem:
-            for i, row in enumerate(chat_rows):
-                if not await self._deliver(adapter, row):
+            groups = batches([r for r in chat_rows if not self._hold_for_quiet(r)])
+            for i, rows in enumerate(groups):
+                if not await self._deliver(adapter, rows):
                     # keep this chat's order: later rows wait for the retry (and lose their claim)
-                    if self.store.shared and chat_rows[i + 1:]:
-                        self.store.release_claims([r.id for r in chat_rows[i + 1:]])
+                    later = [r.id for g in groups[i + 1:] for r in g]
+                    if self.store.shared and later:
+                        self.store.release_claims(later)
                     break
 
     def _hold_for_quiet(self, row: OutboxRow) -> bool:
@@ -243,30 +260,23 @@ class Deliverer:
         log.debug("%s: alert to %s held for quiet hours until %s UTC", row.platform, row.chat_id, until)  # private
         return True
 
-    async def _deliver(self, adapter: ChatAdapter, row: OutboxRow) -> bool:
-        """Send one row and record the outcome; True if the chat may continue with its next row."""
-        if self._hold_for_quiet(row):
-            return True  # held, not blocking: the chat's later (critical) rows still go
+    async def _deliver(self, adapter: ChatAdapter, rows: list[OutboxRow]) -> bool:
+        """Send one message (one row, or one evaluation's rows grouped) and record the outcome for
+        every row in it; True if the chat may continue with its next message."""
+        row = rows[0]
         await self.slot(adapter, row.chat_id)
-        message = replace(AlertMessage.from_stored(row.payload, row.text, row.rule_id, row.topic, row.state,
-                                                     row.language), event_id=row.event_id)
+        message = group([replace(AlertMessage.from_stored(r.payload, r.text, r.rule_id, r.topic, r.state, r.language),
+                                 event_id=r.event_id) for r in rows])
         try:
             res = await adapter.send(row.chat_id, message)
         except Exception as exc:  # an adapter bug is a retryable failure, never a crash
             log.exception("%s: send to %s raised", adapter.platform, row.chat_id)
             res = SendResult("retry", f"{type(exc).__name__}: {exc}")
         now = self.now()
+        ids = [r.id for r in rows]
         if res.kind == "ok":
-            self.sent += 1
-            try:
-                self.store.mark_sent(row.id, now.isoformat(timespec="seconds"))
-            except Exception as exc:  # sent, but not recorded: hold the row, never send it again
-                self._unrecorded[row.id] = now.isoformat(timespec="seconds")
-                if self.degraded is None:
-                    log.error("delivery: %s %s was delivered but cannot be recorded (%s); it will not be sent "
-                              "again, and delivery is degraded until the store accepts writes",
-                              adapter.platform, row.id, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-                self.degraded = f"deliveries cannot be recorded: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+            self.sent += len(rows)
+            self._record_sent(adapter, ids, now.isoformat(timespec="seconds"))
             return True
         if res.kind == "migrated" and res.new_chat_id:
             log.info("%s: chat %s moved to %s; subscriptions follow", adapter.platform, row.chat_id, res.new_chat_id)
@@ -276,18 +286,38 @@ class Deliverer:
         if res.kind == "blocked":
             log.info("%s: chat %s blocked or removed the bot (%s); deactivated", adapter.platform, row.chat_id, res.error)
             self.store.deactivate_chat(adapter.platform, row.chat_id, res.error or "blocked")
-            self.failed += 1
+            self.failed += len(rows)
             return False
         if res.kind == "permanent" or row.attempts + 1 >= MAX_ATTEMPTS:
-            log.warning("%s: delivery %s to %s failed: %s", adapter.platform, row.id, row.chat_id, res.error)
-            self.store.mark_failed(row.id, res.error)
-            self.failed += 1
-            return True  # this row is given up; the chat's later rows still go
+            log.warning("%s: delivery %s to %s failed: %s", adapter.platform, ", ".join(map(str, ids)), row.chat_id,
+                        res.error)
+            for i in ids:
+                self.store.mark_failed(i, res.error)
+            self.failed += len(rows)
+            return True  # this message is given up; the chat's later rows still go
         wait = res.retry_after if res.retry_after is not None else backoff(row.attempts + 1)
         if res.retry_after is not None:
             self.limiters[adapter.platform].pause(res.retry_after)
-        self.store.mark_retry(row.id, (now + timedelta(seconds=wait)).isoformat(timespec="seconds"), res.error)
+        for i in ids:
+            self.store.mark_retry(i, (now + timedelta(seconds=wait)).isoformat(timespec="seconds"), res.error)
         return False
+
+    def _record_sent(self, adapter: ChatAdapter, ids: list[int], at: str) -> None:
+        """Mark delivered rows sent (together); if the store refuses, hold them: never sent again."""
+        try:
+            if len(ids) == 1:
+                self.store.mark_sent(ids[0], at)
+            else:
+                self.store.mark_sent_many(ids, at)
+        except Exception as exc:  # sent, but not recorded: hold the rows, never send them again
+            for i in ids:
+                self._unrecorded[i] = at
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if self.degraded is None:
+                log.error("delivery: %s %s was delivered but cannot be recorded (%s); it will not be sent "
+                          "again, and delivery is degraded until the store accepts writes",
+                          adapter.platform, ", ".join(map(str, ids)), first)
+            self.degraded = f"deliveries cannot be recorded: {str(exc).splitlines()[0] if str(exc) else exc!r}"
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Drain until `stop` is set; wakes early when the engine records new events."""

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bot.catalog import Catalog
+from bot.episode import AlertContext, alert_context, holds_now, previous_print
+from bot.held import HeldAlerts
 from bot.format import payload, render_all
 from bot.i18n import LANGUAGES
+from bot.inhibit import Held, inhibited_rules
 from bot.metrics import Frames, compute_metrics, needed_series
 from bot.redact import detail_level, log_name
 from bot.rules.evaluate import SignalInputs
@@ -95,6 +97,9 @@ class Engine:
         self._rendered: dict[tuple[Any, ...], tuple[str, str]] = {}  # this evaluation's shared texts
         self._analogs_left = ANALOG_BUDGET
         self._failed: set[tuple[str, str]] = set()  # (rule id, hash) whose evaluation raised: logged once
+        self._held = HeldAlerts(self.store)   # alerts held back by stale data
+        self._released = False                # this evaluation queued held-back alerts
+        self._contexts: dict[tuple[Any, ...], AlertContext | None] = {}  # this evaluation's, by condition
 
     # ---- in-memory data ------------------------------------------------------------------
     def _load(self) -> None:
@@ -170,6 +175,7 @@ class Engine:
 
         self._rendered.clear()
         self._analogs_left = ANALOG_BUDGET
+        self._contexts.clear()
         version = self.store.get_meta("personal_version")
         if version == self._personal_version:
             return
@@ -214,19 +220,21 @@ class Engine:
         serialise once per evaluation; each then gets its own id and "why" put in."""
         previous = previous_print(rule, t, inputs)
         drivers = self._drivers(rule, t, inputs.frames)
+        context = alert_context(rule, t, inputs, self.catalog, self._contexts)
         whys = {lang: rule.text("why", lang) or "" for lang in LANGUAGES}
         if not all(whys.values()) or "{rule}" in "".join(
                 filter(None, (rule.message, rule.message_zh, rule.resolved_message, rule.resolved_message_zh))):
-            messages = render_all(rule, t, self.catalog, previous, drivers, frames=self._analog_frames(rule, t))
+            messages = render_all(rule, t, self.catalog, previous, drivers, frames=self._analog_frames(rule, t),
+                                  context=context)
             return messages["en"].to_text(), payload(messages)
         key = (rule.model_dump_json(exclude={"id", "why", "why_zh"}), tuple(rule.heading(lang) for lang in whys),
                t.state, t.data_date, t.value,
-               t.from_regime, t.to_regime, t.extra, t.history, previous)
+               t.from_regime, t.to_regime, t.extra, t.history, previous, context)
         shared = self._rendered.get(key)
         if shared is None:
             blank = {lang: replace(m, rule_id=_RULE_ID, why=_WHY[lang])
                      for lang, m in render_all(rule, t, self.catalog, previous, drivers,
-                                               frames=self._analog_frames(rule, t)).items()}
+                                               frames=self._analog_frames(rule, t), context=context).items()}
             shared = self._rendered[key] = (blank["en"].to_text(), payload(blank))
         text, body = shared
         text = text.replace(_RULE_ID, rule.id).replace(_WHY["en"], whys["en"])
@@ -269,6 +277,7 @@ class Engine:
         the store again and steps every rule from its stored state. Replicas call it on every
         change of leader: meanwhile another replica may have recorded newer states."""
         self._raw, self._forgotten = None, True
+        self._held.forget()
 
     def _evaluate(self, now: datetime, changed: dict[str, str] | None) -> list[int]:
         self._sync_personal(now)
@@ -322,16 +331,44 @@ class Engine:
             records.append((rule.id, run.alert, events, h))
             for t in notify:
                 log.log(detail_level(rule.id), "alert %s %s (data %s, value %s)", rule.id, t.state, t.data_date, t.value)
-        if records:  # every rule's new state, events and outbox rows in one transaction
-            ids = self.store.record_many(records, stamp)
+        inhibited, self._released = inhibited_rules(self.file_rules, self.rules, self._alerts, self.catalog,
+                                                    lambda r: self._meta(r)[2]), False
+        if self._held.any() or records:
+            ids = self._record(records, inhibited, now)
         if states:
             self.store.save_states(states, stamp)
         self.store.set_meta("rules_evaluated_at", stamp)
         self.last_evaluated = now
-        if ids or states:
+        if ids or states or self._released:
             for fn in self.after_evaluation:
                 fn()
         return ids
+
+    def _record(self, records: list[tuple[str, Alert, list[tuple[dict[str, Any], list[Destination]]], str | None]],
+                inhibited: set[str], now: datetime) -> list[int]:
+        """Record the evaluation's events: an inhibited rule's without outbox rows (held back);
+        held alerts the data no longer holds back are queued or dropped (bot/held.py)."""
+        stamp = now.isoformat(timespec="seconds")
+        records = [(r, a, [(ev, [] if r in inhibited else d) for ev, d in evs], h) for r, a, evs, h in records]
+        rules = {r.id: r for r in self.rules} if self._held.any() else {}
+        with self.store.transaction():
+            ids = self.store.record_many(records, stamp) if records else []
+            events = [(r, ev) for r, _a, evs, _h in records for ev, _d in evs]
+            new = [Held(i, r, ev["state"], ev["data_date"], ev.get("to_regime"))
+                   for i, (r, ev) in zip(ids, events, strict=True) if r in inhibited]
+            self._released, held = self._held.settle(new, inhibited, self._alerts,
+                                                     lambda h: self._queue(rules.get(h.rule_id), h, now))
+        self._held.keep(held)
+        return ids
+
+    def _queue(self, rule: Rule | None, h: Held, now: datetime) -> bool:
+        """Queue a held alert for its chats now, unless its rule is gone, its data too old by now,
+        or (a firing) its condition no longer holds on the fresh data."""
+        if rule is None or (now.date() - date.fromisoformat(h.data_date)).days > self._max_age(rule) \
+                or (h.state == "firing" and not holds_now(rule, SignalInputs(self.frames, self.catalog.units))):
+            return False
+        self.store.enqueue(h.event_id, self._destinations(rule), now.isoformat(timespec="seconds"))
+        return True
 
     def _meta(self, rule: Rule) -> tuple[str, bool, frozenset[str]]:
         """(definition hash, judged on the wall clock (stale), metrics) of a rule, computed once per rule object:
@@ -348,13 +385,3 @@ class Engine:
         self.file_rules = list(rules)
         self.rules = self.file_rules + self._personal
 
-
-def previous_print(rule: Rule, t: Transition, inputs: SignalInputs) -> float | None:
-    """The rule's signal at the observation before the one a transition is about."""
-    if rule.kind.wall_clock:
-        return None
-    o = inputs.ordered(rule)
-    at = np.flatnonzero(o.dates == np.datetime64(t.data_date, "D"))
-    if not len(at) or np.isnan(o.prev[at[-1]]):
-        return None
-    return float(o.prev[at[-1]])

@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from bot.catalog import Catalog
+from bot.chart_alert import alert_chart_metric
+from bot.episode import AlertContext, lower_is_worse, since_line
 from bot.rules.lifecycle import Transition
 from bot.rules.model import Rule, Window
 from bot.i18n import LANGUAGES, N_, tr
@@ -23,7 +25,9 @@ if TYPE_CHECKING:
     from bot.metrics import Frames
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")
-SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
+SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🔴"}
+RESOLVED_MARK = "✅"
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}  # a grouped message: most severe first
 # The shipped rules' regime band names, so a Chinese alert says 稀缺 -> 充足; an operator's own
 # band names without a translation are shown as written.
 BAND_NAMES = (N_("scarce"), N_("ample"), N_("abundant"), N_("qt"), N_("flat"), N_("expansion"))
@@ -51,12 +55,15 @@ class AlertMessage:
     event_id: int | None = None   # set at delivery (the "Mute" buttons name the event)
     drivers: str = ""             # the change's top three H.4.1 drivers, one line (bot/why_h41.py)
     analogs: tuple[str, ...] = ()  # a firing's most similar past episodes (bot/analogs.py)
+    since: str = ""               # "3rd day in a row (since Dec 3), peak +38 bp"
+    also: str = ""                # a grouped message: the other alerts of the same evaluation
 
     @property
     def title(self) -> str:
         _ = tr(self.lang)
         word = _(STATE_WORD[self.state]) if self.state in STATE_WORD else self.state
-        return f"{SEVERITY_MARK.get(self.severity, '')} {word}: {self.heading or self.rule_id}".strip()
+        mark = RESOLVED_MARK if self.state == "resolved" else SEVERITY_MARK.get(self.severity, "")
+        return f"{mark} {word}: {self.heading or self.rule_id}".strip()
 
     def label(self, text: str) -> str:
         """A fixed label ("Why it matters") in the message's language."""
@@ -80,13 +87,21 @@ class AlertMessage:
         return cls(rule_id, topic, "warning", state, rest or title, "", "", "", None, raw_text=text)
 
     def to_text(self) -> str:
-        """Plain text: title, headline, facts, why it matters, record, calendar note, source."""
+        """Plain text: title, headline, facts, since when, why it matters, record, calendar
+        note, source; then a group's other alerts after a blank line."""
+        own = self.own_text()
+        return f"{own}\n\n{self.also}" if self.also else own
+
+    def own_text(self) -> str:
+        """This alert's text alone (without a group's other alerts)."""
         if self.raw_text:
             return self.raw_text
         _ = tr(self.lang)
         lines = [self.title, self.headline]
         if self.facts:
             lines.append(self.facts)
+        if self.since:
+            lines.append(self.since)
         if self.state != "resolved" and self.why:
             lines.append(_("Why it matters: {why}").format(why=self.why))
         if self.context:
@@ -181,9 +196,11 @@ def record_line(history: tuple[int, date | None, date | None] | None, lang: str 
 
 
 def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
-           previous: float | None = None) -> AlertMessage:
+           previous: float | None = None, *, context: AlertContext | None = None) -> AlertMessage:
     """The message for one transition of one rule, in one language. `previous` is the value
-    of the rule's signal at the print before this one (for "change since the previous print")."""
+    of the rule's signal at the print before this one; `context` the firing's episode and, for
+    change and spread rules, the metric's own level (a change rule's "since the previous print"
+    is then the metric's own change, never a change of the change)."""
     _ = tr(lang)
     kind = rule.kind
     unit = kind.unit(catalog)
@@ -191,12 +208,18 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
     label = " - ".join(metric_label(catalog, m, lang) for m in rule.condition.metrics())  # a spread: "a - b"
     extra = dict(t.extra)
     threshold = rule.threshold
+    level = context.level if context and kind.name in ("change", "spread") else None
     change = None if previous is None or t.value is None else t.value - previous
+    change_unit = unit
+    if level is not None and kind.name == "change":  # the metric's own previous print
+        change_unit = catalog.metrics[level.metric].unit
+        previous = level.previous
+        change = None if previous is None else level.value - previous
     values = {
         "value": fmt(t.value, unit), "threshold": fmt(threshold, unit) if threshold is not None else "n/a",
         "clear": fmt(rule.clear, unit) if rule.clear is not None else "n/a",
-        "amount": magnitude(t.value, unit), "change": _signed(change, unit) if change is not None else "n/a",
-        "previous": fmt(previous, unit) if previous is not None else "n/a",
+        "amount": magnitude(t.value, unit), "change": _signed(change, change_unit) if change is not None else "n/a",
+        "previous": fmt(previous, change_unit) if previous is not None else "n/a",
         "date": t.data_date.isoformat(), "metric": metric, "label": label, "rule": rule.id,
         "from": _(t.from_regime) if t.from_regime else "", "to": _(t.to_regime) if t.to_regime else "",
         "severity": rule.severity, "topic": rule.topic,
@@ -212,23 +235,42 @@ def render(rule: Rule, t: Transition, catalog: Catalog, lang: str = "en",
     if kind.wall_clock and t.value is None and t.state == "firing":
         headline = _("No {label} data stored yet: the source has not delivered anything "
                      "(network down, or no --data file).").format(label=label)
+    if level is not None:
+        values["level"] = f"{metric_label(catalog, level.metric, lang)} {fmt(level.value, catalog.metrics[level.metric].unit)}"
     facts = "" if kind.wall_clock else _facts(values, threshold, change, lang)
+    episode = context.episode if context and t.state == "firing" else None
+    since = since_line(episode, t.data_date, fmt(episode.peak, unit), lang, _side(rule, catalog, unit, lang)) \
+        if episode else ""
+    shown = alert_chart_metric(rule, catalog)  # the chart shows what the rule compares
     return AlertMessage(rule.id, rule.topic, rule.severity, t.state, headline, rule.text("why", lang) or "",
                         t.data_date.isoformat(), catalog.source_text(metric), calendar_note(t.data_date, lang),
                         heading=rule.heading(lang), facts=facts,
                         context=record_line(t.history, lang, rule.record_start)
                         if t.state == "firing" and not kind.wall_clock else "",
-                        chart=rule.chart and metric in catalog.metrics, lang=lang,
-                        metric=metric if metric in catalog.metrics else None)
+                        chart=rule.chart and shown is not None, lang=lang, metric=shown, since=since)
+
+
+def _side(rule: Rule, catalog: Catalog, unit: str, lang: str) -> tuple[str, str] | None:
+    """Which side of which line a firing run stays on: ("above", "IORB") for SOFR - IORB > 0,
+    ("below", "$3.000T") for reserves < $3T; None for kinds without one line (spikes)."""
+    kind = rule.kind
+    if kind.name not in ("level", "change", "spread", "crossing"):
+        return None
+    body = kind.body
+    line = fmt(body.value, unit)
+    if kind.name == "spread" and body.value == 0:  # "above IORB", not "above +0 bp"
+        other = catalog.metrics.get(body.b)
+        line = tr(lang)(other.short or other.label) if other else body.b
+    return ("below" if lower_is_worse(rule) else "above", line)
 
 
 def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | None = None,
-               drivers: Callable[[str], str | None] | None = None, *,
-               frames: Frames | None = None) -> dict[str, AlertMessage]:
-    """The message in every language the bot speaks; `drivers(lang)` adds the drivers line; given the
-    frames, a firing carries its analogs and, on a calendar day, the value against that event's past
-    days (in place of the plain note)."""
-    out = {lang: render(rule, t, catalog, lang, previous) for lang in LANGUAGES}
+               drivers: Callable[[str], str | None] | None = None, *, frames: Frames | None = None,
+               context: AlertContext | None = None) -> dict[str, AlertMessage]:
+    """The message in every language the bot speaks; `context`: since when, and the level; `drivers(lang)`
+    adds the drivers line; given the frames, a firing carries its analogs and, on a calendar day, the
+    value against that event's past days (in place of the plain note)."""
+    out = {lang: render(rule, t, catalog, lang, previous, context=context) for lang in LANGUAGES}
     if drivers:
         out = {lang: replace(m, drivers=drivers(lang) or "") for lang, m in out.items()}
     if frames is not None and t.state == "firing" and not rule.kind.wall_clock:
@@ -245,6 +287,8 @@ def render_all(rule: Rule, t: Transition, catalog: Catalog, previous: float | No
 def _facts(values: dict[str, str], threshold: float | None, change: float | None, lang: str) -> str:
     _ = tr(lang)
     parts = [_("Value {value}").format(value=values["value"])]
+    if "level" in values:  # a change or spread rule states the level too: "SOFR 4.03%"
+        parts.append(values["level"])
     if threshold is not None:
         parts.append(_("threshold {threshold}").format(threshold=values["threshold"]))
     if change is not None:
@@ -268,9 +312,51 @@ def magnitude(x: float | None, unit: str) -> str:
     return fmt(abs(x), unit)
 
 
+def group(messages: list[AlertMessage]) -> AlertMessage:
+    """Alerts one evaluation decided for one chat as one message (Alertmanager's grouping):
+    most severe first (critical, warning, info), resolved last; one rule's transitions keep
+    their order. The lead alert carries the buttons and one chart (its own, else the next one's);
+    the others follow as text."""
+    if len(messages) == 1:
+        return messages[0]
+    blocks: dict[str, list[AlertMessage]] = {}
+    for m in messages:
+        blocks.setdefault(m.rule_id, []).append(m)
+
+    def rank(block: list[AlertMessage]) -> tuple[int, int]:
+        return min((m.state == "resolved", SEVERITY_RANK.get(m.severity, 3)) for m in block)
+    ordered = [m for block in sorted(blocks.values(), key=rank) for m in block]
+    lead, rest = ordered[0], ordered[1:]
+    charted = next((m for m in ordered if m.chart and m.metric), None)  # the most severe alert with a chart
+    grouped = replace(lead, also="\n\n".join(m.own_text() for m in rest))
+    return replace(grouped, chart=True, metric=charted.metric) if charted and not lead.chart else grouped
+
+
 def split_message(text: str, limit: int) -> list[str]:
-    """Split on line boundaries into chunks of at most `limit` characters; a single longer
-    line is cut hard. Every chunk is non-empty."""
+    """Split into chunks of at most `limit` characters, between paragraphs (a grouped message's
+    alerts) where possible, else on line boundaries; a single longer line is cut hard. Every
+    chunk is non-empty."""
+    chunks: list[str] = []
+    cur = ""
+    for para in text.split("\n\n"):
+        candidate = f"{cur}\n\n{para}" if cur else para
+        if len(candidate) <= limit:
+            cur = candidate
+            continue
+        if cur:
+            chunks.append(cur)
+        if len(para) <= limit:
+            cur = para
+            continue
+        *done, cur = _split_lines(para, limit)
+        chunks += done
+    if cur or not chunks:
+        chunks.append(cur or " ")
+    return chunks
+
+
+def _split_lines(text: str, limit: int) -> list[str]:
+    """`split_message` within one paragraph: on line boundaries, a longer line cut hard."""
     chunks: list[str] = []
     cur = ""
     for line in text.split("\n"):

@@ -42,13 +42,14 @@ async def tg(store, catalog):
         await adapter.app.shutdown()
 
 
-def alert(store, state: str, chats: list[str], text: str | None = None) -> None:
+def alert(store, state: str, chats: list[str], text: str | None = None, at: str = "2026-06-11T00:00:00") -> None:
+    """One evaluation's event (rows queued at one `at` go to a chat as one message)."""
     for c in chats:
         store.ensure_chat("telegram", c, "private", None, "t")
     store.record("reserves_below_3t", Alert(), [(
         {"topic": "reserves", "severity": "warning", "state": state, "data_date": "2026-06-10", "value": 2.9e12,
          "text": text or f"⚠️ {state.upper()}: reserves_below_3t\nreserves"}, [("telegram", c, "t") for c in chats])],
-        "2026-06-11T00:00:00")
+        at)
 
 
 async def test_5xx_backs_off_then_delivers(tg, store):
@@ -99,7 +100,7 @@ async def test_network_errors_give_up_after_bounded_attempts(tg, store):
 async def test_firing_then_resolved_arrive_in_order_even_across_a_429(tg, store):
     adapter, fake = tg
     alert(store, "firing", ["1"])
-    alert(store, "resolved", ["1"])
+    alert(store, "resolved", ["1"], at="2026-06-11T00:05:00")  # a later evaluation: its own message
     fake.faults["1"] = [FakeTelegram.too_many(2)]
     clock = Clock()
     d = Deliverer(store, [adapter], clock)

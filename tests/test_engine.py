@@ -108,6 +108,7 @@ def test_alerts_rendered_once_for_many_rules_read_exactly_as_rendered_alone(stor
     be what rendering that rule alone gives, quotes, backslashes and Chinese included."""
     from datetime import date
 
+    from bot.episode import alert_context
     from bot.format import payload, render_all
     from bot.rules.evaluate import SignalInputs
     from bot.rules.lifecycle import Transition
@@ -126,6 +127,6 @@ def test_alerts_rendered_once_for_many_rules_read_exactly_as_rendered_alone(stor
     inputs = SignalInputs(engine.frames, catalog.units)
     t = Transition("x", "firing", date(2026, 6, 10), datetime(2026, 6, 11, 21), 2.94e12, history=(0, None, None))
     for rule in rules:
-        alone = render_all(rule, t, catalog, 3.01e12)
+        alone = render_all(rule, t, catalog, 3.01e12, context=alert_context(rule, t, inputs, catalog))
         assert engine._texts(rule, t, inputs) == (alone["en"].to_text(), payload(alone)), rule.id
     assert len(engine._rendered) == 2  # one rendering served the three titled alike

@@ -47,6 +47,8 @@ def blocks_for(m: AlertMessage) -> list[dict[str, Any]]:
               {"type": "section", "text": {"type": "mrkdwn", "text": escape(m.headline)[:TEXT_LIMIT]}}]
     if m.facts:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(m.facts)[:TEXT_LIMIT]}})
+    if m.since:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(m.since)[:TEXT_LIMIT]}})
     if m.why and m.state != "resolved":
         why = "*" + m.label("Why it matters:") + "* " + escape(m.why)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": why[:TEXT_LIMIT]}})
@@ -64,6 +66,9 @@ def blocks_for(m: AlertMessage) -> list[dict[str, Any]]:
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(" · ".join(context))[:TEXT_LIMIT]}]})
     if m.state != "resolved" and m.event_id is not None:
         blocks.append({"type": "actions", "block_id": f"alert-{m.event_id}", "elements": action_buttons(m)})
+    if m.also:  # a grouped message: the evaluation's other alerts for this channel
+        blocks += [{"type": "divider"}, {"type": "section", "text": {"type": "mrkdwn",
+                                                                     "text": escape(m.also)[:TEXT_LIMIT]}}]
     return blocks
 
 

@@ -80,9 +80,12 @@ def buttons(message: AlertMessage) -> InlineKeyboardMarkup | None:
 
 
 def alert_html(text: str) -> str:
-    """An outbox alert: first line (severity + state + rule) in bold, the rest escaped."""
-    title, _, rest = text.partition("\n")
-    return f"<b>{html.escape(title, quote=False)}</b>\n{html.escape(rest, quote=False)}"
+    """An outbox alert: first line (severity + state + rule) in bold, the rest escaped; a grouped
+    message's alerts (paragraphs) each get their own bold title."""
+    def one(alert: str) -> str:
+        title, _, rest = alert.partition("\n")
+        return f"<b>{html.escape(title, quote=False)}</b>\n{html.escape(rest, quote=False)}"
+    return "\n\n".join(one(part) for part in text.split("\n\n"))
 
 
 def _target(chat_id: str) -> int | str:

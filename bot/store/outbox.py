@@ -11,7 +11,7 @@ from bot.store.records import OutboxRow
 
 # An outbox row as delivery reads it: the row, its event, and its chat's language and quiet hours.
 _OUTBOX_SELECT = ("SELECT o.id, o.event_id, o.platform, o.chat_id, o.attempts, e.text, e.rule_id, e.topic, e.state,"
-                  " e.payload, c.lang AS language, e.severity, c.quiet AS quiet"
+                  " e.payload, c.lang AS language, e.severity, c.quiet AS quiet, o.created_at AS batch"
                   " FROM outbox o JOIN alert_events e ON e.id = o.event_id"
                   " LEFT JOIN chats c ON c.platform = o.platform AND c.chat_id = o.chat_id")
 
@@ -77,6 +77,17 @@ class OutboxRepo(SQLBase):
     def mark_sent(self, row_id: int, now: str) -> None:
         self._run("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, claimed_until = NULL"
                   " WHERE id = ?", [now, row_id])
+
+    def enqueue(self, event_id: int, destinations: Sequence[tuple[str, str, str]], now: str) -> None:
+        """Outbox rows for an event recorded earlier (an alert held back by stale data, now due)."""
+        self._many("INSERT INTO outbox (event_id, platform, chat_id, reason, created_at) VALUES (?, ?, ?, ?, ?)"
+                   " ON CONFLICT DO NOTHING", [(event_id, p, c, reason, now) for p, c, reason in destinations])
+
+    def mark_sent_many(self, row_ids: Sequence[int], now: str) -> None:
+        """A grouped message's rows, sent together: recorded together, so none is sent twice."""
+        with self.transaction():
+            for row_id in row_ids:
+                self.mark_sent(row_id, now)
 
     def mark_retry(self, row_id: int, next_at: str, error: str) -> None:
         self._run("UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"

@@ -43,3 +43,4 @@ class OutboxRow:
     language: str | None = None   # the chat's language (None: the default)
     severity: str = "warning"
     quiet: str | None = None      # the chat's quiet hours "22:00-07:00 Europe/London" (None: none)
+    batch: str | None = None      # when it was queued: one evaluation's rows to a chat go as one message
