@@ -11,6 +11,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def eastern_date(now_utc: datetime) -> date:
+    """Today's date in US/Eastern for a naive-UTC (or aware) `now`."""
+    aware = now_utc.replace(tzinfo=timezone.utc) if now_utc.tzinfo is None else now_utc
+    return aware.astimezone(ET).date()
+
+
 def eastern_tomorrow(now_utc: datetime) -> date:
     """Tomorrow's date in US/Eastern for a naive-UTC `now`: no source publishes data dated later."""
     aware = now_utc.replace(tzinfo=timezone.utc) if now_utc.tzinfo is None else now_utc

@@ -108,3 +108,35 @@ def test_postgres_keeps_auctions_too(pg_url):
         assert store.auctions_fetched_at() == "2024-03-11T18:00:00"
     finally:
         store.close()
+
+
+async def test_a_shutdown_during_an_auctions_fetch_ends_the_job_quietly(tmp_path, caplog):
+    """Stopping the bot while FiscalData has not answered yet: the job ends without an error (the
+    scheduler logged a CancelledError traceback at every such shutdown) and stores nothing."""
+    import asyncio
+    import io
+    import logging
+    import socket
+
+    from bot.config import Settings
+    from bot.runtime import build
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()   # accepts, never answers
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    app = build(Settings(database_path=str(tmp_path / "db.db"), health_port=0, fred_csv_url="http://127.0.0.1:9",
+                         nyfed_api_url="http://127.0.0.1:9", fiscaldata_api_url=url, http_timeout=30),
+                out=io.StringIO())
+    try:
+        with caplog.at_level(logging.DEBUG):
+            job = asyncio.create_task(app.auctions())
+            await asyncio.sleep(0.5)
+            job.cancel()
+            assert await job is None
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "auction" in r.getMessage()]
+        got = await app.in_engine(app.engine.store.auctions_settling, date(2026, 1, 1), date(2027, 12, 31))
+        assert got == []
+    finally:
+        await app.shutdown()
+        silent.close()

@@ -364,6 +364,42 @@ async def test_the_overview_says_what_moved_with_why(base):
     assert "过去 4 周的变化来源" in zh and "残差" in zh
 
 
+async def test_the_overview_lists_the_next_two_weeks_of_the_liquidity_calendar(base):
+    """The calendar section is /calendar's list from today (US/Eastern), in the page's language."""
+    from bot.clock import eastern_date
+    from bot.liquidity_calendar import events
+
+    _, _, en = await _get(base + "/?lang=en")
+    _, _, zh = await _get(base + "/?lang=zh")
+    cal = en.split('<section id="calendar">')[1].split("</section>")[0]
+    expected = events(eastern_date(utcnow()), 14)
+    assert "Liquidity calendar, next 14 days" in cal and cal.count("<li>") == len(expected) > 0
+    assert all(ev.day.isoformat() in cal for ev in expected)
+    assert "流动性日历（未来 14 天）" in zh
+
+
+async def test_the_stress_section_shows_every_component_with_its_weight_and_what_was_left_out(web_store):
+    """On a day the data covers, the score's table lists all nine components of bot/stress.yaml; a
+    component without fresh data shows a dash and the note says which; with no fresh data, no section."""
+    from datetime import date
+
+    from bot.stress import default_model, latest
+    from bot.web.sections import stress_section
+
+    catalog = default_catalog()
+    frames = web_store.frames(catalog)
+    day = date(2025, 10, 31)
+    score = latest(catalog, frames, day)
+    html = stress_section(catalog, frames, "en", web_store, day)
+    assert score is not None and html is not None
+    assert f"Liquidity stress score {score.score}</h2>" in html
+    assert html.count("<tr><td>") == len(default_model().components) == 9
+    assert "<td>20</td>" in html            # reserves relative to bank assets weighs 20
+    assert "left out" in html or "no data" in html   # the shared files carry no TGCR
+    assert "流动性压力评分" in stress_section(catalog, frames, "zh", web_store, day)
+    assert stress_section(catalog, frames, "en", web_store, date(2030, 1, 1)) is None   # nothing fresh
+
+
 async def test_the_metric_page_names_its_source_or_its_inputs(base):
     _, _, reserves = await _get(base + "/metric/reserves")
     _, _, net = await _get(base + "/metric/net_liquidity?lang=zh")

@@ -7,7 +7,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Sequence
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bot.commands import CHART_POOL
@@ -53,7 +53,7 @@ class App(Jobs):
                                max_instances=1)
         self.scheduler.add_job(self.digests, "interval", seconds=60, id="digests", coalesce=True, max_instances=1)
         self.scheduler.add_job(self.auctions, "interval", hours=1, id="auctions", coalesce=True, max_instances=1,
-                               next_run_time=self.clock().replace(tzinfo=timezone.utc) + timedelta(minutes=1))  # calendar
+                               next_run_time=datetime.now(timezone.utc) + timedelta(minutes=1))  # the scheduler's time is real
         self.scheduler.start()
         await self._start_health()
         self._tasks.append(asyncio.create_task(self.deliverer.run(self.stop_event), name="delivery"))

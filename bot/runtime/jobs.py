@@ -167,6 +167,9 @@ class Jobs(Checks):
             rows = await asyncio.to_thread(fetch_upcoming, client, self.settings.fiscaldata_api_url,
                                            now.date() - timedelta(days=1))
             n = await self.in_engine(save, self.engine.store, rows, now)
+        except asyncio.CancelledError:  # shutdown during a fetch: nothing half-written, nothing to report
+            log.debug("upcoming auctions: fetch cancelled by shutdown")
+            return
         except Exception as exc:  # the calendar keeps the stored auctions; the next hour retries
             log.warning("upcoming auctions: not refreshed (%s: %s)", type(exc).__name__, str(exc)[:200])
             return

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.clock import eastern_date
 from bot.metrics import Frames
 from bot.rules.model import Rule
 from bot.status import rule_marks
@@ -115,7 +116,9 @@ class Views:
         snap = self._snapshot()
 
         def make() -> str:
-            sections = [s for s in (f(self.deps.catalog, frames, lang) for f in self.deps.sections) if s]
+            today = eastern_date(self.deps.now())
+            sections = [s for s in (f(self.deps.catalog, frames, lang, self.deps.store, today)
+                                    for f in self.deps.sections) if s]
             return pages.overview(snap, self._verdict(lang), self._sparks(),
                                   {r.id: r for r in rules}, sections, lang)
         body = self._memo(("overview", lang), make)
