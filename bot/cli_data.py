@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.catalog import default_catalog
+from bot.catalog import Catalog, default_catalog
 from bot.clock import utcnow
 from bot.config import Settings
 
@@ -22,6 +23,18 @@ def _store(settings: Settings) -> Storage:
     from bot.store import open_store
 
     return open_store(settings)
+
+
+def read_data(store: Storage, catalog: Catalog, data: list[str | Path] | None) -> None:
+    """Add the `--data` folders' files to the store (nothing without them); each series' problem on stderr."""
+    from bot.ingest import ingest_source
+    from bot.sources.files import FileSource
+
+    if not data:
+        return
+    report = ingest_source(store, FileSource(catalog, data), utcnow)
+    for e in report.errors:
+        print(f"{e.series}: {e.error}", file=sys.stderr)
 
 
 def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,8 +64,6 @@ def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Latest value of every metric, from the store (files in --data are loaded first)."""
-    from bot.ingest import ingest_source
-    from bot.sources.files import FileSource
     from bot.rules.loader import load_rules
     from bot.redact import is_personal
     from bot.status import current_regimes, regime_bases, render_table, score_lines, snapshot, to_json
@@ -60,10 +71,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     catalog = default_catalog()
     store = _store(settings)
-    if args.data:
-        report = ingest_source(store, FileSource(catalog, args.data), utcnow)
-        for r in report.errors:
-            print(f"{r.series}: {r.error}", file=sys.stderr)
+    read_data(store, catalog, args.data)
     frames = store.frames(catalog)
     rules = load_rules(args.rules or settings.rules_dir, catalog).rules
     regimes = current_regimes(rules, frames, catalog.units, store.regimes(), utcnow())

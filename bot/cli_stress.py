@@ -10,7 +10,6 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
 from bot.catalog import default_catalog
-from bot.clock import utcnow
 from bot.config import Settings
 
 if TYPE_CHECKING:
@@ -38,8 +37,7 @@ def year_table(scores: list[DayScore]) -> list[str]:
 
 def cmd_stress(args: argparse.Namespace, settings: Settings) -> int:
     """The stress score per weekday, each from the data published by then (a backtest)."""
-    from bot.ingest import ingest_source
-    from bot.sources.files import FileSource
+    from bot.cli_data import read_data
     from bot.store import open_store
     from bot.stress import history
     from bot.stress_text import cli_line, to_json
@@ -50,10 +48,7 @@ def cmd_stress(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     catalog = default_catalog()
     store = open_store(settings)
-    if args.data:
-        report = ingest_source(store, FileSource(catalog, args.data), utcnow)
-        for e in report.errors:
-            print(f"{e.series}: {e.error}", file=sys.stderr)
+    read_data(store, catalog, args.data)
     frames = store.frames(catalog)
     store.close()
     scores = history(catalog, frames, start, end)

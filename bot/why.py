@@ -58,9 +58,9 @@ class Attribution:
 Decomposition = Callable[[Catalog, Frames, int, date | None, str], Attribution]
 
 
-def _global_dates(frames: Frames, weeks: int, to: date | None) -> tuple[date, date]:
-    """The last global date at or before `to` (default: the newest), and the one `weeks` before."""
-    f = frames.get("global_cb_assets_usd")
+def dates_back(frames: Frames, metric: str, weeks: int, to: date | None) -> tuple[date, date]:
+    """`metric`'s last date at or before `to` (default: the newest), and its last one `weeks` weeks before."""
+    f = frames.get(metric)
     if f is None or f.empty:
         raise WhyError("no data")
     idx = f.index if to is None else f.index[f.index <= pd.Timestamp(to)]
@@ -89,7 +89,7 @@ def _notes(start: Snapshot, end: Snapshot, _: Callable[[str], str]) -> tuple[str
 def attribute_global(catalog: Catalog, frames: Frames, weeks: int, to: date | None, lang: str = DEFAULT) -> Attribution:
     """Fed + ECB + BoJ in dollars: Fed, ECB and BoJ balance sheets at constant FX, EUR and JPY moves."""
     _ = tr(lang)
-    start_day, end_day = _global_dates(frames, weeks, to)
+    start_day, end_day = dates_back(frames, "global_cb_assets_usd", weeks, to)
     a, b = snapshot_at(catalog, frames, start_day), snapshot_at(catalog, frames, end_day)
     if a is None or b is None:
         raise WhyError("no data")

@@ -19,7 +19,7 @@ from bot.catalog import Catalog
 from bot.i18n import DEFAULT, N_, tr
 from bot.metrics import Frames
 from bot.units import fmt_change
-from bot.why import Attribution, Factor, WhyError
+from bot.why import Attribution, Factor, WhyError, dates_back
 
 # From December 2025 the Fed's reserve management purchases buy bills (domain.md): bills are RMP.
 RMP_FROM = date(2025, 12, 1)
@@ -126,17 +126,7 @@ def _delta(frames: Frames, terms: tuple[tuple[str, int], ...], a: date, b: date)
 
 def h41_dates(frames: Frames, metric: str, weeks: int, to: date | None) -> tuple[date, date]:
     """The last Wednesday print at or before `to` (default: the newest) and the one `weeks` weeks before."""
-    f = frames.get(DATES_FROM[metric])
-    if f is None or f.empty:
-        raise WhyError("no data")
-    idx = f.index if to is None else f.index[f.index <= pd.Timestamp(to)]
-    if idx.empty:
-        raise WhyError("no data")
-    end = idx[-1]
-    before = f.index[f.index <= end - pd.Timedelta(days=7 * weeks)]
-    if before.empty:
-        raise WhyError("no data")
-    return before[-1].date(), end.date()
+    return dates_back(frames, DATES_FROM[metric], weeks, to)
 
 
 def moves(catalog: Catalog, frames: Frames, metric: str, a: date, b: date) -> tuple[list[Move], list[str]]:
