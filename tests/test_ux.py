@@ -241,12 +241,13 @@ async def test_one_registry_builds_menu_and_help(tg, fake, history_store, rules)
 
 
 def test_a_chinese_regime_alert_names_the_bands_in_chinese(rules):
-    t = Transition("reserves_regime", "regime", date(2026, 6, 10), datetime(2026, 6, 11, 21), 2.95e12,
+    # The regime is judged on reserves as a share of bank assets (percent), not dollars.
+    t = Transition("reserves_regime", "regime", date(2026, 6, 10), datetime(2026, 6, 11, 21), 9.4,
                    from_regime="ample", to_regime="scarce")
     zh = render(rules["reserves_regime"], t, default_catalog(), "zh")
     assert "准备金状态由充足转为稀缺" in zh.headline and zh.title.startswith("ℹ️ 状态切换: 准备金状态")
     en = render(rules["reserves_regime"], t, default_catalog())
-    assert "from ample to scarce" in en.headline
+    assert "from ample to scarce" in en.headline and "9.40%" in en.headline, en.headline
 
 
 def test_quiet_and_digest_mistakes_are_explained_in_the_chats_language(history_store, rules):
