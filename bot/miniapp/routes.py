@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BODY = 2048    # the largest edit is a few dozen bytes of JSON
-STATIC = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
+STATIC = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css",
+          "icon.svg": "image/svg+xml"}   # the page names its icon, or browsers ask for /favicon.ico (a 404)
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors https://web.telegram.org")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
@@ -106,7 +107,7 @@ class MiniAppRoutes:
         return self._file("index.html")
 
     async def static(self, request: web.Request) -> web.StreamResponse:
-        """The page's script and style sheet (only the files listed in STATIC)."""
+        """The page's script, style sheet and icon (only the files listed in STATIC)."""
         name = request.match_info["name"]
         if name not in STATIC or name == "index.html":
             raise web.HTTPNotFound()
