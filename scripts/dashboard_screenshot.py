@@ -1,12 +1,14 @@
 """Take README's screenshot of the web dashboard (docs/dashboard.png) in Debian's headless
-Chromium: all of ../shared/data in a temporary store, the overview at 1280 px wide (and, with
---phone, docs/dashboard-phone.png at 360 px). Run: python scripts/dashboard_screenshot.py [--phone]"""
+Chromium: all of ../shared/data in a temporary store, the overview as it was on 2025-10-31 (late-2025
+repo pressure; the data published by then) at 1280 px wide (and, with --phone, docs/dashboard-phone.png
+at 360 px). Run: python scripts/dashboard_screenshot.py [--phone]"""
 
 from __future__ import annotations
 
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +42,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "shot.db"
         seed(db, SHARED_DATA, alerts=False).close()
-        with Server(db) as base:
-            shoot(base, "/?lang=en", 1280, 900, ROOT / "docs" / "dashboard.png")
+        with Server(db, as_of=datetime(2025, 10, 31, 18)) as base:
+            shoot(base, "/?lang=en", 1280, 1100, ROOT / "docs" / "dashboard.png")
             if "--phone" in sys.argv:
                 shoot(base, "/metric/reserves?lang=en", 360, 780, ROOT / "docs" / "dashboard-phone.png")
 

@@ -82,13 +82,14 @@ def web_store(tmp_path_factory, shared_data) -> Store:
     s.close()
 
 
-def web_deps(store: Store, frames: Callable[[], Frames], rules: list[Rule]) -> WebDeps:
+def web_deps(store: Store, frames: Callable[[], Frames], rules: list[Rule],
+             now: Callable[[], datetime] = utcnow) -> WebDeps:
     """The dashboard's inputs as the runtime wires them (the verdict from chat /status's service)."""
     from bot.commands import CommandService
 
-    svc = CommandService(store, default_catalog(), lambda: rules, utcnow)
+    svc = CommandService(store, default_catalog(), lambda: rules, now)
     svc.core.frames_cache = frames()
-    return WebDeps(default_catalog(), store, frames, lambda: rules, utcnow, lambda lang: svc.status.verdict(lang)[1])
+    return WebDeps(default_catalog(), store, frames, lambda: rules, now, lambda lang: svc.status.verdict(lang)[1])
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,15 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bot.catalog import default_catalog
 from bot.cli import main as cli
+from bot.clock import utcnow
 from bot.health import HealthServer
 from bot.rules.loader import load_rules
 from bot.store import Store
@@ -47,8 +50,9 @@ def _need_browser() -> None:
 class Server:
     """The dashboard on 127.0.0.1 in a thread of its own (its own event loop and SQLite connection)."""
 
-    def __init__(self, db: Path):
-        self.db, self.port = db, 0
+    def __init__(self, db: Path, as_of: datetime | None = None):
+        """`as_of`: the page as it was then (the clock, and the data published by that day)."""
+        self.db, self.port, self.as_of = db, 0, as_of
         self._ready, self._loop, self._stop = threading.Event(), None, None  # type: ignore[var-annotated]
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
@@ -56,7 +60,13 @@ class Server:
         catalog = default_catalog()
         store = Store(self.db)
         rules, frames = load_rules(ROOT / "rules", catalog).rules, store.frames(catalog)
-        deps = web_deps(store, lambda: frames, rules)
+        now = utcnow
+        if self.as_of is not None:
+            as_of = self.as_of
+            cut = pd.Timestamp(as_of.date())
+            frames = {k: f[f["known"] <= cut] for k, f in frames.items()}
+            now = lambda: as_of  # noqa: E731
+        deps = web_deps(store, lambda: frames, rules, now)
         srv = HealthServer(0, lambda: {"status": "ok"}, lambda: "", "127.0.0.1", route_installers(deps))
         self.port = await srv.start()
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
