@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.calendar import is_business_day
+from bot.catalog import default_catalog
 from bot.release import ET, RELEASES, h41_day, publishes_on
 from bot.schedule import ReleasePoller
 
@@ -189,6 +190,11 @@ class Publisher:
                      "SOFR": daily("3.90"), "EFFR": daily("3.88"), "IORB": daily("3.90"),
                      "IOER": [("2021-07-27", "0.15"), ("2021-07-28", "0.15")],
                      "DFEDTARU": daily("4.00"), "DFEDTARL": daily("3.75")}
+        # Every other FRED series the bot asks for (H.8, GDP, ECB/BoJ, FX, H.4.1 factors): a flat weekly
+        # history, so `fetch` and the background polls see a publisher that serves the whole catalog.
+        for sid, sd in default_catalog().series.items():
+            if sd.source == "fred" and sid not in self.fred:
+                self.fred[sid] = weekly("1000")
         ops = [nyfed_operation(d, "Reverse Repo", 300e9) for d in iso]
         ops += [nyfed_operation(d, "Repo", 0.0) for d in iso]
         rates = {k: [nyfed_rate(d, k.upper(), r) for d in iso if d < prev.isoformat()]
