@@ -157,7 +157,7 @@ def calendar_note(d: date, lang: str = "en") -> str | None:
             return _("quarter-end: repo and reserves often move for a few days around it.")
     if d.month in (1, 4, 7, 10) and d <= _business_days_from(date(d.year, d.month, 1) - timedelta(days=1), 2):
         return _("first days after a quarter-end: funding markets are often still normalising.")
-    if d.month in (4, 6, 9) and 15 <= d.day <= 18:
+    if d.month in (4, 6, 9, 12) and 15 <= d.day <= 18:   # the corporate dates (bot/liquidity_calendar.py)
         return _("tax date: corporate tax payments move cash into the TGA and drain reserves for a few days.")
     return None
 

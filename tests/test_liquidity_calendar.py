@@ -138,3 +138,14 @@ def test_a_weekly_digest_ends_with_the_week_ahead(store):
     assert queue_due_digests(service, {"telegram"}, datetime(2026, 12, 11, 17, 0)) == 1   # Friday
     text = store._rows("SELECT text FROM alert_events WHERE rule_id = 'digest'")[0][0]
     assert text.endswith("\n\n未来一周：周二 12-15 企业缴税日；周二 12-15 国债付息结算日。")
+
+
+def test_an_alert_on_a_corporate_tax_date_says_so_in_every_quarter():
+    """The alert's calendar note knows the four corporate tax dates the calendar lists, December's too,
+    and says nothing on an ordinary day."""
+    from bot.format import calendar_note
+
+    for d in (date(2026, 4, 15), date(2026, 6, 16), date(2026, 9, 15), date(2026, 12, 15)):
+        assert calendar_note(d).startswith("tax date:"), d
+    assert calendar_note(date(2026, 12, 15), "zh") != calendar_note(date(2026, 12, 15))   # translated
+    assert calendar_note(date(2026, 11, 12)) is None
