@@ -7,27 +7,24 @@ user gets Chinese labels. One browser and one server (HealthServer, as in produc
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from aiohttp import web
 
 from bot.catalog import default_catalog
 from bot.commands import CommandService, Ctx
-from bot.health import HealthServer
 from bot.miniapp.routes import MiniAppDeps, install
 from bot.rules.loader import load_rules
 from bot.store import Store
 from bot.throttle import Throttle
 from tests.fakes.webapp import TOKEN, init_data
 from tests.test_rules_loader import RULES
-from tests.test_web_browser import _errors, _open, browser  # noqa: F401  (the module's one Chromium)
+from tests.test_web_browser import ThreadedServer, _errors, _open, browser  # noqa: F401  (the module's one Chromium)
 
 pytestmark = pytest.mark.xdist_group("web_browser")   # the same group: one worker runs every Chromium test
 AUTH = 1_780_000_000                                   # when the test initData was signed
@@ -37,41 +34,25 @@ LOADED = "!!document.querySelector('#app h1')"         # render() ran: the state
 FAILED = "!!document.getElementById('status').textContent.trim() && !document.querySelector('#app h1')"
 
 
-class Server:
-    """The Mini App's routes on HealthServer at 127.0.0.1, in a thread with its own event loop; the
-    store and CommandService live there too (run() sends a coroutine to that loop)."""
+class Server(ThreadedServer):
+    """The Mini App's routes (as production wires them); the store and CommandService live on the
+    server's thread (run() sends a coroutine to that loop)."""
 
-    def __init__(self, db: Path):
-        self.db, self.port = db, 0
-        self.svc: CommandService | None = None
-        self._ready, self._loop, self._stop = threading.Event(), None, None  # type: ignore[var-annotated]
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+    svc: CommandService
 
-    async def _main(self) -> None:
+    def routes(self, store: Store) -> list[Callable[[web.Application], None]]:
         catalog = default_catalog()
-        store = Store(self.db)
         rules = load_rules(RULES, catalog).rules
         self.svc = CommandService(store, catalog, lambda: rules, lambda: NOW)
         deps = MiniAppDeps(self.svc, lambda: TOKEN, lambda: NOW, Throttle(burst=500, every=0.1, notice_every=0.0))
-        srv = HealthServer(0, lambda: {"status": "ok"}, lambda: "", "127.0.0.1", [functools.partial(install, deps=deps)])
-        self.port = await srv.start()
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        await srv.stop()
-        store.close()
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)  # type: ignore[arg-type]
+        return [functools.partial(install, deps=deps)]
 
     def __enter__(self) -> Server:
-        self._thread.start()
-        assert self._ready.wait(60), "mini app server did not start"
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)  # type: ignore[union-attr]
-        self._thread.join(10)
+        self.stop()
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +76,7 @@ def visit(driver, url: str, ready: str = LOADED, width: int = 1280):
 def alerts_reply(srv: Server, user: int) -> str:
     """What that private chat sees when it sends /alerts."""
     async def ask() -> str:
-        replies = await srv.svc.dispatch(Ctx("telegram", str(user), "private", user_id=str(user)), "alerts", [])  # type: ignore[union-attr]
+        replies = await srv.svc.dispatch(Ctx("telegram", str(user), "private", user_id=str(user)), "alerts", [])
         return "\n".join(r.text for r in replies)
     return str(srv.run(ask()))
 

@@ -11,12 +11,14 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from aiohttp import web
 
 from bot.catalog import default_catalog
 from bot.cli import main as cli
@@ -47,27 +49,22 @@ def _need_browser() -> None:
         pytest.skip(f"no headless browser: {', '.join(missing)} missing (apt-get install chromium chromium-driver)")
 
 
-class Server:
-    """The dashboard on 127.0.0.1 in a thread of its own (its own event loop and SQLite connection)."""
+class ThreadedServer:
+    """Routes on HealthServer at 127.0.0.1 in a thread of its own, with its own event loop and SQLite
+    connection (the store is only ever used there: run() sends a coroutine to that loop)."""
 
-    def __init__(self, db: Path, as_of: datetime | None = None):
-        """`as_of`: the page as it was then (the clock, and the data published by that day)."""
-        self.db, self.port, self.as_of = db, 0, as_of
+    def __init__(self, db: Path):
+        self.db, self.port = db, 0
         self._ready, self._loop, self._stop = threading.Event(), None, None  # type: ignore[var-annotated]
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
+    def routes(self, store: Store) -> list[Callable[[web.Application], None]]:
+        """The route installers to serve, built on the server's thread with its store."""
+        raise NotImplementedError
+
     async def _main(self) -> None:
-        catalog = default_catalog()
         store = Store(self.db)
-        rules, frames = load_rules(ROOT / "rules", catalog).rules, store.frames(catalog)
-        now = utcnow
-        if self.as_of is not None:
-            as_of = self.as_of
-            cut = pd.Timestamp(as_of.date())
-            frames = {k: f[f["known"] <= cut] for k, f in frames.items()}
-            now = lambda: as_of  # noqa: E731
-        deps = web_deps(store, lambda: frames, rules, now)
-        srv = HealthServer(0, lambda: {"status": "ok"}, lambda: "", "127.0.0.1", route_installers(deps))
+        srv = HealthServer(0, lambda: {"status": "ok"}, lambda: "", "127.0.0.1", self.routes(store))
         self.port = await srv.start()
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         self._ready.set()
@@ -75,14 +72,47 @@ class Server:
         await srv.stop()
         store.close()
 
-    def __enter__(self) -> str:
-        self._thread.start()
-        assert self._ready.wait(60), "dashboard did not start"
+    @property
+    def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __exit__(self, *exc: object) -> None:
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        self._thread.start()
+        assert self._ready.wait(60), f"{type(self).__name__} did not start"
+
+    def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._stop.set)  # type: ignore[union-attr]
         self._thread.join(10)
+
+
+class Server(ThreadedServer):
+    """The dashboard; `with Server(db) as base` gives its URL."""
+
+    def __init__(self, db: Path, as_of: datetime | None = None):
+        """`as_of`: the page as it was then (the clock, and the data published by that day)."""
+        super().__init__(db)
+        self.as_of = as_of
+
+    def routes(self, store: Store) -> list[Callable[[web.Application], None]]:
+        catalog = default_catalog()
+        rules, frames = load_rules(ROOT / "rules", catalog).rules, store.frames(catalog)
+        now = utcnow
+        if self.as_of is not None:
+            as_of = self.as_of
+            cut = pd.Timestamp(as_of.date())
+            frames = {k: f[f["known"] <= cut] for k, f in frames.items()}
+            now = lambda: as_of  # noqa: E731
+        return route_installers(web_deps(store, lambda: frames, rules, now))
+
+    def __enter__(self) -> str:
+        self.start()
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @pytest.fixture(scope="module")
