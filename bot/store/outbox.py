@@ -16,6 +16,16 @@ _OUTBOX_SELECT = ("SELECT o.id, o.event_id, o.platform, o.chat_id, o.attempts, e
                   " LEFT JOIN chats c ON c.platform = o.platform AND c.chat_id = o.chat_id")
 
 
+def due_first_of_chat(earlier: str = "") -> str:
+    """WHERE clause: a platform's due rows (parameters: platform, now, now) not under a live lease and
+    with no earlier pending row of their chat that also matches `earlier` (SQLite: one still waiting or
+    claimed; PostgreSQL: any, its claim passing over locked rows)."""
+    return (" WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+            " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
+            f"   AND p.status = 'pending' AND p.id < o.id{earlier})")
+
+
 class OutboxRepo(SQLBase):
     """Queries of `outbox` and `send_pace` (and pruning old delivered rows)."""
 
@@ -50,11 +60,7 @@ class OutboxRepo(SQLBase):
     def _claimable(self, platform: str, now: str, limit: int) -> list[OutboxRow]:
         # Single instance (SQLite): the due rows not under another live lease.
         rows = self._rows(
-            f"{_OUTBOX_SELECT}"
-            " WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
-            " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
-            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
-            "   AND p.status = 'pending' AND p.id < o.id AND (p.next_attempt_at > ? OR p.claimed_until > ?))"
+            f"{_OUTBOX_SELECT}{due_first_of_chat(' AND (p.next_attempt_at > ? OR p.claimed_until > ?)')}"
             " ORDER BY o.id LIMIT ?", [platform, now, now, now, now, limit])
         return [OutboxRow(*r) for r in rows]
 

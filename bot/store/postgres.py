@@ -17,7 +17,7 @@ from psycopg_pool import ConnectionPool
 
 from bot.store.base import SQLStore
 from bot.store.errors import StoreError, describe
-from bot.store.outbox import _OUTBOX_SELECT
+from bot.store.outbox import _OUTBOX_SELECT, due_first_of_chat
 from bot.store.records import OutboxRow
 
 #: Advisory lock keys (arbitrary constants, one per purpose).
@@ -101,10 +101,6 @@ class PostgresStore(SQLStore):
         # SKIP LOCKED lets concurrent claimers pass over rows another is claiming, so no row is
         # sent twice and a chat's messages go out in order, one replica at a time.
         rows = self._rows(
-            f"{_OUTBOX_SELECT}"
-            " WHERE o.status IN ('pending', 'held') AND o.platform = ? AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
-            " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
-            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.chat_id = o.chat_id"
-            "   AND p.status = 'pending' AND p.id < o.id)"
+            f"{_OUTBOX_SELECT}{due_first_of_chat()}"
             f" ORDER BY o.id LIMIT ?{self._skip_locked}", [platform, now, now, limit])
         return [OutboxRow(*r) for r in rows]
