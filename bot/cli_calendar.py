@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from bot.clock import utcnow
+from bot.clock import eastern_date, utcnow
 from bot.config import Settings
 from bot.liquidity_calendar import MAX_DAYS, Auction, as_dict, calendar_text, events
 
@@ -48,12 +48,11 @@ def _refresh(store: object, settings: Settings) -> None:
 
 def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
     """Known events from --from (default: today, US/Eastern) for --days days."""
-    from bot.commands.calendar import _eastern
 
     if not 1 <= args.days <= MAX_DAYS:
         print(f"--days must be between 1 and {MAX_DAYS}", file=sys.stderr)
         return 1
-    first = getattr(args, "from") or _eastern(utcnow())
+    first = getattr(args, "from") or eastern_date(utcnow())
     auctions = _auctions(settings, first, first + timedelta(days=args.days), args.refresh)
     if args.json:
         print(json.dumps([as_dict(e, args.lang) for e in events(first, args.days, auctions)], ensure_ascii=False,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from bot.clock import eastern_date
 from bot.commands.registry import command
 from bot.commands.reply import CommandError, Ctx, Reply, arg
 from bot.i18n import N_, tr
@@ -38,17 +39,8 @@ async def calendar(s: CommandService, ctx: Ctx, args: list[str]) -> list[Reply]:
     from bot.store.auctions import stored_auctions
 
     days = parse_days(arg(args, 0), ctx.lang)
-    today = _eastern(s.core.now())
+    today = eastern_date(s.core.now())
     return [Reply(calendar_text(today, days, stored_auctions(s.store, today, today + timedelta(days=days)), ctx.lang))]
-
-
-def _eastern(naive_utc: datetime) -> date:
-    """The US/Eastern date of a naive UTC time (the bot's clock)."""
-    from datetime import timezone
-
-    from bot.release import ET
-
-    return naive_utc.replace(tzinfo=timezone.utc).astimezone(ET).date()
 
 
 def week_ahead(store: object, after: date, lang: str = "en") -> str:
