@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import time
 from pathlib import Path
 
-from bot.clock import utcnow
+from bot.clock import eastern_date, utcnow
 from bot.cli_data import _store
 from bot.config import Settings
 
@@ -31,11 +31,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
     """The release model's planned polls, assuming no data arrives; then the cost per source and day."""
     from bot.budget import PER_DAY
-    from bot.release import ET, closed_reason, plan
+    from bot.release import closed_reason, plan
     from bot.schedule import parse_every
     from datetime import timedelta
 
-    first = getattr(args, "from") or utcnow().astimezone(ET).date()
+    first = getattr(args, "from") or eastern_date(utcnow())
     if args.days < 1:
         print("--days must be at least 1", file=sys.stderr)
         return 2
