@@ -19,5 +19,4 @@ def eastern_date(now_utc: datetime) -> date:
 
 def eastern_tomorrow(now_utc: datetime) -> date:
     """Tomorrow's date in US/Eastern for a naive-UTC `now`: no source publishes data dated later."""
-    aware = now_utc.replace(tzinfo=timezone.utc) if now_utc.tzinfo is None else now_utc
-    return aware.astimezone(ET).date() + timedelta(days=1)
+    return eastern_date(now_utc) + timedelta(days=1)
