@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bot.catalog import Catalog
+from bot.metrics import last_at
 
 # H.10 rates are missing on US holidays: the fixing of the last business day before is the rate.
 FX_TOLERANCE_DAYS = 7
@@ -52,16 +53,6 @@ def convert_frame(amount: pd.DataFrame, fx: pd.DataFrame, rate_unit: str) -> pd.
     out = pd.DataFrame({"value": amount["value"].to_numpy() * usd_per_unit(rate, rate_unit), "known": known},
                        index=pd.DatetimeIndex(amount.index, name="date"))
     return out[ok].dropna()
-
-
-def _last_at(frame: pd.DataFrame | None, at: pd.Timestamp, tolerance_days: int) -> tuple[date, float] | None:
-    """The newest (date, value) of `frame` at or before `at`, if within the tolerance."""
-    if frame is None or frame.empty:
-        return None
-    i = frame.index.searchsorted(at, side="right") - 1
-    if i < 0 or (at - frame.index[i]).days > tolerance_days:
-        return None
-    return frame.index[i].date(), float(frame["value"].iloc[i])
 
 
 @dataclass(frozen=True)
@@ -102,14 +93,14 @@ def snapshot_at(catalog: Catalog, frames: dict[str, pd.DataFrame], at: date) -> 
     ts = pd.Timestamp(at)
     legs: dict[str, Leg] = {}
     for bank, (amount_metric, fx_metric) in LEG_METRICS.items():
-        found = _last_at(frames.get(amount_metric), ts, tolerance(catalog, amount_metric))
+        found = last_at(frames.get(amount_metric), ts, tolerance(catalog, amount_metric))
         if found is None:
             return None
         d, local = found
         if fx_metric is None:
             legs[bank] = Leg(bank, d, local)
             continue
-        fx = _last_at(frames.get(fx_metric), pd.Timestamp(d), FX_TOLERANCE_DAYS)
+        fx = last_at(frames.get(fx_metric), pd.Timestamp(d), FX_TOLERANCE_DAYS)
         if fx is None:
             return None
         rate = float(usd_per_unit(fx[1], catalog.metrics[fx_metric].unit))

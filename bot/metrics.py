@@ -7,6 +7,8 @@ backtests can replay history without look-ahead.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 
@@ -67,6 +69,16 @@ def asof(frame: pd.DataFrame, dates: pd.DatetimeIndex, tolerance_days: int, zero
         res.loc[miss, "known"] = res.index[miss]
     res.index = dates
     return res
+
+
+def last_at(frame: pd.DataFrame | None, at: pd.Timestamp, tolerance_days: int) -> tuple[date, float] | None:
+    """The newest (date, value) of `frame` at or before `at`, if within the tolerance."""
+    if frame is None or frame.empty:
+        return None
+    i = frame.index.searchsorted(at, side="right") - 1
+    if i < 0 or (at - frame.index[i]).days > tolerance_days:
+        return None
+    return frame.index[i].date(), float(frame["value"].iloc[i])
 
 
 def _tolerance(m: MetricDef) -> int:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from bot.catalog import Catalog
 from bot.i18n import DEFAULT, N_, tr
-from bot.metrics import Frames
+from bot.metrics import Frames, last_at
 from bot.units import fmt_change
 from bot.why import Attribution, Factor, WhyError, dates_back
 
@@ -101,15 +101,8 @@ class Move:
 
 def value_at(frames: Frames, metric: str, day: date) -> float | None:
     """The metric's value on `day`, or on the last date within TOLERANCE_DAYS before it; None if absent."""
-    f = frames.get(metric)
-    if f is None or f.empty:
-        return None
-    at = pd.Timestamp(day)
-    pos = int(f.index.searchsorted(at, side="right")) - 1   # the last date at or before `day`
-    if pos < 0 or f.index[pos] < at - pd.Timedelta(days=TOLERANCE_DAYS):
-        return None
-    v = float(f["value"].iloc[pos])
-    return None if v != v else v
+    found = last_at(frames.get(metric), pd.Timestamp(day), TOLERANCE_DAYS)
+    return None if found is None or found[1] != found[1] else found[1]   # NaN: no value
 
 
 def _level(frames: Frames, terms: tuple[tuple[str, int], ...], day: date) -> float | None:
