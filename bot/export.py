@@ -14,7 +14,8 @@ from bot.catalog import Catalog
 from bot.metrics import Frames
 
 
-def _slice(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.Series:
+def slice_values(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.Series:
+    """A metric's values between two days, both inclusive (either may be open)."""
     s = frame["value"]
     if start:
         s = s[s.index >= pd.Timestamp(start)]
@@ -25,7 +26,7 @@ def _slice(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.Seri
 
 def write_csv(out: TextIO, frames: Frames, metrics: list[str], start: date | None, end: date | None) -> int:
     """`date,METRIC...`: one row per date any metric has, an empty cell where one has none."""
-    table = pd.concat({m: _slice(frames[m], start, end) for m in metrics}, axis=1, sort=True)
+    table = pd.concat({m: slice_values(frames[m], start, end) for m in metrics}, axis=1, sort=True)
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["date", *metrics])
     for day, row in table.iterrows():
@@ -38,5 +39,5 @@ def json_lines(frames: Frames, catalog: Catalog, metrics: list[str], start: date
     """One `{"metric", "date", "value", "unit"}` object per line."""
     for m in metrics:
         unit = catalog.metrics[m].unit
-        for day, v in _slice(frames[m], start, end).items():
+        for day, v in slice_values(frames[m], start, end).items():
             yield json.dumps({"metric": m, "date": day.date().isoformat(), "value": float(v), "unit": unit})

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pandas as pd
 
 from bot.catalog import Catalog
-from bot.export import write_csv
+from bot.export import slice_values, write_csv
 from bot.metrics import Frames
 from bot.redact import is_personal, redact
 from bot.rules.model import Rule
@@ -77,11 +76,7 @@ def points(frames: Frames, metric: str, start: date | None, end: date | None) ->
     f = frames.get(metric)
     if f is None or f.empty:
         return [], []
-    s = f["value"]
-    if start:
-        s = s[s.index >= pd.Timestamp(start)]
-    if end:
-        s = s[s.index <= pd.Timestamp(end)]
+    s = slice_values(f, start, end)   # the same slice as `export` and the CSV download
     return [d.date().isoformat() for d in s.index], [float(v) for v in s.to_numpy()]
 
 
